@@ -1,0 +1,157 @@
+/**
+ * xen-migration-stream: read, write, verify and convert Xen save images and
+ * live-migration streams.
+ *
+ * @packageDocumentation
+ */
+export { ErrorCode, XenStreamError, isXenStreamError } from "./errors.js";
+export type { Layer, XenStreamErrorDetails } from "./errors.js";
+
+export {
+  RECORD_HEADER_SIZE,
+  RECORD_ALIGN,
+  RECORD_TYPE_OPTIONAL,
+  REC_LENGTH_MAX,
+  paddedLength,
+  paddingLength,
+  isOptionalType,
+} from "./wire/frame.js";
+export { encodeRawRecord } from "./wire/record.js";
+export type { RawRecordInput, RecordCommon, RecordExtra, UnknownRecord } from "./wire/record.js";
+
+export {
+  IHDR_MARKER,
+  IHDR_ID,
+  IHDR_SIZE,
+  IHDR_OPT_BIG_ENDIAN,
+  IHDR_OPT_RESERVED_MASK,
+  IHDR_VERSION_MIN,
+  IHDR_VERSION_MAX,
+  DHDR_SIZE,
+  DomainType,
+  PAGE_SHIFT_MIN,
+  PAGE_SHIFT_MAX,
+  LibxcRecordType,
+  PAGE_DATA_PFN_MASK,
+  PAGE_DATA_TYPE_MASK,
+  PAGE_DATA_PFN_MAX,
+  PageType,
+  PAGE_TYPE_PINNED_FLAG,
+  pageTypeHasData,
+  isKnownPageType,
+  X86_PV_INFO_SIZE,
+  X86_TSC_INFO_SIZE,
+  HVM_PARAMS_ENTRY_SIZE,
+  CPUID_POLICY_ENTRY_SIZE,
+  MSR_POLICY_ENTRY_SIZE,
+  VCPU_HEADER_SIZE,
+  COUNT_HEADER_SIZE,
+  P2M_FRAMES_HEADER_SIZE,
+  XEN_CPUID_NO_SUBLEAF,
+  MAX_BATCH_SIZE,
+} from "./libxc/constants.js";
+export type { DomainTypeName, LibxcRecordTypeName, PageTypeName } from "./libxc/constants.js";
+export {
+  decodeImageHeader,
+  decodeDomainHeader,
+  encodeImageHeader,
+  encodeDomainHeader,
+  isBigEndianImage,
+  pageSizeOf,
+} from "./libxc/header.js";
+export { pageDataPages } from "./libxc/records/page-data.js";
+export { LibxcDecoder } from "./libxc/decoder.js";
+export type {
+  DecoderOptions,
+  LibxcEvent,
+  LibxcImageHeaderEvent,
+  LibxcDomainHeaderEvent,
+  LibxcRecordEvent,
+} from "./libxc/decoder.js";
+export { decodeLibxcEvents, decodeLibxcStream, encodeLibxcStream, LibxcEncoder } from "./libxc/stream.js";
+export type {
+  ImageHeader,
+  DomainHeader,
+  EndRecord,
+  PfnEntry,
+  PageDataRecord,
+  X86PvInfoRecord,
+  X86PvP2mFramesRecord,
+  VcpuRecordTypeName,
+  X86PvVcpuRecord,
+  SharedInfoRecord,
+  X86TscInfoRecord,
+  HvmContextRecord,
+  HvmParam,
+  HvmParamsRecord,
+  ToolstackRecord,
+  VerifyRecord,
+  CheckpointRecord,
+  CheckpointDirtyPfnListRecord,
+  StaticDataEndRecord,
+  CpuidLeaf,
+  X86CpuidPolicyRecord,
+  MsrEntry,
+  X86MsrPolicyRecord,
+  LibxcRecord,
+  LibxcStream,
+} from "./libxc/types.js";
+
+export {
+  LIBXL_IDENT,
+  LIBXL_IDENT_BYTES,
+  LIBXL_HDR_SIZE,
+  LIBXL_VERSION,
+  LIBXL_OPT_BIG_ENDIAN,
+  LIBXL_OPT_LEGACY,
+  LIBXL_OPT_RESERVED_MASK,
+  LibxlRecordType,
+  EmulatorId,
+  EMULATOR_HEADER_SIZE,
+  CheckpointStateId,
+  CHECKPOINT_STATE_SIZE,
+} from "./libxl/constants.js";
+export type { LibxlRecordTypeName, EmulatorIdName, CheckpointStateIdName } from "./libxl/constants.js";
+export { decodeLibxlHeader, encodeLibxlHeader, isBigEndianLibxl } from "./libxl/header.js";
+export { LibxlDecoder } from "./libxl/decoder.js";
+export type { LibxlEvent, LibxlHeaderEvent, LibxlRecordEvent } from "./libxl/decoder.js";
+export { decodeLibxlEvents, decodeLibxlStream, encodeLibxlStream, encodeLibxlRecord } from "./libxl/stream.js";
+export type {
+  LibxlHeader,
+  LibxlEndRecord,
+  LibxcContextRecord,
+  EmulatorXenstoreDataRecord,
+  EmulatorContextRecord,
+  CheckpointEndRecord,
+  CheckpointStateRecord,
+  LibxlRecord,
+  LibxcStreamPart,
+  LibxcResumePart,
+  LibxlItem,
+  LibxlStream,
+} from "./libxl/types.js";
+
+export {
+  XL_MAGIC,
+  XL_MAGIC_SIZE,
+  XL_HEADER_SIZE,
+  XL_BYTEORDER_VALUE,
+  XlMandatoryFlag,
+  XL_MANDATORY_FLAGS_KNOWN,
+  XL_CONFIG_LENGTH_SIZE,
+} from "./xl/constants.js";
+export type { XlMandatoryFlagName } from "./xl/constants.js";
+export { decodeXlHeader, encodeXlHeader, isStreamV2 } from "./xl/header.js";
+export type { XlHeader } from "./xl/header.js";
+
+export { detectFormat, SaveFileDecoder, decodeSaveFile, encodeSaveFile } from "./savefile.js";
+export type {
+  StreamFormat,
+  FormatOption,
+  XlHeaderEvent,
+  SaveFileEvent,
+  SaveFileDecoderOptions,
+  LibxlSaveFile,
+  LibxcSaveFile,
+  SaveFile,
+} from "./savefile.js";

@@ -1,0 +1,199 @@
+/**
+ * The one libxc parser: an incremental, push-driven state machine
+ * (image header -> domain header -> records), shared by the standalone
+ * {@link LibxcDecoder}, the libxl decoder (which hands it the bytes after
+ * LIBXC_CONTEXT) and every whole-buffer function.
+ *
+ * @module
+ */
+import { XenStreamError } from "../errors.js";
+import { REC_LENGTH_MAX } from "../wire/frame.js";
+import type { ByteQueue } from "../wire/queue.js";
+import { PushDecoder } from "../wire/push.js";
+import type { RecordLayerOptions } from "../wire/record.js";
+import { libxcTable } from "./codec.js";
+import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
+import { decodeDomainHeader, decodeImageHeader, isBigEndianImage, pageSizeOf } from "./header.js";
+import type { LibxcCodecContext } from "./records/context.js";
+import type { DomainHeader, ImageHeader, LibxcRecord } from "./types.js";
+
+/** Options of every decoder. */
+export interface DecoderOptions {
+  /**
+   * Largest record body accepted; a longer length fails with
+   * RECORD_TOO_LARGE as soon as the record header arrives.
+   * @defaultValue 134217728 (128 MiB, Xen's REC_LENGTH_MAX)
+   */
+  maxRecordLength?: number;
+  /**
+   * Keep unknown mandatory records (type bit 31 clear) as `UNKNOWN` records
+   * instead of failing with UNKNOWN_RECORD. Unknown optional records are
+   * always kept.
+   * @defaultValue false
+   */
+  keepUnknownMandatory?: boolean;
+}
+
+/** The libxc image header, as an event. */
+export interface LibxcImageHeaderEvent {
+  layer: "libxc";
+  kind: "imageHeader";
+  /** Absolute offset of the header. */
+  offset: number;
+  header: ImageHeader;
+}
+
+/** The libxc domain header, as an event. */
+export interface LibxcDomainHeaderEvent {
+  layer: "libxc";
+  kind: "domainHeader";
+  /** Absolute offset of the header. */
+  offset: number;
+  header: DomainHeader;
+}
+
+/** One libxc record, as an event. */
+export interface LibxcRecordEvent {
+  layer: "libxc";
+  kind: "record";
+  /** Absolute offset of the record header. */
+  offset: number;
+  /** Index of the record in the libxc stream (0 = first record). */
+  index: number;
+  /** The body_length field. */
+  bodyLength: number;
+  record: LibxcRecord;
+}
+
+/** Everything a libxc decoder emits. */
+export type LibxcEvent = LibxcImageHeaderEvent | LibxcDomainHeaderEvent | LibxcRecordEvent;
+
+/** @internal */
+export function recordLayerOptions(options: DecoderOptions): RecordLayerOptions {
+  const maxRecordLength = options.maxRecordLength ?? REC_LENGTH_MAX;
+  if (!Number.isInteger(maxRecordLength) || maxRecordLength < 0 || maxRecordLength > 0xffff_ffff) {
+    throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${String(maxRecordLength)}`);
+  }
+  return { maxRecordLength, keepUnknownMandatory: options.keepUnknownMandatory ?? false };
+}
+
+type State = "imageHeader" | "domainHeader" | "records" | "ended";
+
+/**
+ * The libxc state machine over a shared queue. `next()` returns one event,
+ * or null when more bytes are needed or the stream has ended.
+ *
+ * @internal
+ */
+export class LibxcParser {
+  private state: State = "imageHeader";
+  private readonly options: RecordLayerOptions;
+  private littleEndian = true;
+  private context: LibxcCodecContext = { pageSize: 4096 };
+  private recordIndex = 0;
+  /** The image header, once read. */
+  imageHeader: ImageHeader | undefined;
+  /** The domain header, once read. */
+  domainHeader: DomainHeader | undefined;
+  /** True once a CHECKPOINT record was seen: a checkpointed stream. */
+  checkpointed = false;
+  /** True right after a CHECKPOINT record, until the next record. */
+  atCheckpoint = false;
+
+  constructor(options: RecordLayerOptions) {
+    this.options = options;
+  }
+
+  /** True after END. */
+  get ended(): boolean {
+    return this.state === "ended";
+  }
+
+  /** True where the stream may stop: after END, or at a checkpoint boundary. */
+  get complete(): boolean {
+    return this.state === "ended" || this.atCheckpoint;
+  }
+
+  /** Parses the next event from `queue`, or returns null. */
+  next(queue: ByteQueue): LibxcEvent | null {
+    switch (this.state) {
+      case "imageHeader": {
+        if (!queue.has(IHDR_SIZE)) return null;
+        const offset = queue.offset;
+        const header = decodeImageHeader(queue.peek(IHDR_SIZE), offset);
+        queue.skip(IHDR_SIZE);
+        this.imageHeader = header;
+        this.littleEndian = !isBigEndianImage(header);
+        this.state = "domainHeader";
+        return { layer: "libxc", kind: "imageHeader", offset, header };
+      }
+      case "domainHeader": {
+        if (!queue.has(DHDR_SIZE)) return null;
+        const offset = queue.offset;
+        const header = decodeDomainHeader(queue.peek(DHDR_SIZE), this.littleEndian, offset);
+        queue.skip(DHDR_SIZE);
+        this.domainHeader = header;
+        this.context = { pageSize: pageSizeOf(header) };
+        this.state = "records";
+        return { layer: "libxc", kind: "domainHeader", offset, header };
+      }
+      case "records": {
+        const index = this.recordIndex;
+        const frame = libxcTable.takeFrame(queue, this.littleEndian, this.options, index);
+        if (frame === null) return null;
+        const record = libxcTable.decode(frame, this.littleEndian, this.context, this.options, index);
+        this.recordIndex = index + 1;
+        this.atCheckpoint = record.type === "CHECKPOINT";
+        if (this.atCheckpoint) this.checkpointed = true;
+        if (record.type === "END") this.state = "ended";
+        return { layer: "libxc", kind: "record", offset: frame.offset, index, bodyLength: frame.bodyLength, record };
+      }
+      case "ended":
+        return null;
+    }
+  }
+
+  /** The TRUNCATED error for a stream that stopped at `received` bytes. */
+  truncated(received: number): XenStreamError {
+    const where =
+      this.state === "imageHeader"
+        ? "in the image header"
+        : this.state === "domainHeader"
+          ? "in the domain header"
+          : `before END (in or before record ${this.recordIndex})`;
+    return new XenStreamError("TRUNCATED", received, `libxc stream truncated ${where}`, {
+      layer: "libxc",
+      ...(this.state === "records" ? { recordIndex: this.recordIndex } : {}),
+    });
+  }
+}
+
+/**
+ * Incremental libxc decoder: push chunks as they arrive, get the events
+ * completed so far; call `end()` when the input is exhausted.
+ *
+ * A record body that lies within one pushed chunk is a view into that
+ * chunk (no copy); one that straddles chunks is assembled once. Memory held
+ * is bounded by `maxRecordLength` plus one chunk.
+ *
+ * A plain stream ends with END; bytes after it fail with TRAILING_DATA. A
+ * checkpointed stream (one with CHECKPOINT records) may also end right after
+ * a CHECKPOINT.
+ *
+ * @example
+ * ```ts
+ * import { LibxcDecoder } from "xen-migration-stream";
+ * const decoder = new LibxcDecoder();
+ * for (const chunk of chunks) for (const event of decoder.push(chunk)) console.log(event.kind);
+ * decoder.end();
+ * ```
+ */
+export class LibxcDecoder extends PushDecoder<LibxcEvent, LibxcParser> {
+  /**
+   * @param options - limits and tolerance
+   * @param startOffset - absolute offset of the first byte pushed (default 0)
+   */
+  constructor(options: DecoderOptions = {}, startOffset = 0) {
+    super(new LibxcParser(recordLayerOptions(options)), startOffset);
+  }
+}

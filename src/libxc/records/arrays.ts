@@ -1,0 +1,160 @@
+/**
+ * Records that are arrays of fixed-size entries: HVM_PARAMS (after a count
+ * header), X86_CPUID_POLICY, X86_MSR_POLICY, CHECKPOINT_DIRTY_PFN_LIST.
+ *
+ * @module
+ * @internal
+ */
+import type { RecordCodec } from "../../wire/codec.js";
+import type { Reader } from "../../wire/reader.js";
+import type { Writer } from "../../wire/writer.js";
+import {
+  COUNT_HEADER_SIZE,
+  CPUID_POLICY_ENTRY_SIZE,
+  HVM_PARAMS_ENTRY_SIZE,
+  LibxcRecordType,
+  MSR_POLICY_ENTRY_SIZE,
+} from "../constants.js";
+import type {
+  CheckpointDirtyPfnListRecord,
+  CpuidLeaf,
+  HvmParam,
+  HvmParamsRecord,
+  MsrEntry,
+  X86CpuidPolicyRecord,
+  X86MsrPolicyRecord,
+} from "../types.js";
+import type { LibxcCodecContext } from "./context.js";
+
+interface EntryCodec<E> {
+  size: number;
+  read(reader: Reader): E;
+  write(writer: Writer, entry: E): void;
+}
+
+function readEntries<E>(reader: Reader, entry: EntryCodec<E>, count: number): E[] {
+  const entries = new Array<E>(count);
+  for (let i = 0; i < count; i++) entries[i] = entry.read(reader);
+  return entries;
+}
+
+/**
+ * A body that is nothing but entries. `allowEmpty` is false for the policy
+ * records, which Xen refuses when empty.
+ */
+function entryArrayCodec<R extends { type: string }, E>(
+  name: R["type"] & keyof typeof LibxcRecordType,
+  entry: EntryCodec<E>,
+  allowEmpty: boolean,
+  wrap: (entries: E[]) => R,
+  unwrap: (record: R) => E[],
+): RecordCodec<R, LibxcCodecContext> {
+  const rule = `a ${allowEmpty ? "" : "non-zero "}multiple of ${entry.size} bytes`;
+  return {
+    name,
+    typeId: LibxcRecordType[name],
+    decode(reader) {
+      const length = reader.remaining;
+      if (length % entry.size !== 0 || (!allowEmpty && length === 0)) {
+        reader.fail("BAD_LENGTH", 0, `body must be ${rule}, got ${length}`);
+      }
+      return wrap(readEntries(reader, entry, length / entry.size));
+    },
+    bodyLength(record, _context, fail) {
+      const entries = unwrap(record);
+      if (!allowEmpty && entries.length === 0) fail(`${name}: at least one entry is required`);
+      return entries.length * entry.size;
+    },
+    encode(writer, record) {
+      for (const item of unwrap(record)) entry.write(writer, item);
+    },
+  };
+}
+
+const cpuidLeaf: EntryCodec<CpuidLeaf> = {
+  size: CPUID_POLICY_ENTRY_SIZE,
+  read: (r) => ({ leaf: r.u32("leaf"), subleaf: r.u32("subleaf"), a: r.u32("a"), b: r.u32("b"), c: r.u32("c"), d: r.u32("d") }),
+  write(w, e) {
+    w.u32(e.leaf, "leaf");
+    w.u32(e.subleaf, "subleaf");
+    w.u32(e.a, "a");
+    w.u32(e.b, "b");
+    w.u32(e.c, "c");
+    w.u32(e.d, "d");
+  },
+};
+
+const msrEntry: EntryCodec<MsrEntry> = {
+  size: MSR_POLICY_ENTRY_SIZE,
+  read: (r) => ({ index: r.u32("idx"), flags: r.u32("flags"), value: r.u64("val") }),
+  write(w, e) {
+    w.u32(e.index, "index");
+    w.u32(e.flags, "flags");
+    w.u64(e.value, "value");
+  },
+};
+
+const dirtyPfn: EntryCodec<bigint> = {
+  size: 8,
+  read: (r) => r.u64("pfn"),
+  write: (w, pfn) => w.u64(pfn, "pfns[]"),
+};
+
+const hvmParam: EntryCodec<HvmParam> = {
+  size: HVM_PARAMS_ENTRY_SIZE,
+  read: (r) => ({ index: r.u64("index"), value: r.u64("value") }),
+  write(w, e) {
+    w.u64(e.index, "index");
+    w.u64(e.value, "value");
+  },
+};
+
+export const cpuidPolicyCodec = entryArrayCodec<X86CpuidPolicyRecord, CpuidLeaf>(
+  "X86_CPUID_POLICY",
+  cpuidLeaf,
+  false,
+  (entries) => ({ type: "X86_CPUID_POLICY", entries }),
+  (record) => record.entries,
+);
+
+export const msrPolicyCodec = entryArrayCodec<X86MsrPolicyRecord, MsrEntry>(
+  "X86_MSR_POLICY",
+  msrEntry,
+  false,
+  (entries) => ({ type: "X86_MSR_POLICY", entries }),
+  (record) => record.entries,
+);
+
+export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, bigint>(
+  "CHECKPOINT_DIRTY_PFN_LIST",
+  dirtyPfn,
+  true,
+  (pfns) => ({ type: "CHECKPOINT_DIRTY_PFN_LIST", pfns }),
+  (record) => record.pfns,
+);
+
+/**
+ * HVM_PARAMS: count u32, reserved u32, count {index u64, value u64}. Xen
+ * requires the exact length and skips a count of 0.
+ */
+export const hvmParamsCodec: RecordCodec<HvmParamsRecord, LibxcCodecContext> = {
+  name: "HVM_PARAMS",
+  typeId: LibxcRecordType.HVM_PARAMS,
+  decode(reader) {
+    const length = reader.remaining;
+    if (length < COUNT_HEADER_SIZE) {
+      reader.fail("BAD_LENGTH", 0, `body of ${length} bytes is shorter than the 8-byte count header`);
+    }
+    const count = reader.u32("count");
+    const reserved = reader.u32("reserved");
+    const expected = COUNT_HEADER_SIZE + count * HVM_PARAMS_ENTRY_SIZE;
+    if (length !== expected) reader.fail("BAD_LENGTH", 0, `count ${count} needs ${expected} bytes, got ${length}`);
+    return { type: "HVM_PARAMS", reserved, params: readEntries(reader, hvmParam, count) };
+  },
+  bodyLength: (record) => COUNT_HEADER_SIZE + record.params.length * HVM_PARAMS_ENTRY_SIZE,
+  encode(writer, record) {
+    writer.u32(record.params.length, "count");
+    writer.u32(record.reserved ?? 0, "reserved");
+    for (const param of record.params) hvmParam.write(writer, param);
+  },
+};

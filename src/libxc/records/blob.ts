@@ -1,0 +1,47 @@
+/**
+ * Records whose body is one opaque byte string: SHARED_INFO, HVM_CONTEXT,
+ * TOOLSTACK. Each has its own length rule.
+ *
+ * @module
+ * @internal
+ */
+import type { RecordCodec } from "../../wire/codec.js";
+import { LibxcRecordType } from "../constants.js";
+import type { HvmContextRecord, SharedInfoRecord, ToolstackRecord } from "../types.js";
+import type { LibxcCodecContext } from "./context.js";
+
+type BlobRecord = SharedInfoRecord | HvmContextRecord | ToolstackRecord;
+
+/** Returns a complaint when `length` is not allowed, else undefined. */
+type LengthRule = (length: number, context: LibxcCodecContext) => string | undefined;
+
+function blobCodec<R extends BlobRecord>(name: R["type"], rule: LengthRule): RecordCodec<R, LibxcCodecContext> {
+  return {
+    name,
+    typeId: LibxcRecordType[name],
+    decode: (reader, context) => {
+      const complaint = rule(reader.remaining, context);
+      if (complaint !== undefined) reader.fail("BAD_LENGTH", 0, complaint);
+      return { type: name, data: reader.rest() } as R;
+    },
+    bodyLength: (record, context, fail) => {
+      const complaint = rule(record.data.length, context);
+      if (complaint !== undefined) fail(`${name}: ${complaint}`);
+      return record.data.length;
+    },
+    encode: (writer, record) => writer.raw(record.data),
+  };
+}
+
+/** SHARED_INFO: exactly one page (Xen: "X86_PV_SHARED_INFO record wrong size"). */
+export const sharedInfoCodec = blobCodec<SharedInfoRecord>("SHARED_INFO", (length, { pageSize }) =>
+  length === pageSize ? undefined : `body must be one page (${pageSize} bytes), got ${length}`,
+);
+
+/** HVM_CONTEXT: any non-empty blob (Xen refuses an empty one). */
+export const hvmContextCodec = blobCodec<HvmContextRecord>("HVM_CONTEXT", (length) =>
+  length > 0 ? undefined : "zero-length HVM context",
+);
+
+/** TOOLSTACK: deprecated, opaque, any length. */
+export const toolstackCodec = blobCodec<ToolstackRecord>("TOOLSTACK", () => undefined);

@@ -1,0 +1,125 @@
+/**
+ * PAGE_DATA (0x01): count u32, reserved u32, count pfn entries (u64: type in
+ * bits 63-60, reserved 59-52, pfn 51-0), then one page of data for each
+ * entry whose type carries data (spec "PAGE_DATA"; Xen
+ * xg_sr_restore.c: handle_page_data()).
+ *
+ * Decoder tolerance follows Xen's restore: count >= 1, body long enough for
+ * the pfn array, known page types only, exact total length. The reserved u32
+ * and reserved pfn bits are kept, not checked.
+ *
+ * @module
+ * @internal
+ */
+import type { RecordCodec } from "../../wire/codec.js";
+import type { Writer } from "../../wire/writer.js";
+import { readWords } from "../../wire/reader.js";
+import { splitWords } from "../../wire/writer.js";
+import {
+  COUNT_HEADER_SIZE,
+  LibxcRecordType,
+  PAGE_DATA_PFN_MAX,
+  isKnownPageType,
+  pageTypeHasData,
+} from "../constants.js";
+import type { PageDataRecord, PfnEntry } from "../types.js";
+import type { LibxcCodecContext } from "./context.js";
+
+const PFN_ENTRY_SIZE = 8;
+
+export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
+  name: "PAGE_DATA",
+  typeId: LibxcRecordType.PAGE_DATA,
+
+  decode(reader, { pageSize }) {
+    const length = reader.remaining;
+    if (length < COUNT_HEADER_SIZE) {
+      reader.fail("BAD_LENGTH", 0, `body of ${length} bytes is shorter than the 8-byte count header`);
+    }
+    const count = reader.u32("count");
+    const reserved = reader.u32("reserved");
+    if (count < 1) reader.fail("BAD_FIELD", 0, "count is 0; at least one pfn is required");
+    const arrayEnd = COUNT_HEADER_SIZE + count * PFN_ENTRY_SIZE;
+    if (length < arrayEnd) {
+      reader.fail("BAD_LENGTH", 0, `body of ${length} bytes is too short for ${count} pfns (${arrayEnd} bytes)`);
+    }
+    const { view, littleEndian } = reader;
+    const entries: PfnEntry[] = new Array<PfnEntry>(count);
+    let dataPages = 0;
+    for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PFN_ENTRY_SIZE) {
+      const { low, high } = readWords(view, pos, littleEndian);
+      const type = high >>> 28;
+      if (!isKnownPageType(type)) {
+        reader.fail("BAD_PAGE_TYPE", pos, `pfn[${i}] has reserved page type 0x${type.toString(16)}`);
+      }
+      if (pageTypeHasData(type)) dataPages++;
+      entries[i] = { pfn: (high & 0x000f_ffff) * 0x1_0000_0000 + low, type, reserved: (high >>> 20) & 0xff };
+    }
+    const expected = arrayEnd + dataPages * pageSize;
+    if (length !== expected) {
+      reader.fail(
+        "BAD_LENGTH",
+        0,
+        `expected ${COUNT_HEADER_SIZE} + ${count * PFN_ENTRY_SIZE} + ${dataPages * pageSize} = ${expected} bytes ` +
+          `(${dataPages} pages of data), got ${length}`,
+      );
+    }
+    reader.pos = arrayEnd;
+    return { type: "PAGE_DATA", reserved, entries, pages: reader.rest() };
+  },
+
+  bodyLength(record, { pageSize }, fail) {
+    const count = record.entries.length;
+    if (count < 1) fail("PAGE_DATA: at least one pfn entry is required");
+    let dataPages = 0;
+    for (let i = 0; i < count; i++) {
+      const entry = record.entries[i] as PfnEntry;
+      if (!isKnownPageType(entry.type)) fail(`PAGE_DATA: entries[${i}].type ${String(entry.type)} is not a known page type`);
+      if (!Number.isInteger(entry.pfn) || entry.pfn < 0 || entry.pfn > PAGE_DATA_PFN_MAX) {
+        fail(`PAGE_DATA: entries[${i}].pfn must be an integer in 0..2^52-1, got ${String(entry.pfn)}`);
+      }
+      const reserved = entry.reserved ?? 0;
+      if (!Number.isInteger(reserved) || reserved < 0 || reserved > 0xff) {
+        fail(`PAGE_DATA: entries[${i}].reserved must be in 0..255, got ${String(reserved)}`);
+      }
+      if (pageTypeHasData(entry.type)) dataPages++;
+    }
+    if (record.pages.length !== dataPages * pageSize) {
+      fail(
+        `PAGE_DATA: ${dataPages} entries carry data, so pages must be ${dataPages * pageSize} bytes, got ${record.pages.length}`,
+      );
+    }
+    return COUNT_HEADER_SIZE + count * PFN_ENTRY_SIZE + record.pages.length;
+  },
+
+  encode(writer: Writer, record) {
+    writer.u32(record.entries.length, "count");
+    writer.u32(record.reserved ?? 0, "reserved");
+    for (const entry of record.entries) {
+      const { low, high } = splitWords(entry.pfn);
+      writer.u64Words(low, ((entry.type << 28) | ((entry.reserved ?? 0) << 20) | high) >>> 0);
+    }
+    writer.raw(record.pages);
+  },
+};
+
+/**
+ * The pages of a PAGE_DATA record, one view per entry that carries data, in
+ * entry order, with the entry they belong to.
+ *
+ * @param record - a PAGE_DATA record
+ * @param pageSize - page size of the stream (2^page_shift)
+ * @returns an iterator of `{ entry, index, data }`
+ */
+export function* pageDataPages(
+  record: PageDataRecord,
+  pageSize: number,
+): Generator<{ entry: PfnEntry; index: number; data: Uint8Array }> {
+  let pos = 0;
+  for (let index = 0; index < record.entries.length; index++) {
+    const entry = record.entries[index] as PfnEntry;
+    if (!pageTypeHasData(entry.type)) continue;
+    yield { entry, index, data: record.pages.subarray(pos, pos + pageSize) };
+    pos += pageSize;
+  }
+}

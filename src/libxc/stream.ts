@@ -1,0 +1,196 @@
+/**
+ * Whole-buffer libxc functions, built on the one incremental parser and the
+ * record table.
+ *
+ * @module
+ */
+import { CodecTable } from "../wire/record.js";
+import { Writer } from "../wire/writer.js";
+import { libxcTable } from "./codec.js";
+import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
+import { LibxcDecoder, type DecoderOptions, type LibxcEvent } from "./decoder.js";
+import { isBigEndianImage, pageSizeOf, writeDomainHeader, writeImageHeader } from "./header.js";
+import type { LibxcCodecContext } from "./records/context.js";
+import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./types.js";
+
+/**
+ * Decodes a whole libxc stream into its events.
+ *
+ * @param bytes - the complete stream
+ * @param options - decoder options
+ * @returns every event, in stream order
+ * @throws {@link XenStreamError} on malformed or truncated input
+ */
+export function decodeLibxcEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxcEvent[] {
+  const decoder = new LibxcDecoder(options);
+  const events = decoder.push(bytes);
+  decoder.end();
+  return events;
+}
+
+/** Folds libxc events into a {@link LibxcStream}. @internal */
+export function libxcStreamFromEvents(events: Iterable<LibxcEvent>): LibxcStream {
+  let imageHeader: ImageHeader | undefined;
+  let domainHeader: DomainHeader | undefined;
+  const records: LibxcRecord[] = [];
+  for (const event of events) {
+    if (event.kind === "imageHeader") imageHeader = event.header;
+    else if (event.kind === "domainHeader") domainHeader = event.header;
+    else records.push(event.record);
+  }
+  if (imageHeader === undefined || domainHeader === undefined) throw new Error("libxc events without headers");
+  return { imageHeader, domainHeader, records };
+}
+
+/**
+ * Decodes a whole libxc stream (image header, domain header, records up to
+ * END). Page contents and other byte fields are views into `bytes`.
+ *
+ * @param bytes - the complete stream
+ * @param options - decoder options
+ * @returns the decoded stream
+ * @throws {@link XenStreamError} TRUNCATED, BAD_MAGIC, BAD_VERSION,
+ * BAD_FIELD, BAD_LENGTH, BAD_PAGE_TYPE, RECORD_TOO_LARGE, UNKNOWN_RECORD,
+ * TRAILING_DATA
+ *
+ * @example
+ * ```ts
+ * import { decodeLibxcStream } from "xen-migration-stream";
+ * const stream = decodeLibxcStream(bytes);
+ * stream.records.map((r) => r.type); //=> ["X86_PV_INFO", ..., "END"]
+ * ```
+ */
+export function decodeLibxcStream(bytes: Uint8Array, options: DecoderOptions = {}): LibxcStream {
+  return libxcStreamFromEvents(decodeLibxcEvents(bytes, options));
+}
+
+/**
+ * Encodes libxc headers and records one at a time, for streaming: the
+ * stream is never one buffer. Records are validated as they are encoded.
+ */
+export class LibxcEncoder {
+  private readonly imageHeader: ImageHeader;
+  private readonly domainHeader: DomainHeader;
+  /** Byte order of everything after the image header. */
+  readonly littleEndian: boolean;
+  private readonly context: LibxcCodecContext;
+
+  /**
+   * @param imageHeader - the image header (its options choose the byte order)
+   * @param domainHeader - the domain header (its page_shift the page size)
+   */
+  constructor(imageHeader: ImageHeader, domainHeader: DomainHeader) {
+    this.imageHeader = imageHeader;
+    this.domainHeader = domainHeader;
+    this.littleEndian = !isBigEndianImage(imageHeader);
+    this.context = { pageSize: pageSizeOf(domainHeader) };
+  }
+
+  /** Size of the two headers together. */
+  static readonly headersSize = IHDR_SIZE + DHDR_SIZE;
+
+  /** The image and domain headers (40 bytes). */
+  headers(): Uint8Array {
+    const writer = new Writer(LibxcEncoder.headersSize, this.littleEndian);
+    this.writeHeaders(writer);
+    return writer.bytes;
+  }
+
+  /** @internal */
+  writeHeaders(writer: Writer): void {
+    writeImageHeader(writer, this.imageHeader);
+    writeDomainHeader(writer, this.domainHeader);
+  }
+
+  /**
+   * Size on the wire of a record (header, body, padding); validates it.
+   * @internal
+   */
+  recordSize(record: LibxcRecord, offset: number): { bodyLength: number; size: number } {
+    const bodyLength = libxcTable.bodyLength(record, this.context, offset);
+    return { bodyLength, size: CodecTable.frameSize(bodyLength) };
+  }
+
+  /** @internal */
+  writeRecord(writer: Writer, record: LibxcRecord, bodyLength: number): void {
+    libxcTable.write(writer, record, this.context, bodyLength);
+  }
+
+  /**
+   * One record's bytes.
+   *
+   * @throws {@link XenStreamError} BAD_VALUE for a value that cannot be
+   * encoded, BAD_PADDING for padding of the wrong size
+   */
+  record(record: LibxcRecord): Uint8Array {
+    return libxcTable.encodeOne(record, this.context, this.littleEndian);
+  }
+}
+
+/** Sizes of each record of a list, validated, plus the total. @internal */
+export function sizeRecords(
+  encoder: LibxcEncoder,
+  records: readonly LibxcRecord[],
+  startOffset: number,
+): { bodyLengths: number[]; total: number } {
+  const bodyLengths = new Array<number>(records.length);
+  let total = 0;
+  for (let i = 0; i < records.length; i++) {
+    const { bodyLength, size } = encoder.recordSize(records[i] as LibxcRecord, startOffset + total);
+    bodyLengths[i] = bodyLength;
+    total += size;
+  }
+  return { bodyLengths, total };
+}
+
+/** Writes records sized by {@link sizeRecords}. @internal */
+export function writeRecords(
+  encoder: LibxcEncoder,
+  writer: Writer,
+  records: readonly LibxcRecord[],
+  bodyLengths: readonly number[],
+): void {
+  for (let i = 0; i < records.length; i++) {
+    encoder.writeRecord(writer, records[i] as LibxcRecord, bodyLengths[i] as number);
+  }
+}
+
+/** A libxc stream sized and validated, ready to write. @internal */
+export interface LibxcPlan {
+  encoder: LibxcEncoder;
+  records: readonly LibxcRecord[];
+  bodyLengths: number[];
+  /** Bytes the whole stream occupies. */
+  size: number;
+}
+
+/** Sizes and validates a whole libxc stream that will start at `startOffset`. @internal */
+export function planLibxcStream(stream: LibxcStream, startOffset: number): LibxcPlan {
+  const encoder = new LibxcEncoder(stream.imageHeader, stream.domainHeader);
+  const { bodyLengths, total } = sizeRecords(encoder, stream.records, startOffset + LibxcEncoder.headersSize);
+  return { encoder, records: stream.records, bodyLengths, size: LibxcEncoder.headersSize + total };
+}
+
+/** Writes a planned libxc stream in the stream's byte order. @internal */
+export function writeLibxcStream(writer: Writer, plan: LibxcPlan): void {
+  const littleEndian = writer.littleEndian;
+  writer.littleEndian = plan.encoder.littleEndian;
+  plan.encoder.writeHeaders(writer);
+  writeRecords(plan.encoder, writer, plan.records, plan.bodyLengths);
+  writer.littleEndian = littleEndian;
+}
+
+/**
+ * Encodes a whole libxc stream. Computes the exact size, allocates once.
+ * `encodeLibxcStream(decodeLibxcStream(b))` returns `b` byte for byte.
+ *
+ * @param stream - headers and records (END included: it is not added)
+ * @returns the stream bytes
+ * @throws {@link XenStreamError} BAD_VALUE, BAD_PADDING
+ */
+export function encodeLibxcStream(stream: LibxcStream): Uint8Array {
+  const plan = planLibxcStream(stream, 0);
+  const writer = new Writer(plan.size, plan.encoder.littleEndian);
+  writeLibxcStream(writer, plan);
+  return writer.bytes;
+}

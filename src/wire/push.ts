@@ -1,0 +1,86 @@
+/**
+ * The push-driven driver shared by every decoder class.
+ *
+ * @module
+ * @internal
+ */
+import { XenStreamError } from "../errors.js";
+import { ByteQueue } from "./queue.js";
+
+/** What a format parser offers its driver. @internal */
+export interface Parser<E> {
+  /** One event from the queue, or null when more bytes are needed or the stream ended. */
+  next(queue: ByteQueue): E | null;
+  /** True once the stream's final record was read. */
+  readonly ended: boolean;
+  /** True where the input may stop. */
+  readonly complete: boolean;
+  /** The error for input that stopped at `received` bytes. */
+  truncated(received: number): XenStreamError;
+}
+
+/**
+ * A push-driven driver around a parser: feeds chunks, collects events,
+ * refuses bytes after the end, and turns an incomplete stream into
+ * TRUNCATED at `end()`. Every decoder class is one of these.
+ *
+ * @internal
+ */
+export abstract class PushDecoder<E, P extends Parser<E>> {
+  /** @internal */
+  protected readonly queue: ByteQueue;
+  /** @internal */
+  protected readonly parser: P;
+  private finished = false;
+  private failure: unknown = undefined;
+
+  /** @internal */
+  protected constructor(parser: P, startOffset: number) {
+    this.parser = parser;
+    this.queue = new ByteQueue(startOffset);
+  }
+
+  /**
+   * Adds bytes and returns every event they complete.
+   *
+   * @throws {@link XenStreamError} on malformed input (the decoder then
+   * keeps failing with the same error)
+   */
+  push(chunk: Uint8Array): E[] {
+    this.guard();
+    try {
+      this.queue.push(chunk);
+      const events: E[] = [];
+      for (let event = this.parser.next(this.queue); event !== null; event = this.parser.next(this.queue)) {
+        events.push(event);
+      }
+      if (this.parser.ended && this.queue.available > 0) {
+        throw new XenStreamError("TRAILING_DATA", this.queue.offset, `${this.queue.available} bytes after the end of the stream`);
+      }
+      return events;
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  /**
+   * Declares the input complete.
+   *
+   * @throws {@link XenStreamError} TRUNCATED when the stream is incomplete
+   */
+  end(): void {
+    this.guard();
+    this.finished = true;
+    if (!this.parser.complete || this.queue.available > 0) {
+      this.failure = this.parser.truncated(this.queue.received);
+      throw this.failure;
+    }
+  }
+
+  private guard(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.finished) throw new XenStreamError("USAGE", this.queue.received, "decoder already ended");
+  }
+}
+

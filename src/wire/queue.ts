@@ -1,0 +1,119 @@
+/**
+ * The input side of every incremental decoder: chunks as they were pushed,
+ * consumed from the front.
+ *
+ * - No concatenation of "leftover + chunk" on push: chunks are kept as given.
+ * - `take(n)` returns a `subarray` view when the n bytes lie in one chunk
+ *   (the common case, zero copy) and assembles a new buffer exactly once
+ *   when they straddle chunks.
+ * - Nothing is ever allocated from a length the queue has not received:
+ *   callers ask `has(n)` first and wait otherwise.
+ *
+ * @module
+ * @internal
+ */
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** @internal */
+export class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  /** Index of the first live chunk in `chunks`. */
+  private first = 0;
+  /** Bytes of `chunks[first]` already consumed. */
+  private head = 0;
+  /** Bytes received and not yet consumed. */
+  available = 0;
+  /** Absolute offset of the next unconsumed byte. */
+  offset: number;
+  /** Total bytes ever pushed (plus the starting offset). */
+  received: number;
+
+  constructor(startOffset = 0) {
+    this.offset = startOffset;
+    this.received = startOffset;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.available += chunk.length;
+    this.received += chunk.length;
+  }
+
+  /** True when at least `size` bytes are waiting. */
+  has(size: number): boolean {
+    return this.available >= size;
+  }
+
+  /**
+   * The next `size` bytes without consuming them (a view if contiguous, else
+   * a copy). Caller must have checked `has(size)`.
+   */
+  peek(size: number): Uint8Array {
+    return this.read(size, false);
+  }
+
+  /** The next `size` bytes, consumed. Caller must have checked `has(size)`. */
+  take(size: number): Uint8Array {
+    return this.read(size, true);
+  }
+
+  /** Consumes `size` bytes. Caller must have checked `has(size)`. */
+  skip(size: number): void {
+    this.read(size, true, false);
+  }
+
+  private read(size: number, consume: boolean, wanted = true): Uint8Array {
+    if (size > this.available) throw new Error(`ByteQueue: read of ${size} with ${this.available} available`);
+    if (size === 0) return EMPTY;
+    const firstChunk = this.chunks[this.first] as Uint8Array;
+    const inFirst = firstChunk.length - this.head;
+    let result: Uint8Array = EMPTY;
+    if (size <= inFirst) {
+      // Fast path: the bytes lie in one chunk; hand out a view.
+      if (wanted) result = firstChunk.subarray(this.head, this.head + size);
+      if (consume) this.advance(size);
+      return result;
+    }
+    // Straddles chunks: assemble once.
+    if (wanted) {
+      result = new Uint8Array(size);
+      let filled = 0;
+      let index = this.first;
+      let start = this.head;
+      while (filled < size) {
+        const chunk = this.chunks[index] as Uint8Array;
+        const part = Math.min(chunk.length - start, size - filled);
+        result.set(chunk.subarray(start, start + part), filled);
+        filled += part;
+        index += 1;
+        start = 0;
+      }
+    }
+    if (consume) this.advance(size);
+    return result;
+  }
+
+  private advance(size: number): void {
+    this.available -= size;
+    this.offset += size;
+    let left = size;
+    while (left > 0) {
+      const chunk = this.chunks[this.first] as Uint8Array;
+      const inChunk = chunk.length - this.head;
+      if (left < inChunk) {
+        this.head += left;
+        return;
+      }
+      left -= inChunk;
+      this.chunks[this.first] = EMPTY; // release the chunk for GC
+      this.first += 1;
+      this.head = 0;
+    }
+    if (this.first > 64 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
+  }
+}
