@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * `xen-stream`: the command line over the library. Each sub-command lives in
+ * its own file and is registered in COMMANDS.
+ *
+ * @module
+ * @internal
+ */
+import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+
+const COMMANDS: Record<string, CliCommand> = {
+  // Sub-commands register here, one line each, e.g.:
+  // verify: verifyCommand,
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(16)} ${command.summary}`);
+  return ["usage: xen-stream <command> [options]", "", "commands:", ...lines, "", "Run `xen-stream <command> --help` for a command's options."].join("\n") + "\n";
+}
+
+/** Runs the CLI with `argv` (without node and script). @internal */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(usage());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr.write(`xen-stream: unknown command "${name}"\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  return command.run(rest, io);
+}
+
+const isEntryPoint = typeof process !== "undefined" && process.argv[1] !== undefined && /xen-stream|cli\.(c?js|ts)$/.test(process.argv[1]);
+if (isEntryPoint) {
+  main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`xen-stream: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT_USAGE;
+    },
+  );
+}
