@@ -83,6 +83,8 @@ export class XenStreamError extends Error {
   readonly layer: Layer | undefined;
 
   /**
+   * Creates an error located at `offset`.
+   *
    * @param code - stable error code
    * @param offset - absolute byte offset of the offending field
    * @param message - what is wrong, what was expected and what was found

@@ -175,6 +175,8 @@ class SaveFileParser implements Parser<SaveFileEvent> {
  */
 export class SaveFileDecoder extends PushDecoder<SaveFileEvent, SaveFileParser> {
   /**
+   * Creates a decoder that expects the stream's first byte next.
+   *
    * @param options - format, limits and tolerance
    * @param startOffset - absolute offset of the first byte pushed (default 0)
    */

@@ -190,6 +190,8 @@ export class LibxcParser {
  */
 export class LibxcDecoder extends PushDecoder<LibxcEvent, LibxcParser> {
   /**
+   * Creates a decoder that expects the stream's first byte next.
+   *
    * @param options - limits and tolerance
    * @param startOffset - absolute offset of the first byte pushed (default 0)
    */

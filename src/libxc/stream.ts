@@ -76,6 +76,8 @@ export class LibxcEncoder {
   private readonly context: LibxcCodecContext;
 
   /**
+   * Creates an encoder for one stream.
+   *
    * @param imageHeader - the image header (its options choose the byte order)
    * @param domainHeader - the domain header (its page_shift the page size)
    */

@@ -212,6 +212,8 @@ export class LibxlParser {
  */
 export class LibxlDecoder extends PushDecoder<LibxlEvent, LibxlParser> {
   /**
+   * Creates a decoder that expects the stream's first byte next.
+   *
    * @param options - limits and tolerance (apply to both layers)
    * @param startOffset - absolute offset of the first byte pushed (default 0)
    */

@@ -1,0 +1,47 @@
+// The built package, imported by its public name the way users meet it:
+// ESM import and CommonJS require through the exports map, each subpath.
+// Needs `npm run build` first (CI builds before testing).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+
+const root = new URL("..", import.meta.url).pathname;
+const built = existsSync(`${root}dist/index.js`) && existsSync(`${root}dist/index.cjs`);
+if (!built && process.env.CI === "true") throw new Error("dist/ missing: CI must run `npm run build` before the tests");
+if (!built) console.log("package.test.ts skipped: run `npm run build` first to test the built package");
+
+function node(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr };
+}
+
+const sample = "spec-vectors/captured/xen-4.17-hvm-save.skel.xl";
+const script = (load: string) => `
+${load}
+const fs = require("node:fs");
+const bytes = new Uint8Array(fs.readFileSync(${JSON.stringify(sample)}));
+const file = api.decodeSaveFile(bytes);
+const same = Buffer.from(api.encodeSaveFile(file)).equals(Buffer.from(bytes));
+console.log(JSON.stringify({ format: file.format, same, error: new api.XenStreamError("TRUNCATED", 3, "x").code }));
+`;
+
+describe.skipIf(!built)("built package", () => {
+  test("ESM import by name", () => {
+    const out = node(["--input-type=module", "-e", script('import * as api from "xen-migration-stream"; import { createRequire } from "node:module"; const require = createRequire(import.meta.url);')]);
+    expect(out.stderr).toBe("");
+    expect(JSON.parse(out.stdout)).toEqual({ format: "libxl", same: true, error: "TRUNCATED" });
+  });
+
+  test("CommonJS require by name", () => {
+    const out = node(["-e", script('const api = require("xen-migration-stream");')]);
+    expect(out.stderr).toBe("");
+    expect(JSON.parse(out.stdout)).toEqual({ format: "libxl", same: true, error: "TRUNCATED" });
+  });
+
+  test("testing subpath loads with fast-check as a peer", () => {
+    const out = node(["--input-type=module", "-e", 'import * as t from "xen-migration-stream/testing"; console.log(typeof t.libxcStream);']);
+    expect(out.stdout).toBe("function");
+    const cjs = node(["-e", 'console.log(typeof require("xen-migration-stream/testing").libxlStream)']);
+    expect(cjs.stdout).toBe("function");
+  });
+});
