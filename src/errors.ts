@@ -17,7 +17,8 @@
  * - `RECORD_TOO_LARGE` — a record body longer than the configured maximum
  *   (default: Xen's REC_LENGTH_MAX, 128 MiB). Checked when the record header
  *   arrives, before anything is buffered.
- * - `BAD_LENGTH` — a record body length that its type does not allow.
+ * - `BAD_LENGTH` — a record body length that its type (or its own count
+ *   field) does not allow. `offset` is the record's body_length field.
  * - `TRAILING_DATA` — bytes after the end of a complete stream.
  *
  * Content (what a record or header says):

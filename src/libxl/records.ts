@@ -36,7 +36,7 @@ function signalCodec<R extends SignalRecord>(name: R["type"]): RecordCodec<R, No
 
 function readEmulatorHeader(reader: Reader): { emulatorId: number; index: number } {
   if (reader.remaining < EMULATOR_HEADER_SIZE) {
-    reader.fail("BAD_LENGTH", 0, `body of ${reader.remaining} bytes is too short for the 8-byte emulator header`);
+    reader.failLength(`body of ${reader.remaining} bytes is too short for the 8-byte emulator header`);
   }
   return { emulatorId: reader.u32("emulator_id"), index: reader.u32("index") };
 }
@@ -117,7 +117,7 @@ const checkpointStateCodec: RecordCodec<CheckpointStateRecord, NoContext> = {
   typeId: LibxlRecordType.CHECKPOINT_STATE,
   decode(reader) {
     if (reader.remaining < CHECKPOINT_STATE_SIZE) {
-      reader.fail("BAD_LENGTH", 0, `body must be at least ${CHECKPOINT_STATE_SIZE} bytes, got ${reader.remaining}`);
+      reader.failLength(`body must be at least ${CHECKPOINT_STATE_SIZE} bytes, got ${reader.remaining}`);
     }
     return withExtra({ type: "CHECKPOINT_STATE", controlId: reader.u32("control_id") }, reader);
   },

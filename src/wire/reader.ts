@@ -27,6 +27,11 @@ export interface ReaderContext {
   layer?: Layer;
   /** What is being read, e.g. `"PAGE_DATA record"`. */
   what: string;
+  /**
+   * Absolute offset of the body_length field, when reading a record body:
+   * BAD_LENGTH failures point there, at the field that is wrong.
+   */
+  lengthField?: number;
 }
 
 /** @internal */
@@ -63,10 +68,19 @@ export class Reader {
     });
   }
 
+  /**
+   * Throws BAD_LENGTH at the record's body_length field (or, outside a
+   * record, at the cursor).
+   */
+  failLength(message: string): never {
+    const { lengthField } = this.context;
+    this.fail("BAD_LENGTH", lengthField === undefined ? this.pos : lengthField - this.context.base, message);
+  }
+
   private need(size: number, field: string): number {
     const at = this.pos;
     if (at + size > this.bytes.length) {
-      this.fail("BAD_LENGTH", at, `${field} needs ${size} bytes, only ${this.bytes.length - at} left`);
+      this.failLength(`${field} needs ${size} bytes, only ${this.bytes.length - at} left`);
     }
     this.pos = at + size;
     return at;

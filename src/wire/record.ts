@@ -140,6 +140,7 @@ export class CodecTable<R extends { type: string }, C> {
         recordIndex: index,
         layer: this.layer,
         what: `${this.layer} record ${index} (${codec.name})`,
+        lengthField: frame.offset + 4,
       });
       record = codec.decode(reader, context);
     }

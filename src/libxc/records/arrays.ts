@@ -56,7 +56,7 @@ function entryArrayCodec<R extends { type: string }, E>(
     decode(reader) {
       const length = reader.remaining;
       if (length % entry.size !== 0 || (!allowEmpty && length === 0)) {
-        reader.fail("BAD_LENGTH", 0, `body must be ${rule}, got ${length}`);
+        reader.failLength(`body must be ${rule}, got ${length}`);
       }
       return wrap(readEntries(reader, entry, length / entry.size));
     },
@@ -143,12 +143,12 @@ export const hvmParamsCodec: RecordCodec<HvmParamsRecord, LibxcCodecContext> = {
   decode(reader) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {
-      reader.fail("BAD_LENGTH", 0, `body of ${length} bytes is shorter than the 8-byte count header`);
+      reader.failLength(`body of ${length} bytes is shorter than the 8-byte count header`);
     }
     const count = reader.u32("count");
     const reserved = reader.u32("reserved");
     const expected = COUNT_HEADER_SIZE + count * HVM_PARAMS_ENTRY_SIZE;
-    if (length !== expected) reader.fail("BAD_LENGTH", 0, `count ${count} needs ${expected} bytes, got ${length}`);
+    if (length !== expected) reader.failLength(`count ${count} needs ${expected} bytes, got ${length}`);
     return { type: "HVM_PARAMS", reserved, params: readEntries(reader, hvmParam, count) };
   },
   bodyLength: (record) => COUNT_HEADER_SIZE + record.params.length * HVM_PARAMS_ENTRY_SIZE,

@@ -21,7 +21,7 @@ function blobCodec<R extends BlobRecord>(name: R["type"], rule: LengthRule): Rec
     typeId: LibxcRecordType[name],
     decode: (reader, context) => {
       const complaint = rule(reader.remaining, context);
-      if (complaint !== undefined) reader.fail("BAD_LENGTH", 0, complaint);
+      if (complaint !== undefined) reader.failLength(complaint);
       return { type: name, data: reader.rest() } as R;
     },
     bodyLength: (record, context, fail) => {

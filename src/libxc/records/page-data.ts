@@ -34,14 +34,14 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
   decode(reader, { pageSize }) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {
-      reader.fail("BAD_LENGTH", 0, `body of ${length} bytes is shorter than the 8-byte count header`);
+      reader.failLength(`body of ${length} bytes is shorter than the 8-byte count header`);
     }
     const count = reader.u32("count");
     const reserved = reader.u32("reserved");
     if (count < 1) reader.fail("BAD_FIELD", 0, "count is 0; at least one pfn is required");
     const arrayEnd = COUNT_HEADER_SIZE + count * PFN_ENTRY_SIZE;
     if (length < arrayEnd) {
-      reader.fail("BAD_LENGTH", 0, `body of ${length} bytes is too short for ${count} pfns (${arrayEnd} bytes)`);
+      reader.failLength(`body of ${length} bytes is too short for ${count} pfns (${arrayEnd} bytes)`);
     }
     const { view, littleEndian } = reader;
     const entries: PfnEntry[] = new Array<PfnEntry>(count);
@@ -57,9 +57,7 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
     }
     const expected = arrayEnd + dataPages * pageSize;
     if (length !== expected) {
-      reader.fail(
-        "BAD_LENGTH",
-        0,
+      reader.failLength(
         `expected ${COUNT_HEADER_SIZE} + ${count * PFN_ENTRY_SIZE} + ${dataPages * pageSize} = ${expected} bytes ` +
           `(${dataPages} pages of data), got ${length}`,
       );

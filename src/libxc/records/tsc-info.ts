@@ -16,7 +16,7 @@ export const tscInfoCodec: RecordCodec<X86TscInfoRecord, LibxcCodecContext> = {
   typeId: LibxcRecordType.X86_TSC_INFO,
   decode(reader) {
     if (reader.remaining !== X86_TSC_INFO_SIZE) {
-      reader.fail("BAD_LENGTH", 0, `body must be ${X86_TSC_INFO_SIZE} bytes, got ${reader.remaining}`);
+      reader.failLength(`body must be ${X86_TSC_INFO_SIZE} bytes, got ${reader.remaining}`);
     }
     return {
       type: "X86_TSC_INFO",

@@ -29,7 +29,7 @@ export const x86PvInfoCodec: RecordCodec<X86PvInfoRecord, LibxcCodecContext> = {
   typeId: LibxcRecordType.X86_PV_INFO,
   decode(reader) {
     if (reader.remaining < X86_PV_INFO_SIZE) {
-      reader.fail("BAD_LENGTH", 0, `body must be at least ${X86_PV_INFO_SIZE} bytes, got ${reader.remaining}`);
+      reader.failLength(`body must be at least ${X86_PV_INFO_SIZE} bytes, got ${reader.remaining}`);
     }
     const guestWidth = reader.u8("guest_width");
     const ptLevels = reader.u8("pt_levels");
@@ -61,7 +61,7 @@ export const x86PvP2mFramesCodec: RecordCodec<X86PvP2mFramesRecord, LibxcCodecCo
   decode(reader) {
     const length = reader.remaining;
     if (length < P2M_FRAMES_HEADER_SIZE || length % 8 !== 0) {
-      reader.fail("BAD_LENGTH", 0, `body must be 8 + 8*n bytes, got ${length}`);
+      reader.failLength(`body must be 8 + 8*n bytes, got ${length}`);
     }
     const startPfn = reader.u32("p2m_start_pfn");
     const endPfn = reader.u32("p2m_end_pfn");
@@ -93,7 +93,7 @@ function vcpuCodec(name: VcpuRecordTypeName): RecordCodec<X86PvVcpuRecord, Libxc
     typeId: LibxcRecordType[name],
     decode(reader) {
       if (reader.remaining < VCPU_HEADER_SIZE) {
-        reader.fail("BAD_LENGTH", 0, `body must be at least ${VCPU_HEADER_SIZE} bytes, got ${reader.remaining}`);
+        reader.failLength(`body must be at least ${VCPU_HEADER_SIZE} bytes, got ${reader.remaining}`);
       }
       const vcpuId = reader.u32("vcpu_id");
       const reserved = reader.u32("reserved");

@@ -1,0 +1,173 @@
+/**
+ * Reader: bounds-checked cursor. Every out-of-bounds read is a
+ * XenStreamError BAD_LENGTH at the absolute offset of the read; u64Bounded
+ * fails with BAD_FIELD at the offset of the u64.
+ */
+import { describe, expect, test } from "vitest";
+import { XenStreamError } from "../../src/index.js";
+import { PFN_MAX, Reader, TWO_POW_32, isAllZero, readWords, viewOf } from "../../src/wire/reader.js";
+import { hex, offsetCopy } from "../helpers/hex.js";
+
+function catchError(fn: () => unknown): XenStreamError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(XenStreamError);
+    return error as XenStreamError;
+  }
+  throw new Error("expected a XenStreamError");
+}
+
+const BYTES = hex("01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10");
+
+describe("Reader values", () => {
+  // Each row: method, little-endian value, big-endian value, bytes consumed.
+  const rows = [
+    { read: (r: Reader) => r.u8("f"), le: 0x01, be: 0x01, size: 1 },
+    { read: (r: Reader) => r.u16("f"), le: 0x0201, be: 0x0102, size: 2 },
+    { read: (r: Reader) => r.u32("f"), le: 0x04030201, be: 0x01020304, size: 4 },
+    { read: (r: Reader) => r.u64("f"), le: 0x0807060504030201n, be: 0x0102030405060708n, size: 8 },
+  ];
+  for (const [i, row] of rows.entries()) {
+    for (const littleEndian of [true, false]) {
+      test(`row ${i} ${littleEndian ? "LE" : "BE"}`, () => {
+        // A noisy subarray: byteOffset != 0, so a DataView built without the offset would read garbage.
+        const reader = new Reader(offsetCopy(BYTES), littleEndian, { base: 0, what: "t" });
+        expect(row.read(reader)).toBe(littleEndian ? row.le : row.be);
+        expect(reader.pos).toBe(row.size);
+        expect(reader.remaining).toBe(16 - row.size);
+      });
+    }
+  }
+
+  test("sequential reads advance the cursor", () => {
+    const reader = new Reader(BYTES, true, { base: 100, what: "t" });
+    expect(reader.u8("a")).toBe(0x01);
+    expect(reader.u16("b")).toBe(0x0302);
+    expect(reader.u32("c")).toBe(0x07060504);
+    expect(reader.offsetOf()).toBe(107);
+    expect(reader.offsetOf(2)).toBe(102);
+    expect(reader.u64("d")).toBe(0x0f0e0d0c0b0a0908n);
+    expect(reader.remaining).toBe(1);
+  });
+
+  test("bytesView and rest are views, not copies", () => {
+    const bytes = offsetCopy(BYTES);
+    const reader = new Reader(bytes, true, { base: 0, what: "t" });
+    reader.u16("x");
+    const view = reader.bytesView(4, "v");
+    expect(view).toEqual(hex("03 04 05 06"));
+    expect(view.buffer).toBe(bytes.buffer);
+    expect(view.byteOffset).toBe(bytes.byteOffset + 2);
+    const rest = reader.rest();
+    expect(rest).toEqual(hex("07 08 09 0a 0b 0c 0d 0e 0f 10"));
+    expect(rest.buffer).toBe(bytes.buffer);
+    expect(reader.remaining).toBe(0);
+    expect(reader.rest()).toEqual(new Uint8Array(0));
+  });
+});
+
+describe("Reader bounds failures: BAD_LENGTH at base + position of the read", () => {
+  const rows: { name: string; skip: number; read: (r: Reader) => unknown; at: number }[] = [
+    { name: "u8 at end", skip: 16, read: (r) => r.u8("f"), at: 16 },
+    { name: "u16 with 1 left", skip: 15, read: (r) => r.u16("f"), at: 15 },
+    { name: "u32 with 3 left", skip: 13, read: (r) => r.u32("f"), at: 13 },
+    { name: "u64 with 7 left", skip: 9, read: (r) => r.u64("f"), at: 9 },
+    { name: "u64Bounded with 4 left", skip: 12, read: (r) => r.u64Bounded("f", 52), at: 12 },
+    { name: "bytesView 5 with 4 left", skip: 12, read: (r) => r.bytesView(5, "f"), at: 12 },
+    { name: "bytesView 2^32", skip: 0, read: (r) => r.bytesView(TWO_POW_32, "f"), at: 0 },
+  ];
+  for (const row of rows) {
+    test(row.name, () => {
+      const reader = new Reader(BYTES, true, { base: 1000, recordIndex: 7, layer: "libxc", what: "thing" });
+      reader.pos = row.skip;
+      const error = catchError(() => row.read(reader));
+      expect(error.code).toBe("BAD_LENGTH");
+      expect(error.offset).toBe(1000 + row.at);
+      expect(error.recordIndex).toBe(7);
+      expect(error.layer).toBe("libxc");
+      expect(error.message).toContain("thing");
+      expect(reader.pos).toBe(row.skip); // a failed read does not move the cursor
+    });
+  }
+
+  test("no recordIndex/layer when the context has none", () => {
+    const reader = new Reader(new Uint8Array(0), false, { base: 5, what: "x" });
+    const error = catchError(() => reader.u8("f"));
+    expect(error.code).toBe("BAD_LENGTH");
+    expect(error.offset).toBe(5);
+    expect(error.recordIndex).toBeUndefined();
+    expect(error.layer).toBeUndefined();
+  });
+
+  test("fail() places any code at base + pos", () => {
+    const reader = new Reader(BYTES, true, { base: 40, what: "x" });
+    const error = catchError(() => reader.fail("BAD_FIELD", 3, "nope"));
+    expect(error.code).toBe("BAD_FIELD");
+    expect(error.offset).toBe(43);
+  });
+});
+
+describe("u64Bounded", () => {
+  // bytes are written little-endian and big-endian by hand
+  const rows: { name: string; le: string; be: string; bits: number; value?: number }[] = [
+    { name: "0", le: "00 00 00 00 00 00 00 00", be: "00 00 00 00 00 00 00 00", bits: 52, value: 0 },
+    { name: "2^32", le: "00 00 00 00 01 00 00 00", be: "00 00 00 01 00 00 00 00", bits: 52, value: 2 ** 32 },
+    { name: "2^52-1", le: "ff ff ff ff ff ff 0f 00", be: "00 0f ff ff ff ff ff ff", bits: 52, value: PFN_MAX },
+    { name: "2^52", le: "00 00 00 00 00 00 10 00", be: "00 10 00 00 00 00 00 00", bits: 52 },
+    { name: "2^64-1", le: "ff ff ff ff ff ff ff ff", be: "ff ff ff ff ff ff ff ff", bits: 52 },
+    { name: "2^53-1 in 53 bits", le: "ff ff ff ff ff ff 1f 00", be: "00 1f ff ff ff ff ff ff", bits: 53, value: 2 ** 53 - 1 },
+    { name: "2^53 in 53 bits", le: "00 00 00 00 00 00 20 00", be: "00 20 00 00 00 00 00 00", bits: 53 },
+    { name: "2^32-1 in 32 bits", le: "ff ff ff ff 00 00 00 00", be: "00 00 00 00 ff ff ff ff", bits: 32, value: 2 ** 32 - 1 },
+    { name: "2^32 in 32 bits", le: "00 00 00 00 01 00 00 00", be: "00 00 00 01 00 00 00 00", bits: 32 },
+  ];
+  for (const row of rows) {
+    for (const littleEndian of [true, false]) {
+      test(`${row.name} (${row.bits} bits) ${littleEndian ? "LE" : "BE"}`, () => {
+        // 4 bytes in front so the u64 sits at relative position 4
+        const bytes = offsetCopy(hex(`aa aa aa aa ${littleEndian ? row.le : row.be}`));
+        const reader = new Reader(bytes, littleEndian, { base: 200, what: "t" });
+        reader.u32("lead");
+        if (row.value === undefined) {
+          const error = catchError(() => reader.u64Bounded("pfn", row.bits));
+          expect(error.code).toBe("BAD_FIELD");
+          expect(error.offset).toBe(204);
+        } else {
+          expect(reader.u64Bounded("pfn", row.bits)).toBe(row.value);
+          expect(reader.pos).toBe(12);
+        }
+      });
+    }
+  }
+});
+
+describe("helpers", () => {
+  test("TWO_POW_32 and PFN_MAX", () => {
+    expect(TWO_POW_32).toBe(4294967296);
+    expect(PFN_MAX).toBe(4503599627370495);
+  });
+
+  test("readWords flips word order with endianness", () => {
+    const bytes = hex("01 02 03 04 05 06 07 08");
+    expect(readWords(viewOf(bytes), 0, true)).toEqual({ low: 0x04030201, high: 0x08070605 });
+    expect(readWords(viewOf(bytes), 0, false)).toEqual({ low: 0x05060708, high: 0x01020304 });
+  });
+
+  test("viewOf respects byteOffset and byteLength", () => {
+    const bytes = offsetCopy(hex("11 22 33"), 5, 7);
+    const view = viewOf(bytes);
+    expect(view.byteLength).toBe(3);
+    expect(view.byteOffset).toBe(5);
+    expect(view.getUint8(0)).toBe(0x11);
+    expect(view.getUint8(2)).toBe(0x33);
+  });
+
+  test("isAllZero", () => {
+    expect(isAllZero(new Uint8Array(0))).toBe(true);
+    expect(isAllZero(new Uint8Array(7))).toBe(true);
+    expect(isAllZero(hex("00 00 00 00 00 00 01"))).toBe(false);
+    expect(isAllZero(hex("80"))).toBe(false);
+    // looks at the view only, not the rest of its buffer
+    expect(isAllZero(offsetCopy(hex("00 00")))).toBe(true);
+  });
+});
