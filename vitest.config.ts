@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
-  },
-  bench: {
-    include: ["bench/**/*.bench.ts"],
+    benchmark: {
+      include: ["bench/**/*.bench.ts"],
+    },
   },
 });

@@ -56,7 +56,7 @@ export function detectFormat(bytes: Uint8Array): StreamFormat | undefined {
 export interface XlHeaderEvent {
   layer: "xl";
   kind: "header";
-  /** Always 0: the xl header starts the file. */
+  /** Absolute offset of the header (0 unless the decoder was given a start offset). */
   offset: number;
   header: XlHeader;
   /** Bytes the header and its optional data occupy. */
@@ -158,12 +158,25 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     }
   }
 
+  needed(queue: ByteQueue): number {
+    switch (this.state) {
+      case "detect":
+      case "body":
+        return Math.max(0, DETECT_SIZE - queue.available);
+      case "xl": {
+        if (!queue.has(XL_HEADER_SIZE)) return XL_HEADER_SIZE - queue.available;
+        const { optionalDataLength } = readXlFixedHeader(queue.peek(XL_HEADER_SIZE), queue.offset);
+        return Math.max(0, XL_HEADER_SIZE + optionalDataLength - queue.available);
+      }
+      case "inner":
+        return (this.inner as Inner).needed(queue);
+    }
+  }
+
   truncated(received: number): XenStreamError {
     if (this.inner !== undefined) return this.inner.truncated(received);
     const where = this.state === "xl" ? "in the xl header" : "before the stream's first header";
-    return new XenStreamError("TRUNCATED", received, `save file truncated ${where}`, {
-      layer: this.state === "xl" ? "xl" : "libxc",
-    });
+    return new XenStreamError("TRUNCATED", received, `save file truncated ${where}`, this.state === "xl" ? { layer: "xl" } : {});
   }
 }
 

@@ -10,7 +10,7 @@ import { XenStreamError } from "../errors.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
 import type { ByteQueue } from "../wire/queue.js";
 import { PushDecoder } from "../wire/push.js";
-import type { RecordLayerOptions } from "../wire/record.js";
+import { FrameReader, type RecordLayerOptions } from "../wire/record.js";
 import { libxcTable } from "./codec.js";
 import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
 import { decodeDomainHeader, decodeImageHeader, isBigEndianImage, pageSizeOf } from "./header.js";
@@ -91,6 +91,7 @@ export class LibxcParser {
   private littleEndian = true;
   private context: LibxcCodecContext = { pageSize: 4096 };
   private recordIndex = 0;
+  private readonly frames: FrameReader<LibxcRecord, LibxcCodecContext>;
   /** The image header, once read. */
   imageHeader: ImageHeader | undefined;
   /** The domain header, once read. */
@@ -102,6 +103,21 @@ export class LibxcParser {
 
   constructor(options: RecordLayerOptions) {
     this.options = options;
+    this.frames = new FrameReader(libxcTable, options);
+  }
+
+  /** Bytes still missing before the next event can be parsed (0 after END). */
+  needed(queue: ByteQueue): number {
+    switch (this.state) {
+      case "imageHeader":
+        return Math.max(0, IHDR_SIZE - queue.available);
+      case "domainHeader":
+        return Math.max(0, DHDR_SIZE - queue.available);
+      case "records":
+        return this.frames.needed(queue);
+      case "ended":
+        return 0;
+    }
   }
 
   /** True after END. */
@@ -111,7 +127,7 @@ export class LibxcParser {
 
   /** True where the stream may stop: after END, or at a checkpoint boundary. */
   get complete(): boolean {
-    return this.state === "ended" || this.atCheckpoint;
+    return this.state === "ended" || (this.atCheckpoint && this.frames.idle);
   }
 
   /** Parses the next event from `queue`, or returns null. */
@@ -139,7 +155,7 @@ export class LibxcParser {
       }
       case "records": {
         const index = this.recordIndex;
-        const frame = libxcTable.takeFrame(queue, this.littleEndian, this.options, index);
+        const frame = this.frames.take(queue, this.littleEndian, index);
         if (frame === null) return null;
         const record = libxcTable.decode(frame, this.littleEndian, this.context, this.options, index);
         this.recordIndex = index + 1;

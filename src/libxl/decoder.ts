@@ -31,7 +31,7 @@ import { RECORD_HEADER_SIZE } from "../wire/frame.js";
 import type { ByteQueue } from "../wire/queue.js";
 import { PushDecoder } from "../wire/push.js";
 import { viewOf } from "../wire/reader.js";
-import type { RecordLayerOptions } from "../wire/record.js";
+import { FrameReader, type RecordLayerOptions } from "../wire/record.js";
 import { DomainType } from "../libxc/constants.js";
 import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcEvent } from "../libxc/decoder.js";
 import { CHECKPOINT_STATE_SIZE, LIBXL_HDR_SIZE, LibxlRecordType } from "./constants.js";
@@ -74,6 +74,8 @@ type State =
   | "checkpoint"
   /** after CHECKPOINT_END: a COLO CHECKPOINT_STATE, or libxc resumes. */
   | "checkpointEnd"
+  /** reading the CHECKPOINT_STATE found after CHECKPOINT_END. */
+  | "checkpointState"
   | "ended";
 
 /** @internal */
@@ -83,11 +85,31 @@ export class LibxlParser {
   private littleEndian = true;
   private recordIndex = 0;
   private libxc: LibxcParser | undefined;
+  private readonly frames: FrameReader<LibxlRecord, typeof NO_CONTEXT>;
   /** True once the stream went through a checkpoint. */
   checkpointed = false;
 
   constructor(options: RecordLayerOptions) {
     this.options = options;
+    this.frames = new FrameReader(libxlTable, options);
+  }
+
+  /** Bytes still missing before the next event can be parsed (0 after END). */
+  needed(queue: ByteQueue): number {
+    switch (this.state) {
+      case "header":
+        return Math.max(0, LIBXL_HDR_SIZE - queue.available);
+      case "libxc":
+        return (this.libxc as LibxcParser).needed(queue);
+      case "checkpointEnd":
+        return Math.max(0, RECORD_HEADER_SIZE - queue.available);
+      case "records":
+      case "checkpoint":
+      case "checkpointState":
+        return this.frames.needed(queue);
+      case "ended":
+        return 0;
+    }
   }
 
   get ended(): boolean {
@@ -100,7 +122,7 @@ export class LibxlParser {
       this.state === "ended" ||
       this.state === "checkpointEnd" ||
       // libxc resumed after a checkpoint and has read nothing yet
-      (this.state === "libxc" && this.checkpointed && this.libxc !== undefined && this.libxc.atCheckpoint)
+      (this.state === "libxc" && this.checkpointed && this.libxc !== undefined && this.libxc.complete)
     );
   }
 
@@ -130,14 +152,12 @@ export class LibxlParser {
       }
       case "checkpointEnd": {
         if (!queue.has(RECORD_HEADER_SIZE)) return null;
-        if (!this.nextIsCheckpointState(queue)) {
-          this.state = "libxc";
-          return this.next(queue);
-        }
-        return this.libxlRecord(queue);
+        this.state = this.nextIsCheckpointState(queue) ? "checkpointState" : "libxc";
+        return this.next(queue);
       }
       case "records":
       case "checkpoint":
+      case "checkpointState":
         return this.libxlRecord(queue);
       case "ended":
         return null;
@@ -153,7 +173,7 @@ export class LibxlParser {
 
   private libxlRecord(queue: ByteQueue): LibxlEvent | null {
     const index = this.recordIndex;
-    const frame = libxlTable.takeFrame(queue, this.littleEndian, this.options, index);
+    const frame = this.frames.take(queue, this.littleEndian, index);
     if (frame === null) return null;
     const record = libxlTable.decode(frame, this.littleEndian, NO_CONTEXT, this.options, index);
     this.recordIndex = index + 1;
@@ -166,7 +186,7 @@ export class LibxlParser {
     const inCheckpoint = this.state === "checkpoint";
     switch (record.type) {
       case "LIBXC_CONTEXT":
-        if (inCheckpoint || this.state === "checkpointEnd") unexpected("LIBXC_CONTEXT inside a checkpoint");
+        if (this.state !== "records") unexpected("LIBXC_CONTEXT inside a checkpoint");
         this.libxc = new LibxcParser(this.options);
         this.state = "libxc";
         break;
@@ -179,11 +199,11 @@ export class LibxlParser {
         this.state = "checkpointEnd";
         break;
       case "CHECKPOINT_STATE":
-        if (this.state !== "checkpointEnd") unexpected("CHECKPOINT_STATE is only read right after CHECKPOINT_END");
+        if (this.state !== "checkpointState") unexpected("CHECKPOINT_STATE is only read right after CHECKPOINT_END");
         this.state = "libxc";
         break;
       default:
-        if (this.state === "checkpointEnd") unexpected("only CHECKPOINT_STATE or libxc records follow CHECKPOINT_END");
+        if (this.state === "checkpointState") unexpected("only CHECKPOINT_STATE or libxc records follow CHECKPOINT_END");
     }
     return { layer: "libxl", kind: "record", offset: frame.offset, index, bodyLength: frame.bodyLength, record };
   }

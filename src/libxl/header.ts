@@ -25,7 +25,7 @@ export function isBigEndianLibxl(header: LibxlHeader): boolean {
  * @param offset - absolute offset of `bytes[0]`
  */
 export function decodeLibxlHeader(bytes: Uint8Array, offset = 0): LibxlHeader {
-  if (bytes.length < LIBXL_HDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxl header: truncated");
+  if (bytes.length < LIBXL_HDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxl header: truncated", { layer: "libxl" });
   const reader = new Reader(bytes.subarray(0, LIBXL_HDR_SIZE), false, { base: offset, layer: "libxl", what: "libxl header" });
   const ident = reader.bytesView(8, "ident");
   if (!ident.every((byte, i) => byte === LIBXL_IDENT_BYTES[i])) {

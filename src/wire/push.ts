@@ -17,6 +17,8 @@ export interface Parser<E> {
   readonly complete: boolean;
   /** The error for input that stopped at `received` bytes. */
   truncated(received: number): XenStreamError;
+  /** Bytes still missing before the next event can be parsed (0 when ended). */
+  needed(queue: ByteQueue): number;
 }
 
 /**
@@ -62,6 +64,18 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
       this.failure = error;
       throw error;
     }
+  }
+
+  /**
+   * How many more bytes the decoder needs before it can emit its next event
+   * (a header, or one whole record); 0 once the stream has ended. A reader
+   * that pushes exactly this many bytes at a time hands every record body
+   * to the decoder as one chunk, so no record is ever assembled from
+   * pieces (see the io adapters).
+   */
+  get bytesWanted(): number {
+    if (this.parser.ended) return 0;
+    return Math.max(1, this.parser.needed(this.queue));
   }
 
   /**

@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { XenStreamError, encodeRawRecord } from "../../src/index.js";
 import { libxcTable } from "../../src/libxc/codec.js";
 import { ByteQueue } from "../../src/wire/queue.js";
+import { FrameReader } from "../../src/wire/record.js";
 import { hex } from "../helpers/hex.js";
 
 describe("encodeRawRecord", () => {
@@ -63,19 +64,26 @@ describe("encodeRawRecord", () => {
   }
 });
 
-describe("CodecTable.takeFrame", () => {
+describe("FrameReader.take", () => {
   const options = { maxRecordLength: 0x08000000, keepUnknownMandatory: false };
 
-  test("waits for the header, then for the padded body, consuming nothing", () => {
+  test("waits for the header, then (header consumed) for the padded body, telling what it needs", () => {
     const record = hex("23 01 00 80 03 00 00 00 aa bb cc 01 02 03 04 05");
     const queue = new ByteQueue(40);
+    const frames = new FrameReader(libxcTable, options);
+    expect(frames.needed(queue)).toBe(8);
     queue.push(record.subarray(0, 7));
-    expect(libxcTable.takeFrame(queue, true, options, 0)).toBeNull();
+    expect(frames.take(queue, true, 0)).toBeNull();
+    expect(queue.offset).toBe(40); // an incomplete header is not consumed
+    expect(frames.needed(queue)).toBe(1);
     queue.push(record.subarray(7, 15));
-    expect(libxcTable.takeFrame(queue, true, options, 0)).toBeNull(); // body there, one padding byte missing
-    expect(queue.offset).toBe(40);
+    expect(frames.take(queue, true, 0)).toBeNull(); // body there, one padding byte missing
+    expect(queue.offset).toBe(48);
+    expect(frames.idle).toBe(false);
+    expect(frames.needed(queue)).toBe(1);
     queue.push(record.subarray(15));
-    const frame = libxcTable.takeFrame(queue, true, options, 0);
+    const frame = frames.take(queue, true, 0);
+    expect(frames.idle).toBe(true);
     expect(frame).not.toBeNull();
     expect(frame?.offset).toBe(40);
     expect(frame?.typeId).toBe(0x80000123);
@@ -88,7 +96,7 @@ describe("CodecTable.takeFrame", () => {
   test("big-endian header", () => {
     const queue = new ByteQueue();
     queue.push(hex("00 00 00 08 00 00 00 02 aa bb 00 00 00 00 00 00"));
-    const frame = libxcTable.takeFrame(queue, false, options, 0);
+    const frame = new FrameReader(libxcTable, options).take(queue, false, 0);
     expect(frame?.typeId).toBe(8);
     expect(frame?.bodyLength).toBe(2);
     expect(frame?.body).toEqual(hex("aa bb"));
@@ -99,7 +107,7 @@ describe("CodecTable.takeFrame", () => {
     queue.push(hex("05 00 00 00 01 00 00 08"));
     let error: unknown;
     try {
-      libxcTable.takeFrame(queue, true, options, 3);
+      new FrameReader(libxcTable, options).take(queue, true, 3);
     } catch (caught) {
       error = caught;
     }
