@@ -10,7 +10,8 @@
  * Framing (the byte structure of a layer):
  * - `TRUNCATED` — the input ended inside a header or record, or before the
  *   stream's END. `offset` is the number of bytes received.
- * - `BAD_MAGIC` — a magic number, marker or ident does not match.
+ * - `BAD_MAGIC` — a magic number, marker or ident does not match. `offset` is
+ *   the field's; for the 32-byte xl magic, its first wrong byte.
  * - `BAD_VERSION` — a header version this library does not read.
  * - `BAD_PADDING` — record padding that is not the right size (encoder), or
  *   not zero where zero padding is demanded.

@@ -169,15 +169,16 @@ export class LibxcParser {
     }
   }
 
+  /** Where the stream stopped, in words, for TRUNCATED messages. */
+  truncationPoint(): string {
+    if (this.state === "imageHeader") return "in the image header";
+    if (this.state === "domainHeader") return "in the domain header";
+    return `before END (in or before record ${this.recordIndex})`;
+  }
+
   /** The TRUNCATED error for a stream that stopped at `received` bytes. */
   truncated(received: number): XenStreamError {
-    const where =
-      this.state === "imageHeader"
-        ? "in the image header"
-        : this.state === "domainHeader"
-          ? "in the domain header"
-          : `before END (in or before record ${this.recordIndex})`;
-    return new XenStreamError("TRUNCATED", received, `libxc stream truncated ${where}`, {
+    return new XenStreamError("TRUNCATED", received, `libxc stream truncated ${this.truncationPoint()}`, {
       layer: "libxc",
       ...(this.state === "records" ? { recordIndex: this.recordIndex } : {}),
     });

@@ -210,8 +210,7 @@ export class LibxlParser {
 
   truncated(received: number): XenStreamError {
     if (this.state === "libxc" && this.libxc !== undefined) {
-      const inner = this.libxc.truncated(received);
-      return new XenStreamError("TRUNCATED", received, `libxl stream truncated inside its libxc stream: ${inner.message}`, {
+      return new XenStreamError("TRUNCATED", received, `libxl stream truncated inside its libxc stream, ${this.libxc.truncationPoint()}`, {
         layer: "libxc",
       });
     }
