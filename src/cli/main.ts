@@ -7,10 +7,14 @@
  * @internal
  */
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { verifyCommand } from "./verify.js";
+import { convertLegacyCommand } from "./convert-legacy.js";
 
 const COMMANDS: Record<string, CliCommand> = {
   // Sub-commands register here, one line each, e.g.:
   // verify: verifyCommand,
+  verify: verifyCommand,
+  "convert-legacy": convertLegacyCommand,
 };
 
 function usage(): string {

@@ -1,0 +1,280 @@
+/**
+ * The comparison runner: every row measured in the same run, on the same
+ * generated PV stream (an xl save file, 1 GiB by default), printed as one
+ * table of GB/s with the ratios the targets are stated in.
+ *
+ *   npx tsx bench/compare.ts            (BENCH_SIZE=bytes, BENCH_DIR=dir, BENCH_REPEAT=n)
+ *
+ * Baselines: a plain copy of the bytes (Uint8Array.prototype.set into a
+ * pre-faulted buffer), a plain read of the file with one reused 4 MiB
+ * buffer, a plain write of the bytes to a new file, and Xen's own
+ * verify-stream-v2 on the file (scripts/fetch-xen-tools.sh). The file is
+ * read from the page cache by every row alike (it was just written).
+ *
+ * Rows run in this process use the sources through tsx; rows marked
+ * "child" run in their own process (the CLI from dist/, the bundled
+ * streaming decoder) so that their peak RSS can be read
+ * (getrusage RUSAGE_CHILDREN through a small python wrapper).
+ *
+ * The CLI and the child decoder are compared with Xen's tool end to end
+ * (process start included: about 120 ms for node and 10 ms for python on
+ * the reference machine, a large part of a 1 GiB run) and with a plain read
+ * in a node child, which pays the same start-up.
+ *
+ * Each row runs BENCH_REPEAT times (default 5); the table shows the best
+ * and the median rate. Ratios use the best rates. The machine is shared:
+ * rerun when a number looks off.
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { SaveFileDecoder, decodeSaveFile, type SaveFileEvent } from "../src/index.js";
+import { decodeSaveFileAsync, encodeEventChunks, encodeSaveFileChunks } from "../src/io/index.js";
+import { fileSource, writeToFile } from "../src/io/node.js";
+import { generatePvStream, pvStreamLayout } from "../src/testing/pv-stream-generator.js";
+
+const SIZE = Number(process.env.BENCH_SIZE ?? 2 ** 30);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "xen-bench-"));
+const input = join(dir, "pv.xl");
+const output = join(dir, "out.xl");
+const MiB = 2 ** 20;
+
+interface Row {
+  name: string;
+  /** Rates in bytes/s, one per run. */
+  rates: number[];
+  /** Peak RSS of a child process, bytes. */
+  rss?: number;
+  note?: string;
+}
+
+const rows = new Map<string, Row>();
+
+function best(row: Row | undefined): number {
+  return row === undefined || row.rates.length === 0 ? Number.NaN : Math.max(...row.rates);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function measure(name: string, bytes: number, run: () => unknown, repeat = REPEAT): Promise<Row> {
+  const row: Row = { name, rates: [] };
+  for (let i = 0; i < repeat; i++) {
+    const start = performance.now();
+    await run();
+    row.rates.push(bytes / ((performance.now() - start) / 1000));
+  }
+  rows.set(name, row);
+  return row;
+}
+
+/** Runs a command `repeat` times through a python wrapper that reports wall time and the child's peak RSS. */
+function measureChild(name: string, bytes: number, command: string[], expectStatus = 0, repeat = REPEAT): Row {
+  const wrapper = [
+    "import resource, subprocess, sys, time",
+    "t = time.perf_counter()",
+    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)",
+    "dt = time.perf_counter() - t",
+    "sys.stdout.write('%f %d %d\\n' % (dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode))",
+    "sys.stderr.write(r.stderr.decode('utf8', 'replace')[-2000:])",
+  ].join("\n");
+  const row: Row = { name, rates: [] };
+  for (let i = 0; i < repeat; i++) {
+    const result = spawnSync("/usr/bin/python3", ["-c", wrapper, ...command], { encoding: "utf8" });
+    const [seconds, rssKiB, status] = result.stdout.trim().split(" ").map(Number) as [number, number, number];
+    if (status !== expectStatus) throw new Error(`${name}: exit ${status}\n${result.stderr}`);
+    row.rates.push(bytes / seconds);
+    row.rss = Math.max(row.rss ?? 0, rssKiB * 1024);
+  }
+  rows.set(name, row);
+  return row;
+}
+
+function skip(name: string, note: string): void {
+  rows.set(name, { name, rates: [], note });
+}
+
+async function drain(events: AsyncIterable<SaveFileEvent>): Promise<number> {
+  let count = 0;
+  for await (const event of events) if (event.kind === "record") count += 1;
+  return count;
+}
+
+async function main(): Promise<void> {
+  const layout = pvStreamLayout({ size: SIZE, format: "xl" });
+  const n = layout.totalBytes;
+  process.stderr.write(`generating ${(n / 2 ** 30).toFixed(2)} GiB PV stream (xl) in ${input} ...\n`);
+  const fd = openSync(input, "w");
+  for (const chunk of generatePvStream({ size: SIZE, format: "xl" })) writeSync(fd, chunk);
+  closeSync(fd);
+  const bytes = new Uint8Array(readFileSync(input));
+
+  // --- baselines -----------------------------------------------------------
+  const target = new Uint8Array(n);
+  target.fill(1); // pre-fault: the copy row measures copying, not page faults
+  await measure("plain copy (Uint8Array.prototype.set)", n, () => target.set(bytes));
+  const plainRead = (size: number) => () => {
+    const file = openSync(input, "r");
+    const buffer = new Uint8Array(size);
+    while (readSync(file, buffer, 0, size, null) > 0);
+    closeSync(file);
+  };
+  await measure("plain read, reused 4 MiB buffer", n, plainRead(4 * MiB));
+  await measure("plain read, reused 1 MiB buffer", n, plainRead(MiB));
+  await measure("plain write to a new file, 4 MiB writes", n, () => {
+    const file = openSync(output, "w");
+    for (let pos = 0; pos < n; pos += 4 * MiB) writeSync(file, bytes, pos, Math.min(4 * MiB, n - pos));
+    closeSync(file);
+  });
+  const tools = join(ROOT, ".cache", "xen-tools", "usr", "lib", "xen-4.17");
+  if (existsSync(join(tools, "bin", "verify-stream-v2"))) {
+    process.env.PYTHONPATH = join(tools, "lib", "python");
+    measureChild("verify-stream-v2 -f xl FILE (child)", n, ["/usr/bin/python3", join(tools, "bin", "verify-stream-v2"), "-i", input, "-f", "xl"]);
+  } else skip("verify-stream-v2 -f xl FILE (child)", "not fetched: bash scripts/fetch-xen-tools.sh");
+
+  // --- decoding ------------------------------------------------------------
+  await measure("decode whole buffer from memory (SaveFileDecoder)", n, () => {
+    const decoder = new SaveFileDecoder();
+    decoder.push(bytes);
+    decoder.end();
+  });
+  await measure("decode async from memory (Uint8Array source)", n, () => drain(decodeSaveFileAsync(bytes)));
+  await measure("decode streaming from file (fileSource)", n, () => drain(decodeSaveFileAsync(fileSource(input))));
+  await measure("decode streaming from file (fileSource sync)", n, () => drain(decodeSaveFileAsync(fileSource(input, { sync: true }))));
+  await measure("decode streaming from file (fs.createReadStream 1 MiB)", n, () =>
+    drain(decodeSaveFileAsync(createReadStream(input, { highWaterMark: MiB }))),
+  );
+  await measure("decode streaming from the generator", n, () => drain(decodeSaveFileAsync(generatePvStream({ size: SIZE, format: "xl" }))));
+
+  const child = join(dir, "stream-child.mjs");
+  await build({
+    entryPoints: [join(ROOT, "test", "io", "fixtures", "stream-child.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    outfile: child,
+    logLevel: "warning",
+  });
+  measureChild("plain read, reused 4 MiB buffer, node child", n, [process.execPath, child, "read-file", "0", input]);
+  // On some VMs reads whose size is a multiple of 2 MiB are several times
+  // slower in a fresh process; the same read with 4 MiB + 8 bytes is not.
+  process.env.XEN_STREAM_READ_SIZE = String(4 * MiB + 8);
+  measureChild("plain read, reused 4 MiB + 8 buffer, node child", n, [process.execPath, child, "read-file", "0", input]);
+  delete process.env.XEN_STREAM_READ_SIZE;
+  measureChild("decode streaming from file, node child (fileSource sync)", n, [process.execPath, child, "decode-file", "0", input]);
+
+  // Start-up of an empty node and python process, to read the end-to-end
+  // rows with and without it.
+  measureChild("start-up only: node -e 0 (child)", n, [process.execPath, "-e", "0"]);
+  measureChild("start-up only: python3 -c 0 (child)", n, ["/usr/bin/python3", "-c", "0"]);
+
+  const cli = join(ROOT, "dist", "cli.js");
+  const hasVerify = existsSync(cli) && spawnSync(process.execPath, [cli, "verify", "--help"]).status === 0;
+  if (hasVerify) measureChild("xen-stream verify FILE (child, dist/cli.js)", n, [process.execPath, cli, "verify", input]);
+  else skip("xen-stream verify FILE (child, dist/cli.js)", "dist/cli.js has no verify command: npm run build");
+
+  // --- encoding ------------------------------------------------------------
+  const file = decodeSaveFile(bytes); // values whose byte fields are views into `bytes`
+  const sink = async (chunks: AsyncIterable<Uint8Array>): Promise<void> => {
+    let total = 0;
+    for await (const chunk of chunks) total += chunk.length;
+    if (total !== n) throw new Error(`encoded ${total} bytes, expected ${n}`);
+  };
+  await measure("encode to a sink (encodeSaveFileChunks, reuseBuffer)", n, () => sink(encodeSaveFileChunks(file, { reuseBuffer: true })));
+  await measure("encode to a sink (encodeSaveFileChunks, fresh chunks)", n, () => sink(encodeSaveFileChunks(file)));
+  await measure("encode to a file (writeToFile, reuseBuffer)", n, () => writeToFile(encodeSaveFileChunks(file, { reuseBuffer: true }), output));
+  await measure("pipe file -> file (decode + encodeEventChunks)", n, () =>
+    writeToFile(encodeEventChunks(decodeSaveFileAsync(fileSource(input, { sync: true })), { reuseBuffer: true }), output),
+  );
+  if (!readFileSync(output).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) throw new Error("pipe output differs");
+
+  print(n);
+}
+
+function gb(rate: number): string {
+  return Number.isNaN(rate) ? "-" : (rate / 1e9).toFixed(2);
+}
+
+function print(n: number): void {
+  const copy = best(rows.get("plain copy (Uint8Array.prototype.set)"));
+  const read = best(rows.get("plain read, reused 4 MiB buffer"));
+  const write = best(rows.get("plain write to a new file, 4 MiB writes"));
+  const reference = best(rows.get("verify-stream-v2 -f xl FILE (child)"));
+  const childRead = Math.max(best(rows.get("plain read, reused 4 MiB buffer, node child")), best(rows.get("plain read, reused 4 MiB + 8 buffer, node child")));
+  const ratio = (value: number, base: number): number => value / base;
+  const checks: Array<[string, number, string, boolean]> = [];
+  const check = (what: string, value: number, text: string, ok: boolean): void => {
+    checks.push([what, value, text, ok]);
+  };
+  const whole = best(rows.get("decode whole buffer from memory (SaveFileDecoder)"));
+  check("whole-buffer decode / copy", ratio(whole, copy), ">= 2", ratio(whole, copy) >= 2);
+  const cliRow = rows.get("xen-stream verify FILE (child, dist/cli.js)");
+  const cli = best(cliRow);
+  check("xen-stream verify / verify-stream-v2", ratio(cli, reference), ">= 1", ratio(cli, reference) >= 1);
+  check("xen-stream verify / plain read (in-process)", ratio(cli, read), ">= 0.8", ratio(cli, read) >= 0.8);
+  check("xen-stream verify / plain read (node child)", ratio(cli, childRead), ">= 0.8", ratio(cli, childRead) >= 0.8);
+  check("xen-stream verify peak RSS (MiB)", (cliRow?.rss ?? Number.NaN) / MiB, "< 128", (cliRow?.rss ?? Number.POSITIVE_INFINITY) < 128 * MiB);
+  const fileRow = rows.get("decode streaming from file, node child (fileSource sync)");
+  const streamed = best(fileRow);
+  check("streaming decode from file (child) / verify-stream-v2", ratio(streamed, reference), "(>= 1 for verify)", ratio(streamed, reference) >= 1);
+  check("streaming decode from file (child) / plain read (in-process)", ratio(streamed, read), "(>= 0.8 for verify)", ratio(streamed, read) >= 0.8);
+  check("streaming decode from file (child) / plain read (node child)", ratio(streamed, childRead), "(>= 0.8 for verify)", ratio(streamed, childRead) >= 0.8);
+  const inProcess = best(rows.get("decode streaming from file (fileSource sync)"));
+  check("streaming decode from file (in-process) / plain read", ratio(inProcess, read), "(>= 0.8 for verify)", ratio(inProcess, read) >= 0.8);
+  check("streaming decode from file (child) peak RSS (MiB)", (fileRow?.rss ?? Number.NaN) / MiB, "< 128", (fileRow?.rss ?? Number.POSITIVE_INFINITY) < 128 * MiB);
+  // The same ratios with each process's empty start-up time taken out.
+  const seconds = (name: string): number => n / best(rows.get(name));
+  const nodeStart = seconds("start-up only: node -e 0 (child)");
+  const pythonStart = seconds("start-up only: python3 -c 0 (child)");
+  const referenceWork = n / (seconds("verify-stream-v2 -f xl FILE (child)") - pythonStart);
+  const streamedWork = n / (seconds("decode streaming from file, node child (fileSource sync)") - nodeStart);
+  const cliWork = n / (seconds("xen-stream verify FILE (child, dist/cli.js)") - nodeStart);
+  check("xen-stream verify / verify-stream-v2, start-up excluded", ratio(cliWork, referenceWork), ">= 1", ratio(cliWork, referenceWork) >= 1);
+  check("streaming decode (child) / verify-stream-v2, start-up excl.", ratio(streamedWork, referenceWork), "(>= 1 for verify)", ratio(streamedWork, referenceWork) >= 1);
+  const encode = best(rows.get("encode to a sink (encodeSaveFileChunks, reuseBuffer)"));
+  check("encode to a sink / copy", ratio(encode, copy), ">= 0.5", ratio(encode, copy) >= 0.5);
+  const toFile = best(rows.get("encode to a file (writeToFile, reuseBuffer)"));
+  check("encode to a file / plain write", ratio(toFile, write), "(info)", true);
+
+  const lines: string[] = [];
+  lines.push(`PV stream: xl save file, ${n} bytes (${(n / 2 ** 30).toFixed(2)} GiB), ${REPEAT} runs per row, GB/s = 1e9 bytes/s`);
+  lines.push("");
+  const width = Math.max(...[...rows.keys()].map((k) => k.length));
+  lines.push(`${"row".padEnd(width)}  ${"best".padStart(6)}  ${"median".padStart(6)}  ${"x copy".padStart(6)}  ${"x read".padStart(6)}  ${"peak RSS".padStart(9)}`);
+  for (const row of rows.values()) {
+    if (row.rates.length === 0) {
+      lines.push(`${row.name.padEnd(width)}  skipped: ${row.note ?? ""}`);
+      continue;
+    }
+    const rss = row.rss === undefined ? "" : `${(row.rss / MiB).toFixed(1)} MiB`;
+    if (row.name.startsWith("start-up only")) {
+      lines.push(`${row.name.padEnd(width)}  ${`${((n / best(row)) * 1000).toFixed(0)} ms`.padStart(6)}  ${`${((n / median(row.rates)) * 1000).toFixed(0)} ms`.padStart(6)}  ${"".padStart(6)}  ${"".padStart(6)}  ${rss.padStart(9)}`);
+      continue;
+    }
+    lines.push(
+      `${row.name.padEnd(width)}  ${gb(best(row)).padStart(6)}  ${gb(median(row.rates)).padStart(6)}  ${ratio(best(row), copy).toFixed(2).padStart(6)}  ${ratio(best(row), read).toFixed(2).padStart(6)}  ${rss.padStart(9)}`,
+    );
+  }
+  lines.push("");
+  lines.push("targets (ratios of best rates from this run):");
+  for (const [what, value, text, ok] of checks) {
+    lines.push(`  ${what.padEnd(62)} ${Number.isNaN(value) ? "   -" : value.toFixed(2).padStart(6)}  ${text.padEnd(20)} ${Number.isNaN(value) ? "n/a" : ok ? "ok" : "MISSED"}`);
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });

@@ -1,0 +1,326 @@
+/**
+ * Fuzzes the decoders, the verifier and the legacy converter with the
+ * testing kit's mutators, for a time budget.
+ *
+ *   npm run fuzz -- --seconds 60            # fuzz for a minute (random start seed)
+ *   npm run fuzz -- --seconds 20 --seed 1   # reproducible run
+ *   npx tsx scripts/fuzz.ts --case 12345    # rerun the case of one seed
+ *   npx tsx scripts/fuzz.ts --replay fuzz-failures/<hash>.bin
+ *
+ * Cases run in a worker thread; the main thread is a watchdog that kills
+ * the worker when one case takes longer than --timeout ms (a hang) and
+ * starts a new one after it. Every failing input (an exception other than
+ * XenStreamError, a broken invariant, a mutation that did not do what its
+ * label says, a hang) is saved as fuzz-failures/<hash>.bin with a .json
+ * beside it (seed, format, label, what failed) and a line in
+ * fuzz-failures/README.md with the command that reproduces it.
+ *
+ * Exit status: 0 clean, 1 failures found, 2 usage error.
+ */
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { KNOWN_ISSUES, fuzzCase, runFuzzInput, type FuzzCase, type FuzzFailure } from "../src/testing/fuzz.js";
+import type { FuzzInput } from "../src/testing/targets.js";
+import type { MutationLabel } from "../src/testing/mutators.js";
+
+/** Slots of the shared heartbeat array. */
+const BEAT = 0;
+const SEED = 1;
+
+interface WorkerStart {
+  firstSeed: number;
+  deadline: number;
+  shared: SharedArrayBuffer;
+}
+
+type Counts = Record<string, number>;
+
+type WorkerMessage =
+  | { type: "failure"; seed: number; failures: FuzzFailure[] }
+  | { type: "stats"; cases: number; counts: Counts; generators: Counts; known: Counts }
+  | { type: "done"; cases: number; counts: Counts; generators: Counts; known: Counts };
+
+// ---------------------------------------------------------------------------
+// Worker: run cases until the deadline.
+
+function workerMain(start: WorkerStart): void {
+  const port = parentPort;
+  if (port === null) return;
+  const beat = new Int32Array(start.shared);
+  const counts: Counts = {};
+  const generators: Counts = {};
+  const known: Counts = {};
+  let cases = 0;
+  let lastStats = Date.now();
+  for (let seed = start.firstSeed; Date.now() < start.deadline; seed = (seed + 1) >>> 0) {
+    Atomics.store(beat, SEED, seed | 0);
+    Atomics.add(beat, BEAT, 1);
+    let failures: FuzzFailure[];
+    let key: string;
+    try {
+      const generated = fuzzCase(seed);
+      const result = runFuzzInput(generated.input, generated.mutation);
+      failures = result.failures;
+      for (const id of result.known) known[id] = (known[id] ?? 0) + 1;
+      key = `${result.kind}\t${result.outcome}`;
+      generators[generated.generator] = (generators[generated.generator] ?? 0) + 1;
+    } catch (error) {
+      failures = [{ target: "generate", message: String(error), ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) }];
+      key = "generate\tcrash";
+    }
+    counts[key] = (counts[key] ?? 0) + 1;
+    cases++;
+    if (failures.length > 0) port.postMessage({ type: "failure", seed, failures } satisfies WorkerMessage);
+    if (Date.now() - lastStats > 1000) {
+      port.postMessage({ type: "stats", cases, counts, generators, known } satisfies WorkerMessage);
+      lastStats = Date.now();
+    }
+  }
+  port.postMessage({ type: "done", cases, counts, generators, known } satisfies WorkerMessage);
+}
+
+// ---------------------------------------------------------------------------
+// Saving failures.
+
+interface Saved {
+  file: string;
+  fresh: boolean;
+}
+
+function save(outDir: string, input: FuzzInput, details: { seed?: number; generator?: string; mutation?: MutationLabel; failures: FuzzFailure[] }): Saved {
+  mkdirSync(outDir, { recursive: true });
+  const hash = createHash("sha256").update(input.bytes).digest("hex").slice(0, 16);
+  const file = join(outDir, `${hash}.bin`);
+  const fresh = !existsSync(file);
+  if (fresh) {
+    writeFileSync(file, input.bytes);
+    const sidecar = { format: input.format, legacy: input.legacy, ...details };
+    writeFileSync(join(outDir, `${hash}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
+    const readme = join(outDir, "README.md");
+    if (!existsSync(readme)) {
+      writeFileSync(readme, "# Fuzz failures\n\nInputs that made `npm run fuzz` fail, one line each. Reproduce with the command given.\n\n");
+    }
+    const first = details.failures[0];
+    const what = first === undefined ? "?" : `${first.target}: ${first.message.split("\n")[0]}`;
+    appendFileSync(readme, `- \`${hash}.bin\` (${details.generator ?? "?"}, seed ${details.seed ?? "?"}, ${details.mutation?.kind ?? "no mutation"}): ${what}\n  reproduce: \`npx tsx scripts/fuzz.ts --replay ${join(outDir, `${hash}.bin`)}\`\n`);
+  }
+  return { file, fresh };
+}
+
+// ---------------------------------------------------------------------------
+// Reports.
+
+function table(counts: Counts): string {
+  const byKind = new Map<string, Array<[string, number]>>();
+  for (const [key, count] of Object.entries(counts)) {
+    const [kind, outcome] = key.split("\t") as [string, string];
+    const list = byKind.get(kind) ?? [];
+    list.push([outcome, count]);
+    byKind.set(kind, list);
+  }
+  const rows: string[] = [];
+  const width = Math.max(8, ...[...byKind.keys()].map((kind) => kind.length));
+  rows.push(`${"mutation".padEnd(width)}  ${"cases".padStart(6)}  outcomes (decoder / verifier [/ convert])`);
+  for (const kind of [...byKind.keys()].sort()) {
+    const list = (byKind.get(kind) ?? []).sort((a, b) => b[1] - a[1]);
+    const total = list.reduce((sum, [, count]) => sum + count, 0);
+    const shown = list.slice(0, 4).map(([outcome, count]) => `${outcome} ${count}`).join(", ");
+    rows.push(`${kind.padEnd(width)}  ${String(total).padStart(6)}  ${shown}${list.length > 4 ? `, +${list.length - 4} more` : ""}`);
+  }
+  return rows.join("\n");
+}
+
+function printFailures(failures: FuzzFailure[]): void {
+  for (const failure of failures) {
+    console.log(`  ${failure.target}: ${failure.message}`);
+    if (failure.stack !== undefined) console.log(failure.stack.split("\n").slice(1, 6).map((line) => `    ${line.trim()}`).join("\n"));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Replay.
+
+function replay(files: string[]): number {
+  let failing = 0;
+  for (const file of files) {
+    const bytes = new Uint8Array(readFileSync(file));
+    const sidecar = join(dirname(file), `${basename(file, ".bin")}.json`);
+    const meta = existsSync(sidecar) ? (JSON.parse(readFileSync(sidecar, "utf8")) as Partial<FuzzCase["input"]> & { mutation?: MutationLabel }) : {};
+    const input: FuzzInput = { bytes, format: meta.format ?? "auto" };
+    if (meta.legacy !== undefined) input.legacy = meta.legacy;
+    console.log(`${file}: ${bytes.length} bytes, format ${input.format}${meta.mutation ? `, ${meta.mutation.kind}: ${meta.mutation.description}` : ""}`);
+    const result = runFuzzInput(input, meta.mutation);
+    console.log(`  outcome: ${result.outcome}; targets: ${Object.entries(result.targets).map(([name, outcome]) => `${name} ${outcome}`).join(", ")}`);
+    if (result.known.length > 0) console.log(`  known issues: ${result.known.join(", ")}`);
+    if (result.failures.length > 0) {
+      failing++;
+      printFailures(result.failures);
+    } else console.log("  no failure (fixed?)");
+  }
+  return failing > 0 ? 1 : 0;
+}
+
+function runOneCase(seed: number, outDir: string): number {
+  const generated = fuzzCase(seed);
+  console.log(`seed ${seed}: ${generated.generator}, ${generated.input.bytes.length} bytes, ${generated.mutation.kind}: ${generated.mutation.description}`);
+  const result = runFuzzInput(generated.input, generated.mutation);
+  console.log(`  outcome: ${result.outcome}; targets: ${Object.entries(result.targets).map(([name, outcome]) => `${name} ${outcome}`).join(", ")}`);
+  if (result.failures.length === 0) return 0;
+  printFailures(result.failures);
+  const saved = save(outDir, generated.input, { seed, generator: generated.generator, mutation: generated.mutation, failures: result.failures });
+  console.log(`  saved ${saved.file}`);
+  return 1;
+}
+
+// ---------------------------------------------------------------------------
+// Main: the watchdog.
+
+function startWorker(start: WorkerStart): Worker {
+  // tsx registers its loader in this thread only; the worker registers it again.
+  const api = import.meta.resolve("tsx/esm/api");
+  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`;
+  return new Worker(code, { eval: true, workerData: start });
+}
+
+async function fuzz(seconds: number, firstSeed: number, timeoutMs: number, outDir: string): Promise<number> {
+  const deadline = Date.now() + seconds * 1000;
+  const totals: Counts = {};
+  const generatorTotals: Counts = {};
+  const knownTotals: Counts = {};
+  let cases = 0;
+  let failingInputs = 0;
+  let hangs = 0;
+  let seed = firstSeed;
+  console.log(`fuzzing for ${seconds} s from seed ${firstSeed} (case timeout ${timeoutMs} ms); failures go to ${outDir}/`);
+
+  const report = (message: WorkerMessage, into: { counts: Counts; generators: Counts; known: Counts; cases: number }): void => {
+    if (message.type === "failure") return;
+    into.counts = message.counts;
+    into.generators = message.generators;
+    into.known = message.known;
+    into.cases = message.cases;
+  };
+
+  const recordFailure = (failedSeed: number, failures: FuzzFailure[]): void => {
+    let generated: FuzzCase | undefined;
+    try {
+      generated = fuzzCase(failedSeed);
+    } catch {
+      generated = undefined;
+    }
+    console.log(`FAIL seed ${failedSeed}${generated ? ` (${generated.generator}, ${generated.mutation.kind}: ${generated.mutation.description})` : ""}`);
+    printFailures(failures);
+    if (generated === undefined) return;
+    const saved = save(outDir, generated.input, { seed: failedSeed, generator: generated.generator, mutation: generated.mutation, failures });
+    if (saved.fresh) failingInputs++;
+    console.log(`  saved ${saved.file}; reproduce: npx tsx scripts/fuzz.ts --replay ${saved.file}`);
+  };
+
+  while (Date.now() < deadline) {
+    const shared = new SharedArrayBuffer(8);
+    const beat = new Int32Array(shared);
+    const worker = startWorker({ firstSeed: seed, deadline, shared });
+    const current = { counts: {} as Counts, generators: {} as Counts, known: {} as Counts, cases: 0 };
+    const outcome = await new Promise<"done" | "hang" | "error">((resolve) => {
+      let lastBeat = -1;
+      let lastChange = Date.now();
+      const watchdog = setInterval(() => {
+        const now = Atomics.load(beat, BEAT);
+        if (now !== lastBeat) {
+          lastBeat = now;
+          lastChange = Date.now();
+        } else if (now > 0 && Date.now() - lastChange > timeoutMs) {
+          clearInterval(watchdog);
+          resolve("hang");
+        }
+      }, 100);
+      worker.on("message", (message: WorkerMessage) => {
+        if (message.type === "failure") recordFailure(message.seed, message.failures);
+        else report(message, current);
+        if (message.type === "done") {
+          clearInterval(watchdog);
+          resolve("done");
+        }
+      });
+      worker.on("error", (error) => {
+        console.log(`worker error: ${String(error)}`);
+        clearInterval(watchdog);
+        resolve("error");
+      });
+    });
+    const stuck = Atomics.load(beat, SEED) >>> 0;
+    await worker.terminate();
+    cases += current.cases;
+    for (const [key, count] of Object.entries(current.counts)) totals[key] = (totals[key] ?? 0) + count;
+    for (const [key, count] of Object.entries(current.generators)) generatorTotals[key] = (generatorTotals[key] ?? 0) + count;
+    for (const [key, count] of Object.entries(current.known)) knownTotals[key] = (knownTotals[key] ?? 0) + count;
+    if (outcome === "done") break;
+    if (outcome === "error" && Atomics.load(beat, BEAT) === 0) return 2;
+    hangs++;
+    recordFailure(stuck, [{ target: outcome === "hang" ? "hang" : "worker", message: outcome === "hang" ? `no progress for ${timeoutMs} ms` : "the worker died" }]);
+    seed = (stuck + 1) >>> 0;
+  }
+
+  console.log("");
+  console.log(table(totals));
+  console.log("");
+  console.log(`streams: ${Object.entries(generatorTotals).sort().map(([name, count]) => `${name} ${count}`).join(", ")}`);
+  for (const [id, count] of Object.entries(knownTotals)) {
+    console.log(`known issue ${id} (${count} cases, not counted as failures): ${KNOWN_ISSUES.find((issue) => issue.id === id)?.description ?? ""}`);
+  }
+  console.log(`${cases} cases in ${seconds} s from seed ${firstSeed}: ${failingInputs} failing inputs saved, ${hangs} hangs/crashes`);
+  return failingInputs > 0 || hangs > 0 ? 1 : 0;
+}
+
+function usage(message: string): number {
+  console.error(`fuzz: ${message}`);
+  console.error("usage: tsx scripts/fuzz.ts [--seconds N] [--seed S] [--timeout MS] [--out DIR] | --case SEED | --replay FILE...");
+  return 2;
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        seconds: { type: "string", default: "60" },
+        seed: { type: "string" },
+        timeout: { type: "string", default: "5000" },
+        out: { type: "string", default: "fuzz-failures" },
+        case: { type: "string" },
+        replay: { type: "boolean", default: false },
+      },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.replay) return positionals.length === 0 ? usage("--replay needs at least one file") : replay(positionals);
+  if (positionals.length > 0) return usage(`unexpected argument ${positionals[0]}`);
+  const integer = (text: string | undefined, name: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`--${name} must be a non-negative integer, got ${text}`);
+    return value;
+  };
+  try {
+    if (values.case !== undefined) return runOneCase(integer(values.case, "case") as number, values.out);
+    const seconds = integer(values.seconds, "seconds") as number;
+    const timeout = integer(values.timeout, "timeout") as number;
+    const seed = integer(values.seed, "seed") ?? (Date.now() >>> 0);
+    return await fuzz(seconds, seed >>> 0, timeout, values.out);
+  } catch (error) {
+    if (error instanceof RangeError) return usage(error.message);
+    throw error;
+  }
+}
+
+if (isMainThread) {
+  process.exitCode = await main();
+} else {
+  workerMain(workerData as WorkerStart);
+}

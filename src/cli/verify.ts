@@ -1,0 +1,224 @@
+/**
+ * `xen-stream verify [FILE|-] [--format auto|libxc|libxl|xl]
+ * [--profile spec|restore] [--verbose] [--json]`: verify a save file or
+ * stream. Reads stdin when FILE is `-` or absent, so it can sit at the end
+ * of a migration pipe. Exit 0 valid, 1 invalid stream, 2 usage or I/O error.
+ *
+ * @module
+ * @internal
+ */
+import { fstat, open, read, close } from "node:fs";
+import { promisify } from "node:util";
+import { parseArgs } from "node:util";
+import { StreamVerifier } from "../verify/verifier.js";
+import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
+import type { FormatOption } from "../savefile.js";
+import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+
+const openAsync = promisify(open);
+const readAsync = promisify(read);
+const closeAsync = promisify(close);
+const fstatAsync = promisify(fstat);
+
+/**
+ * Bytes per read. A fresh buffer per read, never a reused one: the decoder
+ * keeps views (not copies) of bytes it has not consumed yet — a record
+ * straddling two reads — so overwriting a buffer would corrupt them.
+ * `allocUnsafe` skips zero-filling, so a fresh buffer costs no more than a
+ * reused one. 4 MiB: most PAGE_DATA records (4 MiB + 8 KiB) then straddle at
+ * most one boundary.
+ */
+const READ_SIZE = 4 << 20;
+
+const USAGE = `usage: xen-stream verify [FILE|-] [options]
+
+Verify an xl save file, a libxl stream or a libxc stream (Xen migration v2).
+Reads standard input when FILE is - or absent.
+
+options:
+  -f, --format auto|libxc|libxl|xl   stream format (default: auto)
+  -p, --profile spec|restore         rule set (default: spec)
+                                       spec:    Xen's verify-stream-v2 checks + the spec's rules
+                                       restore: also what Xen's restore code enforces
+  -v, --verbose                      list the stream (like verify-stream-v2 -v), info findings, totals
+      --json                         print the report as JSON
+  -h, --help                         show this help
+
+exit status: 0 valid, 1 invalid stream, 2 usage or I/O error
+`;
+
+const FORMATS: readonly string[] = ["auto", "libxc", "libxl", "xl"];
+const PROFILES: readonly string[] = ["spec", "restore"];
+
+function formatFinding(finding: Finding): string {
+  const where = [`offset ${finding.offset}`];
+  if (finding.layer !== undefined) where.push(finding.recordIndex === undefined ? finding.layer : `${finding.layer} record ${finding.recordIndex}`);
+  return `${finding.severity} ${finding.code} (${where.join(", ")}): ${finding.message}`;
+}
+
+function describe(summary: VerifySummary): string {
+  const parts: string[] = [];
+  const outer = summary.format === "xl" ? "xl save file" : summary.format === undefined ? "stream" : `${summary.format} stream`;
+  parts.push(outer);
+  if (summary.libxc !== undefined) {
+    const { domainType, version, xenMajor, xenMinor, legacyConverted } = summary.libxc;
+    const from = legacyConverted ? "converted from legacy" : `Xen ${xenMajor}.${xenMinor}`;
+    parts.push(`(${domainType}, libxc v${version}, ${from})`);
+  }
+  return parts.join(" ");
+}
+
+function totals(summary: VerifySummary): string[] {
+  const lines = ["Totals:", `  bytes: ${summary.bytes}`];
+  for (const layer of ["libxc", "libxl"] as const) {
+    const records = Object.entries(summary.records[layer]);
+    if (records.length === 0) continue;
+    lines.push(`  ${layer} records:`);
+    for (const [name, { count, bytes }] of records) lines.push(`    ${name.padEnd(28)} ${String(count).padStart(8)}  ${bytes} bytes`);
+  }
+  const { pages } = summary;
+  if (pages.entries > 0) {
+    lines.push(`  pages: ${pages.entries} entries, ${pages.withData} with data`);
+    lines.push(`    by type: ${Object.entries(pages.byType).map(([name, count]) => `${name} ${count}`).join(", ")}`);
+    const distinct = pages.distinctPfns === undefined ? "" : `, ${pages.distinctPfns} distinct`;
+    lines.push(`    pfns: 0x${(pages.minPfn ?? 0).toString(16)}..0x${(pages.maxPfn ?? 0).toString(16)}${distinct}`);
+  }
+  if (summary.pvInfo !== undefined) lines.push(`  guest: ${summary.pvInfo.guestWidth * 8}-bit PV, ${summary.pvInfo.ptLevels} page-table levels`);
+  lines.push(`  vcpus: ${summary.vcpus}`);
+  lines.push(`  iterations (PAGE_DATA runs): ${summary.iterations}, memory passes: ${summary.passes}, checkpoints: ${summary.checkpoints}`);
+  return lines;
+}
+
+function countBySeverity(findings: readonly Finding[]): Record<"error" | "warning" | "info", number> {
+  const counts = { error: 0, warning: 0, info: 0 };
+  for (const finding of findings) counts[finding.severity] += 1;
+  return counts;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** Feeds a file descriptor to the verifier with positionless reads. */
+async function readFd(fd: number, verifier: StreamVerifier): Promise<void> {
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(READ_SIZE);
+    const { bytesRead } = await readAsync(fd, buffer, 0, READ_SIZE, null);
+    if (bytesRead === 0) return;
+    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
+    if (!verifier.push(chunk)) return;
+  }
+}
+
+async function readStream(stream: AsyncIterable<unknown>, verifier: StreamVerifier): Promise<void> {
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Uint8Array);
+    if (!verifier.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))) return;
+  }
+}
+
+async function readInput(file: string | undefined, io: CliIO, verifier: StreamVerifier): Promise<void> {
+  if (file !== undefined && file !== "-") {
+    const fd = await openAsync(file, "r");
+    try {
+      await readFd(fd, verifier);
+    } finally {
+      await closeAsync(fd);
+    }
+    return;
+  }
+  // Standard input: read fd 0 directly when it is a regular file (`< file`);
+  // a pipe is read through the stream, which owns the (non-blocking) fd.
+  if (io.stdin === process.stdin) {
+    const stats = await fstatAsync(0).catch(() => undefined);
+    if (stats?.isFile() === true) {
+      await readFd(0, verifier);
+      return;
+    }
+  }
+  await readStream(io.stdin, verifier);
+}
+
+function output(io: CliIO, text: string): void {
+  io.stdout.write(text);
+}
+
+/** @internal */
+export const verifyCommand: CliCommand = {
+  summary: "verify a save file or stream (verify-stream-v2 checks, spec rules, restore rules)",
+  async run(args: string[], io: CliIO): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        strict: true,
+        options: {
+          format: { type: "string", short: "f", default: "auto" },
+          profile: { type: "string", short: "p", default: "spec" },
+          verbose: { type: "boolean", short: "v", default: false },
+          json: { type: "boolean", default: false },
+          help: { type: "boolean", short: "h", default: false },
+        },
+      });
+    } catch (error) {
+      io.stderr.write(`xen-stream verify: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.stdout.write(USAGE);
+      return EXIT_OK;
+    }
+    const fail = (message: string): number => {
+      io.stderr.write(`xen-stream verify: ${message}\n${USAGE}`);
+      return EXIT_USAGE;
+    };
+    if (positionals.length > 1) return fail(`expected at most one FILE, got ${positionals.length}`);
+    if (!FORMATS.includes(values.format)) return fail(`--format must be one of ${FORMATS.join(", ")}, got "${values.format}"`);
+    if (!PROFILES.includes(values.profile)) return fail(`--profile must be one of ${PROFILES.join(", ")}, got "${values.profile}"`);
+    const file = positionals[0];
+    const name = file === undefined || file === "-" ? "<stdin>" : file;
+    const verbose = values.verbose;
+    const json = values.json;
+
+    const verifier = new StreamVerifier({
+      format: values.format as FormatOption,
+      profile: values.profile as Profile,
+      listing: json && verbose,
+      ...(json || !verbose ? {} : { onListing: (line: string) => output(io, `${line}\n`) }),
+      ...(json
+        ? {}
+        : {
+            onFinding: (finding: Finding) => {
+              if (verbose || finding.severity !== "info") output(io, `${formatFinding(finding)}\n`);
+            },
+          }),
+    });
+    try {
+      await readInput(file, io, verifier);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr.write(`xen-stream verify: cannot read ${name}: ${message}\n`);
+      return EXIT_USAGE;
+    }
+    const report: VerifyReport = verifier.end();
+    if (json) {
+      output(io, `${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      // Findings made at end() (truncation, presence checks) were already
+      // printed through onFinding; only the limit note is not.
+      const last = report.findings[report.findings.length - 1];
+      if (last?.code === "TOO_MANY_FINDINGS") output(io, `${formatFinding(last)}\n`);
+      if (verbose) output(io, `${totals(report.summary).join("\n")}\n`);
+      const counts = countBySeverity(report.findings);
+      const verdict = report.ok ? "valid" : "INVALID";
+      output(
+        io,
+        `${name}: ${verdict} ${describe(report.summary)}: ${plural(counts.error, "error")}, ${plural(counts.warning, "warning")}` +
+          `${verbose ? `, ${counts.info} info` : ""}\n`,
+      );
+    }
+    return report.ok ? EXIT_OK : EXIT_INVALID;
+  },
+};

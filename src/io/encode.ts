@@ -1,0 +1,435 @@
+/**
+ * Streaming encoders: (async) iterables of records, items or decoder events
+ * in, an async iterable of byte chunks out. The stream is never one buffer:
+ * memory is one output chunk plus the record being written.
+ *
+ * There is no second writer: headers and records are written by the same
+ * code as the whole-buffer encoders (LibxcEncoder, the libxl record table,
+ * the libxl and xl header writers), into output chunks instead of one
+ * pre-sized buffer. Small records are batched into chunks of about
+ * `chunkSize` bytes; a record larger than that is one chunk of its own.
+ *
+ * Output chunks and aliasing: by default every chunk is a buffer of its
+ * own, which the consumer may keep or queue. With `reuseBuffer: true` the
+ * encoder writes every chunk into the same buffer, so a chunk is valid only
+ * until the next one is requested: use it only with a consumer that is done
+ * with each chunk before it asks for the next (writeToFile and
+ * writeToNodeWritable in `io/node`, writeToWritableStream, a hash, a
+ * socket write you await). It avoids one fresh allocation per chunk, which
+ * on large streams costs more than the copy itself (fresh memory is
+ * page-faulted in).
+ *
+ * @module
+ */
+import { XenStreamError } from "../errors.js";
+import { CodecTable } from "../wire/record.js";
+import { Writer } from "../wire/writer.js";
+import { LibxcEncoder } from "../libxc/stream.js";
+import type { DomainHeader, ImageHeader, LibxcRecord } from "../libxc/types.js";
+import type { LibxcEvent } from "../libxc/decoder.js";
+import { LIBXL_HDR_SIZE } from "../libxl/constants.js";
+import type { LibxlEvent } from "../libxl/decoder.js";
+import { isBigEndianLibxl, writeLibxlHeader } from "../libxl/header.js";
+import { NO_CONTEXT, libxlTable } from "../libxl/records.js";
+import type { LibxlHeader, LibxlRecord } from "../libxl/types.js";
+import type { SaveFileEvent } from "../savefile.js";
+import { isStreamV2, writeXlHeader, xlHeaderSize, type XlHeader } from "../xl/header.js";
+import { throwIfAborted, type AbortSignalLike } from "./source.js";
+
+/** Options of the streaming encoders. */
+export interface ChunkEncodeOptions {
+  /**
+   * Target size of an output chunk; small records are batched up to it, a
+   * larger record is a chunk of its own.
+   * @defaultValue 1048576 (1 MiB)
+   */
+  chunkSize?: number;
+  /**
+   * Write every chunk into one reused buffer: a chunk is then valid only
+   * until the next one is requested (see the module documentation).
+   * @defaultValue false
+   */
+  reuseBuffer?: boolean;
+  /** Stops encoding: the iterator rejects with `signal.reason`. */
+  signal?: AbortSignalLike;
+}
+
+/** Something iterated with `for await`: an array, a generator, an async generator. */
+export type RecordSource<T> = Iterable<T> | AsyncIterable<T>;
+
+/** A libxc stream whose records arrive one at a time. A `LibxcStream` is one. */
+export interface StreamingLibxcStream {
+  imageHeader: ImageHeader;
+  domainHeader: DomainHeader;
+  /** The records, END (or the last CHECKPOINT) included. */
+  records: RecordSource<LibxcRecord>;
+}
+
+/**
+ * One item of a libxl stream for the streaming encoder: a libxl record, the
+ * libxc stream after LIBXC_CONTEXT, or the libxc records of a later
+ * checkpoint. A `LibxlItem` is one.
+ */
+export type StreamingLibxlItem =
+  | LibxlRecord
+  | { type: "LIBXC_STREAM"; stream: StreamingLibxcStream }
+  | { type: "LIBXC_RESUME"; records: RecordSource<LibxcRecord> };
+
+/** A libxl stream whose items arrive one at a time. A `LibxlStream` is one. */
+export interface StreamingLibxlStream {
+  header: LibxlHeader;
+  items: RecordSource<StreamingLibxlItem>;
+}
+
+/** A save file for the streaming encoder. A `SaveFile` is one. */
+export type StreamingSaveFile =
+  | { format: "libxl"; xl?: XlHeader; stream: StreamingLibxlStream }
+  | { format: "libxc"; xl?: XlHeader; stream: StreamingLibxcStream };
+
+const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+/** Below this fill, a fresh-mode chunk is sliced out and its buffer kept. */
+const SLICE_FRACTION = 8;
+
+/**
+ * Output chunks: a buffer being filled through one Writer, handed out when
+ * it reaches `chunkSize` or when the next record does not fit.
+ */
+class ChunkWriter {
+  private readonly chunkSize: number;
+  private readonly reuse: boolean;
+  private readonly signal: AbortSignalLike | undefined;
+  private buffer: Uint8Array | undefined = undefined;
+  /**
+   * reuseBuffer: the other of two buffers used in turn. One write can hand
+   * out two chunks (the batch it closes, then a large record), so the
+   * buffer written next must not be the one just handed out.
+   */
+  private spare: Uint8Array | undefined = undefined;
+  private writer: Writer | undefined = undefined;
+  /** Absolute offset of buffer[0]. */
+  private base = 0;
+  /** Chunks ready to be yielded. */
+  private ready: Uint8Array[] = [];
+
+  constructor(options: ChunkEncodeOptions) {
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
+      throw new XenStreamError("USAGE", 0, `chunkSize must be a positive integer, got ${String(chunkSize)}`);
+    }
+    this.chunkSize = chunkSize;
+    this.reuse = options.reuseBuffer === true;
+    this.signal = options.signal;
+  }
+
+  /** Absolute offset of the next byte written. */
+  get offset(): number {
+    return this.base + (this.writer?.pos ?? 0);
+  }
+
+  /** A writer with room for `size` more bytes, in byte order `littleEndian`. */
+  private reserve(size: number, littleEndian: boolean): Writer {
+    throwIfAborted(this.signal);
+    if (this.reuse && this.ready.length > 0) {
+      // Our bug, not the input's: the buffer written next may hold a chunk not handed out yet.
+      throw new Error("ChunkWriter: chunks must be taken before the next write when buffers are reused");
+    }
+    let writer = this.writer;
+    if (writer !== undefined && writer.pos + size > writer.bytes.length) {
+      this.flush();
+      writer = this.writer;
+    }
+    if (writer === undefined || size > writer.bytes.length) {
+      let buffer = this.buffer;
+      const capacity = Math.max(this.chunkSize, size);
+      if (buffer === undefined || buffer.length < capacity) buffer = new Uint8Array(capacity);
+      this.buffer = buffer;
+      writer = new Writer(buffer, littleEndian, this.base);
+      this.writer = writer;
+    }
+    writer.littleEndian = littleEndian;
+    return writer;
+  }
+
+  /** Queues the bytes written so far as a chunk. */
+  private flush(): void {
+    const writer = this.writer;
+    if (writer === undefined || writer.pos === 0) return;
+    const { bytes, pos } = writer;
+    if (this.reuse) {
+      this.ready.push(bytes.subarray(0, pos));
+      this.buffer = this.spare;
+      this.spare = bytes;
+    } else if (pos * SLICE_FRACTION < bytes.length) {
+      this.ready.push(bytes.slice(0, pos)); // small: copy it out, keep the buffer
+    } else {
+      this.ready.push(bytes.subarray(0, pos));
+      this.buffer = undefined; // handed out: the next chunk gets a new buffer
+    }
+    this.base += pos;
+    this.writer = undefined;
+  }
+
+  /** Hands out the chunk if it is full. */
+  private settle(): void {
+    if (this.writer !== undefined && this.writer.pos >= this.chunkSize) this.flush();
+  }
+
+  /** The chunks ready to be yielded (taken). */
+  take(): Uint8Array[] {
+    if (this.ready.length === 0) return NONE;
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
+  }
+
+  /** Hands out whatever is left. */
+  finish(): Uint8Array[] {
+    this.flush();
+    return this.take();
+  }
+
+  xlHeader(header: XlHeader): void {
+    const writer = this.reserve(xlHeaderSize(header), header.byteOrder !== "big");
+    writeXlHeader(writer, header);
+    this.settle();
+  }
+
+  libxlHeader(header: LibxlHeader): void {
+    writeLibxlHeader(this.reserve(LIBXL_HDR_SIZE, false), header);
+    this.settle();
+  }
+
+  libxlRecord(record: LibxlRecord, littleEndian: boolean): void {
+    const bodyLength = libxlTable.bodyLength(record, NO_CONTEXT, this.offset);
+    const writer = this.reserve(CodecTable.frameSize(bodyLength), littleEndian);
+    libxlTable.write(writer, record, NO_CONTEXT, bodyLength);
+    this.settle();
+  }
+
+  libxcHeaders(encoder: LibxcEncoder): void {
+    encoder.writeHeaders(this.reserve(LibxcEncoder.headersSize, encoder.littleEndian));
+    this.settle();
+  }
+
+  libxcRecord(encoder: LibxcEncoder, record: LibxcRecord): void {
+    const { bodyLength, size } = encoder.recordSize(record, this.offset);
+    encoder.writeRecord(this.reserve(size, encoder.littleEndian), record, bodyLength);
+    this.settle();
+  }
+}
+
+const NONE: Uint8Array[] = [];
+
+function badValue(offset: number, message: string, layer: "libxl" | "libxc" | "xl"): XenStreamError {
+  return new XenStreamError("BAD_VALUE", offset, message, { layer });
+}
+
+/**
+ * Encodes a libxc stream from its headers and an (async) iterable of
+ * records, as chunks. Concatenated, the chunks are exactly
+ * `encodeLibxcStream({ ...headers, records: [...records] })`.
+ *
+ * @param headers - image and domain headers
+ * @param records - the records, END included (it is not added)
+ * @param options - `chunkSize`, `reuseBuffer`, `signal`
+ * @returns an async iterator of byte chunks
+ * @throws {@link XenStreamError} BAD_VALUE, BAD_PADDING (at the record's
+ * offset in the output)
+ *
+ * @example
+ * ```ts
+ * import { encodeLibxcStreamChunks } from "xen-migration-stream/io";
+ * for await (const chunk of encodeLibxcStreamChunks({ imageHeader, domainHeader }, records)) socket.write(chunk);
+ * ```
+ */
+export async function* encodeLibxcStreamChunks(
+  headers: { imageHeader: ImageHeader; domainHeader: DomainHeader },
+  records: RecordSource<LibxcRecord>,
+  options: ChunkEncodeOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const out = new ChunkWriter(options);
+  yield* writeLibxc(out, { ...headers, records });
+  yield* out.finish();
+}
+
+async function* writeLibxc(out: ChunkWriter, stream: StreamingLibxcStream): AsyncGenerator<Uint8Array, LibxcEncoder, undefined> {
+  const encoder = new LibxcEncoder(stream.imageHeader, stream.domainHeader);
+  out.libxcHeaders(encoder);
+  yield* out.take();
+  yield* writeLibxcRecords(out, encoder, stream.records);
+  return encoder;
+}
+
+async function* writeLibxcRecords(
+  out: ChunkWriter,
+  encoder: LibxcEncoder,
+  records: RecordSource<LibxcRecord>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  for await (const record of records) {
+    out.libxcRecord(encoder, record);
+    yield* out.take();
+  }
+}
+
+/**
+ * Encodes a libxl stream from its header and an (async) iterable of items,
+ * as chunks; a `LIBXC_STREAM` or `LIBXC_RESUME` item's records may
+ * themselves be an async iterable, so a nested multi-GiB libxc stream
+ * streams too. Concatenated, the chunks are exactly `encodeLibxlStream` of
+ * the same items, with the same item-order rules.
+ *
+ * @param header - the libxl header
+ * @param items - libxl records and libxc parts, in order
+ * @param options - `chunkSize`, `reuseBuffer`, `signal`
+ * @returns an async iterator of byte chunks
+ * @throws {@link XenStreamError} BAD_VALUE (also for items out of order),
+ * BAD_PADDING
+ */
+export async function* encodeLibxlStreamChunks(
+  header: LibxlHeader,
+  items: RecordSource<StreamingLibxlItem>,
+  options: ChunkEncodeOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const out = new ChunkWriter(options);
+  yield* writeLibxl(out, { header, items });
+  yield* out.finish();
+}
+
+async function* writeLibxl(out: ChunkWriter, stream: StreamingLibxlStream): AsyncGenerator<Uint8Array, void, undefined> {
+  const littleEndian = !isBigEndianLibxl(stream.header);
+  out.libxlHeader(stream.header);
+  yield* out.take();
+  let encoder: LibxcEncoder | undefined;
+  let index = 0;
+  // The LIBXC_CONTEXT item waiting for its LIBXC_STREAM part (the rule of encodeLibxlStream).
+  let context: { index: number; offset: number } | undefined;
+  const contextFailure = (): XenStreamError => {
+    const at = context as { index: number; offset: number };
+    return badValue(at.offset, `libxl items[${at.index}] (LIBXC_CONTEXT): LIBXC_CONTEXT must be followed by a LIBXC_STREAM part`, "libxl");
+  };
+  for await (const item of stream.items) {
+    const offset = out.offset;
+    const fail = (message: string): never => {
+      throw badValue(offset, `libxl items[${index}] (${item.type}): ${message}`, "libxl");
+    };
+    if (item.type === "LIBXC_STREAM") {
+      if (context === undefined) fail("a LIBXC_STREAM part must directly follow LIBXC_CONTEXT");
+      context = undefined;
+      encoder = yield* writeLibxc(out, item.stream);
+    } else if (item.type === "LIBXC_RESUME") {
+      if (context !== undefined) throw contextFailure();
+      if (encoder === undefined) return fail("a LIBXC_RESUME part needs an earlier LIBXC_STREAM");
+      yield* writeLibxcRecords(out, encoder, item.records);
+    } else {
+      if (context !== undefined) throw contextFailure();
+      out.libxlRecord(item, littleEndian);
+      if (item.type === "LIBXC_CONTEXT") context = { index, offset };
+      yield* out.take();
+    }
+    index += 1;
+  }
+  if (context !== undefined) throw contextFailure();
+}
+
+/**
+ * Encodes a save file (xl header if present, then the libxl or libxc
+ * stream) as chunks. Concatenated, the chunks are exactly
+ * `encodeSaveFile` of the same file.
+ *
+ * @param file - the file; its records and items may be async iterables
+ * @param options - `chunkSize`, `reuseBuffer`, `signal`
+ * @returns an async iterator of byte chunks
+ * @throws {@link XenStreamError} BAD_VALUE, BAD_PADDING
+ *
+ * @example
+ * ```ts
+ * import { encodeSaveFileChunks } from "xen-migration-stream/io";
+ * import { writeToFile } from "xen-migration-stream/io/node";
+ * await writeToFile(encodeSaveFileChunks(file, { reuseBuffer: true }), "copy.save");
+ * ```
+ */
+export async function* encodeSaveFileChunks(
+  file: StreamingSaveFile,
+  options: ChunkEncodeOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const out = new ChunkWriter(options);
+  if (file.xl !== undefined) {
+    if (isStreamV2(file.xl) !== (file.format === "libxl")) {
+      throw badValue(36, "xl header: the STREAMv2 flag must be set exactly when a libxl stream follows", "xl");
+    }
+    out.xlHeader(file.xl);
+    yield* out.take();
+  }
+  if (file.format === "libxl") yield* writeLibxl(out, file.stream);
+  else yield* writeLibxc(out, file.stream);
+  yield* out.finish();
+}
+
+/**
+ * Encodes decoder events back into bytes, as chunks: the inverse of the
+ * async decoders, so `encodeEventChunks(decodeSaveFileAsync(source))` is a
+ * streaming pipe that reproduces the input byte for byte (the decoders are
+ * lossless). Accepts the events of any of the three decoders, from any
+ * source (a decoder, a filter over one, events built by hand). The event
+ * offsets are not used.
+ *
+ * @param events - events in stream order
+ * @param options - `chunkSize`, `reuseBuffer`, `signal`
+ * @returns an async iterator of byte chunks
+ * @throws {@link XenStreamError} BAD_VALUE for a value that cannot be
+ * encoded or a libxc record before both libxc headers, BAD_PADDING
+ *
+ * @example
+ * ```ts
+ * import { decodeSaveFileAsync, encodeEventChunks } from "xen-migration-stream/io";
+ * import { fileSource, writeToFile } from "xen-migration-stream/io/node";
+ * await writeToFile(encodeEventChunks(decodeSaveFileAsync(fileSource("in.save"))), "out.save");
+ * ```
+ */
+export async function* encodeEventChunks(
+  events: RecordSource<SaveFileEvent | LibxlEvent | LibxcEvent>,
+  options: ChunkEncodeOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const out = new ChunkWriter(options);
+  let libxlLittleEndian = true;
+  let imageHeader: ImageHeader | undefined;
+  let encoder: LibxcEncoder | undefined;
+  for await (const event of events) {
+    switch (event.layer) {
+      case "xl":
+        out.xlHeader(event.header);
+        break;
+      case "libxl":
+        if (event.kind === "header") {
+          libxlLittleEndian = !isBigEndianLibxl(event.header);
+          out.libxlHeader(event.header);
+        } else {
+          out.libxlRecord(event.record, libxlLittleEndian);
+        }
+        break;
+      case "libxc":
+        if (event.kind === "imageHeader") {
+          imageHeader = event.header; // written with the domain header, which fixes the page size
+          encoder = undefined;
+        } else if (event.kind === "domainHeader") {
+          if (imageHeader === undefined) {
+            throw badValue(out.offset, "libxc domain header event without an image header event before it", "libxc");
+          }
+          encoder = new LibxcEncoder(imageHeader, event.header);
+          imageHeader = undefined;
+          out.libxcHeaders(encoder);
+        } else {
+          if (encoder === undefined) {
+            throw badValue(out.offset, `libxc record event (${event.record.type}) before the libxc image and domain headers`, "libxc");
+          }
+          out.libxcRecord(encoder, event.record);
+        }
+        break;
+    }
+    yield* out.take();
+  }
+  if (imageHeader !== undefined) {
+    throw badValue(out.offset, "libxc image header event without a domain header event after it", "libxc");
+  }
+  yield* out.finish();
+}

@@ -1,0 +1,242 @@
+/**
+ * Legacy (Xen <= 4.5) to migration v2 conversion: the {@link LegacyReader}
+ * produces v2 values, the ordinary v2 encoders write them (libxc
+ * `LibxcEncoder`, libxl `encodeLibxlHeader`/`encodeLibxlRecord`, xl
+ * `encodeXlHeader`). For every input Xen's convert-legacy-stream converts,
+ * the output is byte-identical to its output (legacy-stream.md §12.2);
+ * where the reference breaks, see reader.ts.
+ *
+ * @module
+ */
+import { XenStreamError } from "../errors.js";
+import { LibxcEncoder } from "../libxc/stream.js";
+import type { ImageHeader } from "../libxc/types.js";
+import { encodeLibxlHeader } from "../libxl/header.js";
+import { encodeLibxlRecord } from "../libxl/stream.js";
+import { encodeXlHeader } from "../xl/header.js";
+import { pageDataParts } from "./gather.js";
+import { LegacyReader } from "./reader.js";
+import type { LegacyEvent, LegacyLayout, LegacyOptions } from "./types.js";
+
+/** Parts at least this long go out as they are; shorter ones are merged. */
+const COALESCE_LIMIT = 64 * 1024;
+
+/**
+ * Incremental converter: push legacy bytes, get v2 output bytes. The output
+ * chunks are new buffers or views of the pushed chunks (page data, QEMU
+ * data), so pushed chunks must not be modified afterwards.
+ *
+ * @example
+ * ```ts
+ * import { LegacyConverter } from "xen-migration-stream";
+ * const converter = new LegacyConverter({ width: 64, guest: "pv" });
+ * for (const chunk of input) for (const out of converter.push(chunk)) write(out);
+ * for (const out of converter.end()) write(out);
+ * ```
+ */
+export class LegacyConverter {
+  /** The reader doing the parsing (layout, trailing bytes, offsets). */
+  readonly reader: LegacyReader;
+  private imageHeader: ImageHeader | undefined = undefined;
+  private encoder: LibxcEncoder | undefined = undefined;
+  private out: Uint8Array[] = [];
+  private small: Uint8Array[] = [];
+  private smallSize = 0;
+  private written = 0;
+
+  /**
+   * @param options - width, guest, output format and limits
+   * @throws {@link XenStreamError} USAGE for invalid options
+   */
+  constructor(options: LegacyOptions = {}) {
+    this.reader = new LegacyReader(options);
+  }
+
+  /** The layout, once given or detected. */
+  get layout(): LegacyLayout | undefined {
+    return this.reader.layout;
+  }
+
+  /** True once the whole legacy stream was converted. */
+  get done(): boolean {
+    return this.reader.done;
+  }
+
+  /** Bytes received after the end of the legacy stream (not converted). */
+  get trailingBytes(): number {
+    return this.reader.trailingBytes;
+  }
+
+  /** Output bytes produced so far. */
+  get outputLength(): number {
+    return this.written;
+  }
+
+  /**
+   * Converts the bytes of one more input chunk.
+   *
+   * @param chunk - the next input bytes
+   * @returns output chunks, in order (possibly none)
+   * @throws {@link XenStreamError} on malformed input
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    return this.encode(this.reader.push(chunk));
+  }
+
+  /**
+   * Declares the input complete.
+   *
+   * @returns the last output chunks
+   * @throws {@link XenStreamError} TRUNCATED when the legacy stream is incomplete
+   */
+  end(): Uint8Array[] {
+    return this.encode(this.reader.end());
+  }
+
+  private encode(events: readonly LegacyEvent[]): Uint8Array[] {
+    for (const event of events) this.encodeEvent(event);
+    this.flushSmall();
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private emit(part: Uint8Array): void {
+    if (part.length === 0) return;
+    this.written += part.length;
+    if (part.length >= COALESCE_LIMIT) {
+      this.flushSmall();
+      this.out.push(part);
+      return;
+    }
+    this.small.push(part);
+    this.smallSize += part.length;
+    if (this.smallSize >= COALESCE_LIMIT) this.flushSmall();
+  }
+
+  private flushSmall(): void {
+    if (this.small.length === 0) return;
+    if (this.small.length === 1) {
+      this.out.push(this.small[0] as Uint8Array);
+    } else {
+      const merged = new Uint8Array(this.smallSize);
+      let pos = 0;
+      for (const part of this.small) {
+        merged.set(part, pos);
+        pos += part.length;
+      }
+      this.out.push(merged);
+    }
+    this.small = [];
+    this.smallSize = 0;
+  }
+
+  private encodeEvent(event: LegacyEvent): void {
+    switch (event.layer) {
+      case "xl":
+        this.emit(encodeXlHeader(event.header));
+        return;
+      case "libxl":
+        this.emit(event.kind === "header" ? encodeLibxlHeader(event.header) : encodeLibxlRecord(event.record));
+        return;
+      case "libxc":
+        if (event.kind === "imageHeader") {
+          this.imageHeader = event.header;
+        } else if (event.kind === "domainHeader") {
+          if (this.imageHeader === undefined) throw new Error("legacy converter: domain header before image header");
+          this.encoder = new LibxcEncoder(this.imageHeader, event.header);
+          this.emit(this.encoder.headers());
+        } else {
+          const encoder = this.encoder;
+          if (encoder === undefined) throw new Error("legacy converter: record before the libxc headers");
+          if (event.record.type === "PAGE_DATA") for (const part of pageDataParts(encoder, event.record)) this.emit(part);
+          else this.emit(encoder.record(event.record));
+        }
+        return;
+      case "legacy":
+        if (event.kind === "passthrough") this.emit(event.bytes);
+        return;
+    }
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const part of parts) {
+    out.set(part, pos);
+    pos += part.length;
+  }
+  return out;
+}
+
+/**
+ * Converts a whole legacy stream to a v2 stream, as Xen's
+ * convert-legacy-stream does (same options; width and guest may be
+ * "auto").
+ *
+ * @param bytes - the legacy stream (with its xl header when `xl` is set)
+ * @param options - width, guest, output format, xl header, skip QEMU
+ * @returns the v2 stream: a libxc v3 stream, or a libxl v2 stream; with the
+ * xl header in front when `xl` is set
+ * @throws {@link XenStreamError} (layer "legacy", absolute input offset)
+ * TRUNCATED, BAD_MAGIC, BAD_FIELD, BAD_LENGTH, BAD_PAGE_TYPE, BAD_VERSION,
+ * RECORD_TOO_LARGE, UNKNOWN_RECORD, UNEXPECTED_RECORD, UNSUPPORTED,
+ * TRAILING_DATA (with `trailingData: "error"`), USAGE
+ *
+ * @example
+ * ```ts
+ * import { convertLegacy, decodeLibxcStream } from "xen-migration-stream";
+ * const v2 = convertLegacy(legacyBytes, { width: 64, guest: "pv" });
+ * decodeLibxcStream(v2).domainHeader; //=> { type: 1, pageShift: 12, reserved: 0, xenMajor: 0, xenMinor: 1 }
+ * ```
+ */
+export function convertLegacy(bytes: Uint8Array, options: LegacyOptions = {}): Uint8Array {
+  const converter = new LegacyConverter(options);
+  const parts = converter.push(bytes);
+  parts.push(...converter.end());
+  return concat(parts.length === 0 ? [new Uint8Array(0)] : parts);
+}
+
+/**
+ * Converts a legacy stream read from an (async) iterable of chunks,
+ * yielding output chunks as they are ready. Memory is bounded by one page
+ * batch plus the `maxRecordLength` items (see {@link LegacyReader}).
+ *
+ * When the legacy stream ends before the input (and `trailingData` is
+ * "ignore"), the source is not read further and its iterator is closed, as
+ * convert-legacy-stream stops reading there (on a migration socket the
+ * bytes after the stream belong to someone else).
+ *
+ * @param source - the input chunks; they must not be modified once yielded
+ * @param options - as {@link convertLegacy}
+ * @returns an async generator of output chunks (views of input chunks or new buffers)
+ * @throws {@link XenStreamError} as {@link convertLegacy}, after the chunks
+ * before the fault have been yielded — a consumer must treat the output as
+ * invalid when the generator throws
+ *
+ * @example
+ * ```ts
+ * import { convertLegacyStream } from "xen-migration-stream";
+ * for await (const chunk of convertLegacyStream(fileChunks, { format: "libxl" })) out.write(chunk);
+ * ```
+ */
+export async function* convertLegacyStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: LegacyOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const converter = new LegacyConverter(options);
+  const drain = options.trailingData === "error";
+  for await (const chunk of source) {
+    if (!(chunk instanceof Uint8Array)) {
+      throw new XenStreamError("USAGE", converter.reader.offset, "convertLegacyStream: source chunks must be Uint8Arrays", { layer: "legacy" });
+    }
+    for (const part of converter.push(chunk)) yield part;
+    // Leaving the loop closes the source's iterator.
+    if (converter.done && !drain) break;
+  }
+  for (const part of converter.end()) yield part;
+}

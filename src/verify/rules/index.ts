@@ -1,0 +1,13 @@
+/**
+ * The rule table: every rule of every profile, in reporting order.
+ *
+ * @module
+ * @internal
+ */
+import type { Rule } from "../rule.js";
+import { layoutRules } from "./layout.js";
+import { referenceRules } from "./reference.js";
+import { restoreRules } from "./restore.js";
+
+/** Every rule; each declares the profiles it runs in. @internal */
+export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...restoreRules];
