@@ -7,28 +7,17 @@
  * @module
  * @internal
  */
-import { fstat, open, read, close } from "node:fs";
-import { promisify } from "node:util";
-import { parseArgs } from "node:util";
+import { fstat } from "node:fs";
+import { parseArgs, promisify } from "node:util";
+import { readWantedChunks } from "../io/decode.js";
+import { fileSource } from "../io/node.js";
+import type { ByteSource } from "../io/source.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption } from "../savefile.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
 
-const openAsync = promisify(open);
-const readAsync = promisify(read);
-const closeAsync = promisify(close);
 const fstatAsync = promisify(fstat);
-
-/**
- * Bytes per read. A fresh buffer per read, never a reused one: the decoder
- * keeps views (not copies) of bytes it has not consumed yet — a record
- * straddling two reads — so overwriting a buffer would corrupt them.
- * `allocUnsafe` skips zero-filling, so a fresh buffer costs no more than a
- * reused one. 4 MiB: most PAGE_DATA records (4 MiB + 8 KiB) then straddle at
- * most one boundary.
- */
-const READ_SIZE = 4 << 20;
 
 const USAGE = `usage: xen-stream verify [FILE|-] [options]
 
@@ -99,44 +88,23 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** Feeds a file descriptor to the verifier with positionless reads. */
-async function readFd(fd: number, verifier: StreamVerifier): Promise<void> {
-  for (;;) {
-    const buffer = Buffer.allocUnsafe(READ_SIZE);
-    const { bytesRead } = await readAsync(fd, buffer, 0, READ_SIZE, null);
-    if (bytesRead === 0) return;
-    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
+/**
+ * Feeds the input to the verifier in exactly the pieces it wants next (a
+ * header, then one whole record), read into one reused buffer: no record is
+ * ever assembled from pieces or copied (the verifier keeps no views).
+ */
+async function readInput(file: string | undefined, io: CliIO, verifier: StreamVerifier): Promise<void> {
+  let source: ByteSource;
+  if (file !== undefined && file !== "-") source = fileSource(file, { sync: true });
+  else {
+    // Standard input: read fd 0 directly when it is a regular file (`< file`);
+    // a pipe is read through the stream, which owns the (non-blocking) fd.
+    const stats = io.stdin === process.stdin ? await fstatAsync(0).catch(() => undefined) : undefined;
+    source = stats?.isFile() === true ? fileSource(0, { sync: true }) : (io.stdin as ByteSource);
+  }
+  for await (const chunk of readWantedChunks(source, verifier)) {
     if (!verifier.push(chunk)) return;
   }
-}
-
-async function readStream(stream: AsyncIterable<unknown>, verifier: StreamVerifier): Promise<void> {
-  for await (const chunk of stream) {
-    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Uint8Array);
-    if (!verifier.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))) return;
-  }
-}
-
-async function readInput(file: string | undefined, io: CliIO, verifier: StreamVerifier): Promise<void> {
-  if (file !== undefined && file !== "-") {
-    const fd = await openAsync(file, "r");
-    try {
-      await readFd(fd, verifier);
-    } finally {
-      await closeAsync(fd);
-    }
-    return;
-  }
-  // Standard input: read fd 0 directly when it is a regular file (`< file`);
-  // a pipe is read through the stream, which owns the (non-blocking) fd.
-  if (io.stdin === process.stdin) {
-    const stats = await fstatAsync(0).catch(() => undefined);
-    if (stats?.isFile() === true) {
-      await readFd(0, verifier);
-      return;
-    }
-  }
-  await readStream(io.stdin, verifier);
 }
 
 function output(io: CliIO, text: string): void {

@@ -89,24 +89,6 @@ interface Tracked<E> {
   readonly bytesHeld: number;
 }
 
-class TrackedLibxcDecoder extends LibxcDecoder implements Tracked<LibxcEvent> {
-  get bytesHeld(): number {
-    return this.queue.available;
-  }
-}
-
-class TrackedLibxlDecoder extends LibxlDecoder implements Tracked<LibxlEvent> {
-  get bytesHeld(): number {
-    return this.queue.available;
-  }
-}
-
-class TrackedSaveFileDecoder extends SaveFileDecoder implements Tracked<SaveFileEvent> {
-  get bytesHeld(): number {
-    return this.queue.available;
-  }
-}
-
 /**
  * Decodes a libxc stream from any byte source, yielding the same events as
  * `decodeLibxcEvents` on the whole input.
@@ -128,7 +110,7 @@ class TrackedSaveFileDecoder extends SaveFileDecoder implements Tracked<SaveFile
  * ```
  */
 export function decodeLibxcAsync(source: ByteSource, options: AsyncDecodeOptions = {}): AsyncGenerator<LibxcEvent, void, undefined> {
-  return drive(new TrackedLibxcDecoder(options), source, options);
+  return drive(new LibxcDecoder(options), source, options);
 }
 
 /**
@@ -142,7 +124,7 @@ export function decodeLibxcAsync(source: ByteSource, options: AsyncDecodeOptions
  * UNEXPECTED_RECORD
  */
 export function decodeLibxlAsync(source: ByteSource, options: AsyncDecodeOptions = {}): AsyncGenerator<LibxlEvent, void, undefined> {
-  return drive(new TrackedLibxlDecoder(options), source, options);
+  return drive(new LibxlDecoder(options), source, options);
 }
 
 /**
@@ -170,7 +152,7 @@ export function decodeSaveFileAsync(
   source: ByteSource,
   options: SaveFileAsyncDecodeOptions = {},
 ): AsyncGenerator<SaveFileEvent, void, undefined> {
-  return drive(new TrackedSaveFileDecoder(options), source, options);
+  return drive(new SaveFileDecoder(options), source, options);
 }
 
 async function* drive<E extends { kind: string }>(

@@ -253,6 +253,22 @@ export class StreamVerifier {
   }
 
   /**
+   * Bytes the verifier needs before its next event (0 once it stopped or the
+   * stream ended): an I/O loop that reads exactly this many bytes hands every
+   * record over as one chunk (see `readWantedChunks` in the io entry point).
+   * The verifier keeps no view of a chunk after `push` returns, so such a
+   * loop may reuse its buffer.
+   */
+  get bytesWanted(): number {
+    return this.stopped ? 0 : this.pump.bytesWanted;
+  }
+
+  /** Bytes pushed that the verifier still holds (an incomplete header or record). */
+  get bytesHeld(): number {
+    return this.pump.bytesHeld;
+  }
+
+  /**
    * Declares the input complete and returns the report. Runs the rules that
    * need the whole stream (presence checks) when the stream completed.
    *

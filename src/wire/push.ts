@@ -78,6 +78,11 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
     return Math.max(1, this.parser.needed(this.queue));
   }
 
+  /** Bytes pushed that the decoder still holds (an incomplete header or record). */
+  get bytesHeld(): number {
+    return this.queue.available;
+  }
+
   /**
    * Declares the input complete.
    *
