@@ -114,19 +114,7 @@ export interface KnownIssue {
 }
 
 /** The known issues; each names the test that flips when it is fixed. */
-export const KNOWN_ISSUES: readonly KnownIssue[] = [
-  {
-    id: "verifier-msr-flags",
-    description:
-      "the verifier does not report non-zero X86_MSR_POLICY flags (spec: reserved, must be zero; " +
-      "test/testing/mutators.test.ts \"known gap: the verifier reports non-zero X86_MSR_POLICY flags\")",
-    matches: (failure, label) =>
-      failure.target === "label" &&
-      label?.kind === "reserved-bits" &&
-      label.recordType === "X86_MSR_POLICY" &&
-      failure.message.includes("verifier expected RESERVED_NONZERO"),
-  },
-];
+export const KNOWN_ISSUES: readonly KnownIssue[] = [];
 
 function failure(target: string, error: unknown): FuzzFailure {
   const out: FuzzFailure = { target, message: describeException(error) };

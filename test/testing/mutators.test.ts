@@ -213,7 +213,7 @@ describe.each(STREAMS)("labelled mutations of %s streams", (_name, streams) => {
 });
 
 describe("verifier findings of labelled mutations", () => {
-  test.fails("known gap: the verifier reports non-zero X86_MSR_POLICY flags (spec: reserved, must be zero)", () => {
+  test("the verifier reports non-zero X86_MSR_POLICY flags (spec: reserved, must be zero)", () => {
     const [valid] = fc.sample(libxcStream({ version: 3 }).filter(({ value }) => value.records.some((r) => r.type === "X86_MSR_POLICY")), { numRuns: 1, seed: 4 });
     const bytes = valid?.bytes ?? new Uint8Array();
     const map = streamMap(bytes);

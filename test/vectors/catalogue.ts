@@ -63,6 +63,7 @@ import {
   XL_MAGIC,
   zeros,
 } from "./spec-bytes.js";
+import { generateLegacyVectors, type LegacyManifestEntry, type LegacyReference } from "./legacy-catalogue.js";
 
 // ------------------------------------------------------------------ model
 
@@ -111,7 +112,7 @@ export interface ManifestEntry {
   name: string;
   file: string;
   value?: string;
-  layer: VectorLayer | "legacy";
+  layer: VectorLayer;
   options: VectorOptions;
   expect: VectorExpect;
   source: "generated" | "captured";
@@ -120,11 +121,11 @@ export interface ManifestEntry {
   provenance?: Record<string, string>;
 }
 
-/** The manifest file. */
+/** The manifest file: decoder vectors, then the legacy converter's (./legacy-catalogue.ts). */
 export interface Manifest {
   suite: string;
   version: number;
-  vectors: ManifestEntry[];
+  vectors: Array<ManifestEntry | LegacyManifestEntry>;
 }
 
 // --------------------------------------------- reference disagreement classes
@@ -948,7 +949,7 @@ const CAPTURED: CapturedDef[] = [
 // ================================================================== generation
 
 /** Directories (relative to spec-vectors/) whose every file the generator writes. */
-export const GENERATED_DIRS = ["libxc", "libxl", "xl"] as const;
+export const GENERATED_DIRS = ["libxc", "libxl", "xl", "legacy"] as const;
 
 /** Every file under `dir`, as a path relative to `vectorsDir` with "/" separators. */
 function listFiles(vectorsDir: string, dir: string): string[] {
@@ -981,11 +982,13 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.leng
 
 /**
  * Builds every generated file in memory. Reads the captured .xl files from
- * `vectorsDir` (they are inputs, never written).
+ * `vectorsDir` (they are inputs, never written). With `legacyReference`
+ * (Xen's convert-legacy-stream), the legacy outputs it can produce are taken
+ * from it and checked against the hand-built bytes (./legacy-catalogue.ts).
  */
-export function generateVectors(vectorsDir: string): Generated {
+export function generateVectors(vectorsDir: string, legacyReference?: LegacyReference): Generated {
   const files = new Map<string, Uint8Array>();
-  const entries: ManifestEntry[] = [];
+  const entries: Array<ManifestEntry | LegacyManifestEntry> = [];
   const seen = new Set<string>();
   for (const def of defs) {
     if (seen.has(def.name)) throw new Error(`duplicate vector name ${def.name}`);
@@ -1034,6 +1037,9 @@ export function generateVectors(vectorsDir: string): Generated {
       }),
     );
   }
+  const legacy = generateLegacyVectors(legacyReference);
+  for (const [path, bytes] of legacy.files) files.set(path, bytes);
+  entries.push(...legacy.entries);
   const manifest: Manifest = { suite: "xen-migration-stream spec-vectors", version: 1, vectors: entries };
   files.set("manifest.json", text(jsonText(manifest as unknown as Json)));
   files.set("reference-faults.json", text(jsonText(referenceFaults() as unknown as Json)));

@@ -214,6 +214,30 @@ const tscReserved: Rule = {
   },
 };
 
+/**
+ * X86_MSR_POLICY entries: `flags` is reserved and must be zero
+ * (xen_msr_entry_t; hvm-context-and-cpu.md §7). verify-stream-v2 does not
+ * look at it, so a warning keeps the spec profile's verdict equal to the
+ * reference's while still reporting it.
+ */
+const msrPolicyFlags: Rule = {
+  name: "x86-msr-policy-flags",
+  code: "RESERVED_NONZERO",
+  severity: BOTH_WARNING,
+  description: "X86_MSR_POLICY: every entry's reserved flags u32 is zero (xen_msr_entry_t).",
+  on: ["libxc:X86_MSR_POLICY"],
+  check(event, _state, context) {
+    if (event.kind !== "record" || event.record.type !== "X86_MSR_POLICY") return;
+    event.record.entries.forEach((entry, i) => {
+      if (entry.flags !== 0) {
+        context.report(`X86_MSR_POLICY entry ${i} (MSR ${hex(entry.index, 8)}): reserved flags set: ${hex(entry.flags, 8)}`, {
+          offset: bodyOffset(event) + 16 * i + 4,
+        });
+      }
+    });
+  },
+};
+
 const hvmParamsReserved: Rule = {
   name: "hvm-params-reserved",
   code: "RESERVED_NONZERO",
@@ -345,6 +369,7 @@ export const referenceRules: readonly Rule[] = [
   zeroContent,
   tscReserved,
   hvmParamsReserved,
+  msrPolicyFlags,
   toolstack,
   dirtyPfnList,
   v3InV2,
