@@ -10,11 +10,20 @@
  * the captured vectors (captured/*.json), manifest.json and
  * reference-faults.json. Hand-written and never touched: README.md and the
  * captured .xl files with their README.
+ *
+ * The legacy vectors' expected outputs (spec-vectors/legacy/) are produced
+ * by Xen's convert-legacy-stream wherever it works (scripts/xen-tools.mjs;
+ * fetch it with `bash scripts/fetch-xen-tools.sh`) and checked against the
+ * hand-built bytes of test/legacy/vectors.ts: without the tool, both modes
+ * fail.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateVectors, ownedFilesOnDisk } from "../test/vectors/catalogue.js";
+import type { LegacyReference } from "../test/vectors/legacy-catalogue.js";
+import { runConvertLegacy, xenToolsDir } from "./xen-tools.mjs";
 
 const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "spec-vectors");
 
@@ -22,9 +31,34 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
+/** convert-legacy-stream as a function of bytes; throws when it exits non-zero. */
+function legacyReference(workDir: string): LegacyReference {
+  let runs = 0;
+  return (input, options) => {
+    const inPath = join(workDir, `in-${runs}.bin`);
+    const outPath = join(workDir, `out-${runs}.bin`);
+    runs++;
+    writeFileSync(inPath, input);
+    const result = runConvertLegacy(inPath, outPath, options) as { status: number | null; stderr: string };
+    if (result.status !== 0) throw new Error(`convert-legacy-stream exited ${result.status}: ${result.stderr.trim().split("\n").pop() ?? ""}`);
+    return new Uint8Array(readFileSync(outPath));
+  };
+}
+
 function main(): number {
   const check = process.argv.includes("--check");
-  const { files, manifest } = generateVectors(VECTORS_DIR);
+  if (xenToolsDir() === null) {
+    console.error("Xen's convert-legacy-stream is missing: run `bash scripts/fetch-xen-tools.sh` (the legacy vectors' expected outputs come from it)");
+    return 1;
+  }
+  const workDir = mkdtempSync(join(tmpdir(), "gen-vectors-"));
+  let generated: ReturnType<typeof generateVectors>;
+  try {
+    generated = generateVectors(VECTORS_DIR, legacyReference(workDir));
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  const { files, manifest } = generated;
   const stale = ownedFilesOnDisk(VECTORS_DIR).filter((path) => !files.has(path));
   const changed: string[] = [];
   for (const [path, bytes] of files) {

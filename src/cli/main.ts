@@ -6,6 +6,8 @@
  * @module
  * @internal
  */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
 import { verifyCommand } from "./verify.js";
 import { convertLegacyCommand } from "./convert-legacy.js";
@@ -37,8 +39,18 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   return command.run(rest, io);
 }
 
-const isEntryPoint = typeof process !== "undefined" && process.argv[1] !== undefined && /xen-stream|cli\.(c?js|ts)$/.test(process.argv[1]);
-if (isEntryPoint) {
+/** True when this module is the script node was started with (also through a symlinked bin). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
