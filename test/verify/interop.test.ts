@@ -189,7 +189,11 @@ describe.runIf(toolsDir !== null)("interop with Xen's verify-stream-v2", () => {
     }
     // every listed class has a witness here
     const witnessed = new Set(list.map((item) => item.expect));
-    for (const id of Object.keys(KNOWN_DIFFERENCES)) expect(witnessed.has(id), `no vector witnesses ${id}`).toBe(true);
+    // (record-limit-option needs a lowered maxRecordLength: its witnesses are
+    // the spec vectors libxc/invalid/record-over-option-limit, in vectors-interop.test.ts)
+    for (const id of Object.keys(KNOWN_DIFFERENCES)) {
+      if (id !== "record-limit-option") expect(witnessed.has(id), `no vector witnesses ${id}`).toBe(true);
+    }
   });
 
   test("TOOLSTACK: the reference reports a script error (exit 2), we an invalid stream", async () => {

@@ -15,6 +15,12 @@ export interface KnownDifference {
 }
 
 export const KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
+  "record-limit-option": {
+    id: "record-limit-option",
+    direction: "reference-valid",
+    reason:
+      "The caller lowered maxRecordLength below the record's length (a memory bound); verify-stream-v2 has no record limit at all. Spec: no limit stated; Xen's libxc restore refuses records over 128 MiB (disagreement 10).",
+  },
   "B5-optional-record": {
     id: "B5-optional-record",
     direction: "ours-valid",
@@ -107,6 +113,8 @@ function classifyError(finding: Finding, bytes: Uint8Array): string | undefined 
   switch (finding.code) {
     case "TRAILING_DATA":
       return "trailing-data";
+    case "RECORD_TOO_LARGE":
+      return "record-limit-option";
     case "RECORD_ORDER":
     case "MISSING_RECORD":
     case "DUPLICATE_RECORD":
