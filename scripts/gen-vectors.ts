@@ -6,7 +6,7 @@
  *
  * The vectors are defined in test/vectors/catalogue.ts, built with the
  * independent byte layer of test/vectors/spec-bytes.ts (never with the
- * library). Generated: spec-vectors/{libxc,libxl,xl}/**, the value files of
+ * library). Generated: spec-vectors/{libxc,libxl,xl,legacy}/**, the value files of
  * the captured vectors (captured/*.json), manifest.json and
  * reference-faults.json. Hand-written and never touched: README.md and the
  * captured .xl files with their README.
@@ -23,7 +23,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateVectors, ownedFilesOnDisk } from "../test/vectors/catalogue.js";
 import type { LegacyReference } from "../test/vectors/legacy-catalogue.js";
-import { runConvertLegacy, xenToolsDir } from "./xen-tools.mjs";
+// @ts-expect-error -- plain JS helper without typings
+import * as xenToolsModule from "./xen-tools.mjs";
+
+/** The part of scripts/xen-tools.mjs this script uses. */
+const xenTools = xenToolsModule as {
+  xenToolsDir(): string | null;
+  runConvertLegacy(inPath: string, outPath: string, options: object): { status: number | null; stdout: string; stderr: string };
+};
 
 const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "spec-vectors");
 
@@ -39,7 +46,7 @@ function legacyReference(workDir: string): LegacyReference {
     const outPath = join(workDir, `out-${runs}.bin`);
     runs++;
     writeFileSync(inPath, input);
-    const result = runConvertLegacy(inPath, outPath, options) as { status: number | null; stderr: string };
+    const result = xenTools.runConvertLegacy(inPath, outPath, options);
     if (result.status !== 0) throw new Error(`convert-legacy-stream exited ${result.status}: ${result.stderr.trim().split("\n").pop() ?? ""}`);
     return new Uint8Array(readFileSync(outPath));
   };
@@ -47,7 +54,7 @@ function legacyReference(workDir: string): LegacyReference {
 
 function main(): number {
   const check = process.argv.includes("--check");
-  if (xenToolsDir() === null) {
+  if (xenTools.xenToolsDir() === null) {
     console.error("Xen's convert-legacy-stream is missing: run `bash scripts/fetch-xen-tools.sh` (the legacy vectors' expected outputs come from it)");
     return 1;
   }

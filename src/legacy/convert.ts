@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { concatBytes } from "../wire/bytes.js";
 import { XenStreamError } from "../errors.js";
 import { LibxcEncoder } from "../libxc/stream.js";
 import type { ImageHeader } from "../libxc/types.js";
@@ -160,18 +161,6 @@ export class LegacyConverter {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
-}
 
 /**
  * Converts a whole legacy stream to a v2 stream, as Xen's
@@ -198,7 +187,7 @@ export function convertLegacy(bytes: Uint8Array, options: LegacyOptions = {}): U
   const converter = new LegacyConverter(options);
   const parts = converter.push(bytes);
   parts.push(...converter.end());
-  return concat(parts.length === 0 ? [new Uint8Array(0)] : parts);
+  return concatBytes(parts.length === 0 ? [new Uint8Array(0)] : parts);
 }
 
 /**

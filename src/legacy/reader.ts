@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { concatBytes } from "../wire/bytes.js";
 import { XenStreamError, type ErrorCode } from "../errors.js";
 import { DomainType } from "../libxc/constants.js";
 import type { HvmParam, LibxcRecord, PfnEntry } from "../libxc/types.js";
@@ -1146,7 +1147,7 @@ export class LegacyReader {
   private finishQemuToEnd(): void {
     const offset = this.queue.offset;
     if (this.libxl) {
-      const data = this.qemuParts.length === 1 ? (this.qemuParts[0] as Uint8Array) : concat(this.qemuParts, this.qemuTotal);
+      const data = this.qemuParts.length === 1 ? (this.qemuParts[0] as Uint8Array) : concatBytes(this.qemuParts);
       this.qemuParts = [];
       this.emitLibxl(this.qemuStart, { type: "EMULATOR_CONTEXT", emulatorId: EmulatorId.UNKNOWN, index: 0, data });
     }
@@ -1190,13 +1191,3 @@ class BatchSet {
   }
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 0) return EMPTY;
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
-}

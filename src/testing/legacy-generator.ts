@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { concatBytes } from "../wire/bytes.js";
 
 /** A small deterministic PRNG (splitmix32). */
 export class LegacyPrng {
@@ -542,14 +543,6 @@ export function* legacyStreamChunks(options: LegacyGeneratorOptions, summaryOut?
  */
 export function generateLegacyStream(options: LegacyGeneratorOptions): GeneratedLegacyStream {
   const summary: Partial<LegacyStreamSummary> = {};
-  const chunks = [...legacyStreamChunks(options, summary)];
-  let total = 0;
-  for (const chunk of chunks) total += chunk.length;
-  const bytes = new Uint8Array(total);
-  let pos = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, pos);
-    pos += chunk.length;
-  }
+  const bytes = concatBytes([...legacyStreamChunks(options, summary)]);
   return { bytes, summary: summary as LegacyStreamSummary };
 }

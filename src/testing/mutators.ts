@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { concatBytes } from "../wire/bytes.js";
 import fc from "fast-check";
 import type { ErrorCode } from "../errors.js";
 import type { FindingCodeName } from "../verify/types.js";
@@ -140,15 +141,6 @@ function withU32(bytes: Uint8Array, at: number, value: number, littleEndian: boo
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 function bodyOf(frame: Frame): number {
   return frame.offset + RECORD_HEADER_SIZE;
@@ -453,7 +445,7 @@ const reorder: Structural = (context) => {
     const b = map.frames[i + 1] as Frame;
     if (!movable(a) || !movable(b) || a.layer !== b.layer || a.offset + a.size !== b.offset || a.typeId === b.typeId) continue;
     places.push(() => {
-      const out = concat(bytes.subarray(0, a.offset), bytes.subarray(b.offset, b.offset + b.size), bytes.subarray(a.offset, b.offset), bytes.subarray(b.offset + b.size));
+      const out = concatBytes([bytes.subarray(0, a.offset), bytes.subarray(b.offset, b.offset + b.size), bytes.subarray(a.offset, b.offset), bytes.subarray(b.offset + b.size)]);
       return make("reorder", context, a, out, `swapped with the next record (${String(b.type)})`, a.offset, OK_SAME);
     });
   }
@@ -483,7 +475,7 @@ const duplicate: Structural = (context) =>
     .map((frame) => () => {
       const { bytes } = context;
       const end = frame.offset + frame.size;
-      const out = concat(bytes.subarray(0, end), bytes.subarray(frame.offset, end), bytes.subarray(end));
+      const out = concatBytes([bytes.subarray(0, end), bytes.subarray(frame.offset, end), bytes.subarray(end)]);
       return make("duplicate", context, frame, out, "record repeated right after itself", end, OK_SAME);
     });
 
@@ -492,7 +484,7 @@ const missing: Structural = (context) => {
   const places: Place[] = records(map)
     .filter(movable)
     .map((frame) => () => {
-      const out = concat(bytes.subarray(0, frame.offset), bytes.subarray(frame.offset + frame.size));
+      const out = concatBytes([bytes.subarray(0, frame.offset), bytes.subarray(frame.offset + frame.size)]);
       return make("missing", context, frame, out, "record removed", frame.offset, OK_SAME);
     });
   const last = map.frames[map.frames.length - 1];
@@ -623,7 +615,7 @@ const trailingData: Structural = (context) => {
       const random = prng(variant);
       const extra = Uint8Array.from({ length: 1 + (variant % 16) }, () => Math.floor(random() * 256));
       const at = context.bytes.length;
-      return make("trailing-data", context, undefined, concat(context.bytes, extra), `${extra.length} bytes appended after the end`, at,
+      return make("trailing-data", context, undefined, concatBytes([context.bytes, extra]), `${extra.length} bytes appended after the end`, at,
         fail("TRAILING_DATA", at));
     },
   ];
@@ -671,7 +663,7 @@ function byteMutation(kind: ByteMutationKind, bytes: Uint8Array, map: StreamMap 
     const at = choice.target % (length + 1);
     const random = prng(variant);
     const inserted = Uint8Array.from({ length: 1 + (variant % 16) }, () => Math.floor(random() * 256));
-    return label(`${inserted.length} bytes inserted at ${located(map, at)}`, at, concat(bytes.subarray(0, at), inserted, bytes.subarray(at)));
+    return label(`${inserted.length} bytes inserted at ${located(map, at)}`, at, concatBytes([bytes.subarray(0, at), inserted, bytes.subarray(at)]));
   }
   if (length === 0) return undefined;
   const at = choice.target % length;
@@ -696,12 +688,12 @@ function byteMutation(kind: ByteMutationKind, bytes: Uint8Array, map: StreamMap 
     }
     case "delete": {
       const count = Math.min(1 + (variant % 16), length - at);
-      return label(`${count} bytes deleted at ${located(map, at)}`, at, concat(bytes.subarray(0, at), bytes.subarray(at + count)));
+      return label(`${count} bytes deleted at ${located(map, at)}`, at, concatBytes([bytes.subarray(0, at), bytes.subarray(at + count)]));
     }
     case "splice": {
       const count = Math.min(1 + (variant % 64), length - at);
       const to = Math.floor(prng(variant)() * (length + 1));
-      return label(`${count} bytes from ${located(map, at)} copied to ${to}`, to, concat(bytes.subarray(0, to), bytes.subarray(at, at + count), bytes.subarray(to)));
+      return label(`${count} bytes from ${located(map, at)} copied to ${to}`, to, concatBytes([bytes.subarray(0, to), bytes.subarray(at, at + count), bytes.subarray(to)]));
     }
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../wire/bytes.js";
 import { XenStreamError, isXenStreamError, type ErrorCode } from "../errors.js";
 import { SaveFileDecoder, detectFormat, type SaveFileEvent } from "../savefile.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
@@ -236,7 +237,7 @@ export class StreamVerifier {
     this.state.bytes += chunk.length;
     // Record the outermost format before the first event (a legacy stream has none).
     if (this.state.format === undefined && this.formatOption === "auto") {
-      const pending = this.detectBuffer === undefined ? chunk : concat(this.detectBuffer, chunk);
+      const pending = this.detectBuffer === undefined ? chunk : concatBytes([this.detectBuffer, chunk]);
       const format = detectFormat(pending);
       if (format === undefined) this.detectBuffer = pending;
       else {
@@ -310,12 +311,6 @@ export class StreamVerifier {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 /** A WHATWG ReadableStream of bytes, structurally (no DOM types in the core). */
 export interface ByteReadableStream {

@@ -20,7 +20,10 @@
  *   and checks that the hand-built output is the xl header followed by that.
  *
  * Rejected inputs carry their error code and offset, computed here from the
- * layout, for every mode listed.
+ * layout, for every mode listed; the generator checks that the reference
+ * rejects them too. For B3 it checks that the reference's output is the
+ * expected one plus an empty PAGE_DATA; for B11 that the reference still
+ * gives up.
  *
  * @module
  */
@@ -221,7 +224,7 @@ function legacyDefs(): LegacyDef[] {
     const { body, libxc } = hvmParts(64);
     defs.push({
       name: "legacy/valid/hvm64-no-qemu",
-      description: "HVM, 64-bit toolstack, physmap, the stream ending after the HVM tail (no QEMU record): libxc output with --skip-qemu.",
+      description: "HVM, 64-bit toolstack, physmap, the stream ending after the HVM tail (no QEMU record): libxc output with --skip-qemu (without it, or with libxl output, the converter needs the QEMU record and reports the stream truncated).",
       spec: [...hvmSpec, `${LEGACY_SPEC} §12.1`],
       input: body,
       options: { width: 64, guest: "hvm", xl: false },
@@ -306,7 +309,7 @@ function legacyDefs(): LegacyDef[] {
     bad.set(le64(0), entries + 2 * 8); // entry 2: pfn 0, NOTAB, like entry 0
     defs.push({
       name: "legacy/invalid/pv64-duplicate-pfn",
-      description: "PV 64-bit: page batch entry 2 names pfn 0 again (entry 0). The 4.5 restorer would map the page twice; the converter refuses at the repeated entry.",
+      description: "PV 64-bit: page batch entry 2 names pfn 0 again (entry 0). The converter refuses at the repeated entry (convert-legacy-stream too: \"Duplicate pfns in batch\"; the generator checks that it fails).",
       spec: [`${LEGACY_SPEC} §5.1`, `${LEGACY_SPEC} §12.7`],
       input: bad,
       options: { width: 64, guest: "pv", xl: false },
@@ -321,7 +324,7 @@ function legacyDefs(): LegacyDef[] {
     const cut = 8 + TSC_CHUNK.length + 4 + 2 * 8 + 100; // p2m_size, TSC, count, 2 entries, 100 bytes of the page
     defs.push({
       name: "legacy/invalid/hvm64-truncated",
-      description: "HVM 64-bit stream cut 100 bytes into the page data of its first batch.",
+      description: "HVM 64-bit stream cut 100 bytes into the page data of its first batch (convert-legacy-stream fails too: \"Stream truncated\").",
       spec: [`${LEGACY_SPEC} §5.1`, `${LEGACY_SPEC} §12.6`],
       input: cat(body, qemuRecord).slice(0, cut),
       options: { width: 64, guest: "hvm", xl: false },
@@ -336,6 +339,17 @@ function legacyDefs(): LegacyDef[] {
 const PHYSMAP_TEXT = "physmap/f0000000/start_addr\x00f0000000\x00physmap/f0000000/size\x00800000\x00physmap/f0000000/name\x00vga.vram\x00";
 
 // ---------------------------------------------------------- generation
+
+const EMPTY_PAGE_DATA = rec(1, le32(0), le32(0));
+
+function succeeds(run: () => unknown): boolean {
+  try {
+    run();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -359,7 +373,12 @@ export function generateLegacyVectors(reference?: LegacyReference): { files: Map
     files.set(file, def.input);
     const outputs: Partial<Record<LegacyMode, LegacyOutputEntry>> = {};
     if ("modes" in def) {
-      for (const mode of def.modes) outputs[mode] = { ...LEGACY_MODES[mode] };
+      for (const mode of def.modes) {
+        outputs[mode] = { ...LEGACY_MODES[mode] };
+        if (reference !== undefined && succeeds(() => reference(def.input, { ...def.options, ...LEGACY_MODES[mode] }))) {
+          throw new Error(`${def.name} (${mode}): convert-legacy-stream accepts this rejected input`);
+        }
+      }
       entries.push({ name: def.name, file, layer: "legacy", options: def.options, expect: def.expect, outputs, source: "generated", description: def.description, spec: def.spec });
       continue;
     }
@@ -371,14 +390,17 @@ export function generateLegacyVectors(reference?: LegacyReference): { files: Map
         bytes = reference(def.input, run);
         const at = firstDifference(bytes, output.bytes);
         if (at >= 0) throw new Error(`${def.name} (${mode}): convert-legacy-stream's output differs from the hand-built bytes at offset ${at} (lengths ${bytes.length}, ${output.bytes.length})`);
-      } else if (reference !== undefined && output.headerless !== undefined) {
-        let failed = false;
-        try {
-          reference(def.input, run);
-        } catch {
-          failed = true;
+      } else if (reference !== undefined && output.bug === "B3") {
+        // The reference's output is the expected one plus an empty PAGE_DATA (type 1, length 8, count 0, reserved 0).
+        const theirs = reference(def.input, run);
+        const at = indexOf(theirs, EMPTY_PAGE_DATA);
+        if (at < 0 || !sameBytes(cat(theirs.subarray(0, at), theirs.subarray(at + EMPTY_PAGE_DATA.length)), output.bytes)) {
+          throw new Error(`${def.name} (${mode}): convert-legacy-stream's output is not the expected one plus an empty PAGE_DATA (B3)`);
         }
-        if (!failed) throw new Error(`${def.name} (${mode}): convert-legacy-stream -x succeeded: B1 no longer reproduces, take the output from it`);
+      } else if (reference !== undefined && output.bug === "B11") {
+        if (succeeds(() => reference(def.input, run))) throw new Error(`${def.name} (${mode}): convert-legacy-stream converts this: B11 no longer reproduces`);
+      } else if (reference !== undefined && output.headerless !== undefined) {
+        if (succeeds(() => reference(def.input, run))) throw new Error(`${def.name} (${mode}): convert-legacy-stream -x succeeded: B1 no longer reproduces, take the output from it`);
         const rest = reference(output.headerless.input, { ...run, xl: false });
         if (!sameBytes(cat(output.headerless.header, rest), output.bytes)) throw new Error(`${def.name} (${mode}): xl header + convert-legacy-stream's output differs from the hand-built bytes`);
       }

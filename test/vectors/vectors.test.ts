@@ -9,19 +9,24 @@
  *    encoding the value rebuilt from that JSON gives back the binary file;
  * 4. the manifest covers what the issue asks for (every record type of every
  *    layer, both versions, both guest types, both byte orders, a page size
- *    other than 4096, checkpointed streams, xl configs, every error code).
+ *    other than 4096, checkpointed streams, xl configs, every error code);
+ * 5. every legacy vector converts, in every mode its entry lists, to exactly
+ *    the expected v2 bytes, or fails with the stated error code and offset.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { SaveFileDecoder, decodeSaveFile, encodeSaveFile, isXenStreamError, type SaveFileDecoderOptions } from "../../src/index.js";
+import { SaveFileDecoder, convertLegacy, decodeSaveFile, encodeSaveFile, isXenStreamError, type SaveFileDecoderOptions } from "../../src/index.js";
 import { jsonText, saveFileFromJson, valueToJson, type Json } from "../helpers/vector-json.js";
 import { generateVectors, ownedFilesOnDisk, type Manifest, type ManifestEntry } from "./catalogue.js";
+import type { LegacyManifestEntry, LegacyMode, LegacyOutputEntry } from "./legacy-catalogue.js";
 
 const VECTORS_DIR = fileURLToPath(new URL("../../spec-vectors/", import.meta.url));
 const manifest = JSON.parse(readFileSync(join(VECTORS_DIR, "manifest.json"), "utf8")) as Manifest;
-const decodable = manifest.vectors.filter((entry) => entry.layer !== "legacy");
+const isLegacy = (entry: ManifestEntry | LegacyManifestEntry): entry is LegacyManifestEntry => entry.layer === "legacy";
+const decodable = manifest.vectors.filter((entry): entry is ManifestEntry => !isLegacy(entry));
+const legacy = manifest.vectors.filter(isLegacy);
 
 const read = (path: string): Uint8Array => new Uint8Array(readFileSync(join(VECTORS_DIR, path)));
 const readJson = (path: string): Json => JSON.parse(readFileSync(join(VECTORS_DIR, path), "utf8")) as Json;
@@ -62,10 +67,18 @@ describe("spec-vectors/ is what the generator produces", () => {
   });
 
   test("every manifest entry names files that exist", () => {
-    for (const entry of manifest.vectors) {
+    for (const entry of decodable) {
       expect(existsSync(join(VECTORS_DIR, entry.file)), entry.file).toBe(true);
       if (entry.value !== undefined) expect(existsSync(join(VECTORS_DIR, entry.value)), entry.value).toBe(true);
       expect(entry.value !== undefined, `${entry.name}: a value file exactly when valid`).toBe(entry.expect === "valid");
+    }
+    for (const entry of legacy) {
+      expect(existsSync(join(VECTORS_DIR, entry.file)), entry.file).toBe(true);
+      expect(Object.keys(entry.outputs).length, `${entry.name}: at least one mode`).toBeGreaterThan(0);
+      for (const output of Object.values(entry.outputs) as LegacyOutputEntry[]) {
+        expect(output.file !== undefined, `${entry.name}: an output file exactly when valid`).toBe(entry.expect === "valid");
+        if (output.file !== undefined) expect(existsSync(join(VECTORS_DIR, output.file)), output.file).toBe(true);
+      }
     }
   });
 });
@@ -95,11 +108,33 @@ describe("valid vectors: decoded value equals the JSON; the JSON encodes to the 
   });
 });
 
-describe("legacy vectors (layer \"legacy\")", () => {
-  const legacy = manifest.vectors.filter((entry) => entry.layer === "legacy");
-  test.todo("run legacy vectors through the converter once src/legacy lands (none in the manifest yet)");
-  test("none are in the manifest until the converter lands", () => {
-    expect(legacy.map((entry) => entry.name)).toEqual([]);
+describe("legacy vectors: convertLegacy gives the expected v2 bytes, or the expected error, in every listed mode", () => {
+  const runs = legacy.flatMap((entry) => (Object.entries(entry.outputs) as Array<[LegacyMode, LegacyOutputEntry]>).map(([mode, output]) => [`${entry.name} (${mode})`, entry, output] as const));
+  test.each(runs)("%s", (_name, entry, output) => {
+    const input = read(entry.file);
+    const options = { ...entry.options, format: output.format, skipQemu: output.skipQemu };
+    if (entry.expect !== "valid") {
+      expect(verdict(() => convertLegacy(input, options))).toEqual(entry.expect);
+      return;
+    }
+    const expected = read(output.file as string);
+    const actual = convertLegacy(input, options);
+    let at = 0;
+    while (at < Math.min(actual.length, expected.length) && actual[at] === expected[at]) at++;
+    expect({ firstDifference: at, length: actual.length }, "converted bytes against the expected output").toEqual({ firstDifference: expected.length, length: expected.length });
+  });
+
+  test("cover PV 64 and 32, HVM with and without physmap and QEMU record, xl headers, every mode, the broken-reference cases and rejections", () => {
+    const names = legacy.map((entry) => entry.name);
+    for (const name of ["pv64", "pv32", "hvm64", "hvm32", "hvm64-no-physmap", "hvm64-no-qemu", "xl-hvm32", "xl-pv64-pre45", "hvm64-xtab-batch", "hvm64-qemu-xend"]) expect(names).toContain(`legacy/valid/${name}`);
+    const modes = new Set(legacy.flatMap((entry) => Object.keys(entry.outputs)));
+    expect([...modes].sort()).toEqual(["libxc", "libxc-skip-qemu", "libxl"]);
+    const outputs = legacy.flatMap((entry) => Object.values(entry.outputs) as LegacyOutputEntry[]);
+    expect(new Set(outputs.map((output) => output.referenceBug).filter((bug) => bug !== undefined))).toEqual(new Set(["B1", "B3", "B11"]));
+    for (const output of outputs) if (output.file !== undefined) expect(output.expected === "intent", output.file).toBe(output.referenceBug !== undefined);
+    expect(outputs.filter((output) => output.expected === "convert-legacy-stream").length).toBeGreaterThan(0);
+    expect(legacy.some((entry) => entry.options.xl)).toBe(true);
+    expect(legacy.filter((entry) => entry.expect !== "valid").length).toBeGreaterThan(0);
   });
 });
 
