@@ -10,7 +10,7 @@ const shared = {
 
 export default defineConfig([
   // The core and the testing kit: no Node built-ins (tsconfig.json has "types": []).
-  { ...shared, entry: { index: "src/index.ts", testing: "src/testing/index.ts" }, dts: true, clean: true },
+  { ...shared, entry: { index: "src/index.ts", testing: "src/testing/index.ts" }, dts: true },
   // I/O adapters: WHATWG and Node streams, files.
   {
     ...shared,
