@@ -289,6 +289,18 @@ async function* stagedChunks(
  * before them may be, once the consumer asks for the event after the last
  * one they belong to.
  */
+/**
+ * Reads land 2 KiB past a page boundary. On the VMs this was measured on,
+ * read(2) into a page-aligned target ran several times slower than into one
+ * offset by half a page (the converter's CLI found the same); the offset
+ * costs nothing elsewhere.
+ */
+const READ_TARGET_OFFSET = 2048;
+
+function alignedOff(size: number): Uint8Array {
+  return new Uint8Array(size + READ_TARGET_OFFSET).subarray(READ_TARGET_OFFSET);
+}
+
 class InputBuffer {
   bytes: Uint8Array;
   /** Index after the last byte read. */
@@ -297,7 +309,7 @@ class InputBuffer {
   pushed = 0;
 
   constructor(size: number) {
-    this.bytes = new Uint8Array(size);
+    this.bytes = alignedOff(size);
   }
 
   /** Bytes read and not pushed yet. */
@@ -341,7 +353,7 @@ class InputBuffer {
    */
   private grow(required: number): void {
     const size = Math.max(this.bytes.length, Math.min(roundUp(required, GROWTH_STEP), 2 * this.bytes.length));
-    const bytes = new Uint8Array(size);
+    const bytes = alignedOff(size);
     bytes.set(this.bytes.subarray(this.pushed, this.end));
     this.bytes = bytes;
     this.end -= this.pushed;
