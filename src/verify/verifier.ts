@@ -17,30 +17,6 @@ import type { Finding, Profile, Severity, VerifyOptions, VerifyReport } from "./
 const DEFAULT_MAX_FINDINGS = 1000;
 const DEFAULT_MAX_TRACKED_PFN = 2 ** 27 - 1;
 
-/**
- * A save-file decoder that hands over each event as soon as it is parsed,
- * so events completed before a fatal fault in the same chunk are still
- * verified (the plain decoder returns a chunk's events only when the whole
- * chunk parsed). Same end-of-stream rules as {@link SaveFileDecoder}.
- *
- * @internal
- */
-class EventPump extends SaveFileDecoder {
-  /** Feeds a chunk; `visit` gets every event; throws the decoder's XenStreamError. */
-  pushEach(chunk: Uint8Array, visit: (event: SaveFileEvent) => void): void {
-    this.queue.push(chunk);
-    for (let event = this.parser.next(this.queue); event !== null; event = this.parser.next(this.queue)) visit(event);
-    if (this.parser.ended && this.queue.available > 0) {
-      throw new XenStreamError("TRAILING_DATA", this.queue.offset, `${this.queue.available} bytes after the end of the stream`);
-    }
-  }
-
-  /** Throws TRUNCATED when the input stopped before a complete stream. */
-  finishInput(): void {
-    if (!this.parser.complete || this.queue.available > 0) throw this.parser.truncated(this.queue.received);
-  }
-}
-
 function validateOptions(options: VerifyOptions): { profile: Profile; maxFindings: number; maxTrackedPfn: number } {
   const profile = options.profile ?? "spec";
   if (profile !== "spec" && profile !== "restore") {
@@ -117,7 +93,7 @@ const indexes: Partial<Record<Profile, RuleIndex>> = {};
  * ```
  */
 export class StreamVerifier {
-  private readonly pump: EventPump;
+  private readonly pump: SaveFileDecoder;
   private readonly state: VerifyState;
   private readonly rules: RuleIndex;
   private readonly findings: Finding[] = [];
@@ -145,7 +121,7 @@ export class StreamVerifier {
     this.maxFindings = maxFindings;
     this.formatOption = options.format ?? "auto";
     this.onFinding = options.onFinding;
-    this.pump = new EventPump({
+    this.pump = new SaveFileDecoder({
       format: options.format ?? "auto",
       maxRecordLength: options.maxRecordLength ?? REC_LENGTH_MAX,
     });
@@ -281,7 +257,7 @@ export class StreamVerifier {
     this.ended = true;
     if (!this.stopped) {
       try {
-        this.pump.finishInput();
+        this.pump.end();
         this.state.complete = true;
       } catch (error) {
         this.fail(error);

@@ -49,17 +49,29 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
    * keeps failing with the same error)
    */
   push(chunk: Uint8Array): E[] {
+    const events: E[] = [];
+    this.pushEach(chunk, (event) => events.push(event));
+    return events;
+  }
+
+  /**
+   * Adds bytes and hands every event they complete to `visit` as soon as it
+   * is parsed, so a consumer sees the events before a fault later in the
+   * same chunk (`push` returns nothing when it throws).
+   *
+   * @param chunk - the next bytes
+   * @param visit - called once per event, in order
+   * @throws {@link XenStreamError} on malformed input (the decoder then
+   * keeps failing with the same error)
+   */
+  pushEach(chunk: Uint8Array, visit: (event: E) => void): void {
     this.guard();
     try {
       this.queue.push(chunk);
-      const events: E[] = [];
-      for (let event = this.parser.next(this.queue); event !== null; event = this.parser.next(this.queue)) {
-        events.push(event);
-      }
+      for (let event = this.parser.next(this.queue); event !== null; event = this.parser.next(this.queue)) visit(event);
       if (this.parser.ended && this.queue.available > 0) {
         throw new XenStreamError("TRAILING_DATA", this.queue.offset, `${this.queue.available} bytes after the end of the stream`);
       }
-      return events;
     } catch (error) {
       this.failure = error;
       throw error;
