@@ -20,19 +20,10 @@ import {
   type XlHeader,
 } from "../src/index.js";
 import { cat, hex } from "./helpers/hex.js";
+import { thrown } from "./helpers/errors.js";
 
 // ---------------------------------------------------------------- helpers
 
-/** Runs `fn`, which must throw a XenStreamError, and returns it. */
-function thrown(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError, nothing was thrown");
-}
 
 function summary(event: SaveFileEvent): string {
   return event.kind === "record" ? `${event.layer} ${event.offset} ${event.record.type}` : `${event.layer} ${event.offset} ${event.kind}`;

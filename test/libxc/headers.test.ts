@@ -20,16 +20,8 @@ import {
   type ImageHeader,
 } from "../../src/index.js";
 import { cat, hex, offsetCopy } from "../helpers/hex.js";
+import { thrown } from "../helpers/errors.js";
 
-function catchError(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError");
-}
 
 const MARKER = "ff ff ff ff ff ff ff ff";
 const XENF = "58 45 4e 46";
@@ -112,14 +104,14 @@ describe("image header: failures", () => {
   ];
   for (const row of rows) {
     test(`${row.name}: decodeImageHeader`, () => {
-      const error = catchError(() => decodeImageHeader(hex(row.bytes), 1000));
+      const error = thrown(() => decodeImageHeader(hex(row.bytes), 1000));
       expect(error.code).toBe(row.code);
       expect(error.offset).toBe(1000 + row.at);
       expect(error.layer).toBe("libxc");
     });
     test(`${row.name}: whole stream`, () => {
       const stream = cat(hex(row.bytes), hex("01 00 00 00 0c 00 00 00 04 00 00 00 11 00 00 00"), END);
-      const error = catchError(() => decodeLibxcStream(stream));
+      const error = thrown(() => decodeLibxcStream(stream));
       expect(error.code).toBe(row.code);
       expect(error.offset).toBe(row.at);
     });
@@ -127,13 +119,13 @@ describe("image header: failures", () => {
 
   test("fails as soon as the 24 bytes are there, before the domain header", () => {
     const decoder = new LibxcDecoder();
-    const error = catchError(() => decoder.push(hex(`${MARKER} ${XENF} 00 00 00 01 00 00 00 00 00 00 00 00`)));
+    const error = thrown(() => decoder.push(hex(`${MARKER} ${XENF} 00 00 00 01 00 00 00 00 00 00 00 00`)));
     expect(error.code).toBe("BAD_VERSION");
     expect(error.offset).toBe(12);
   });
 
   test("short input to decodeImageHeader is TRUNCATED at the bytes given", () => {
-    const error = catchError(() => decodeImageHeader(hex(`${MARKER} ${XENF}`), 100));
+    const error = thrown(() => decodeImageHeader(hex(`${MARKER} ${XENF}`), 100));
     expect(error.code).toBe("TRUNCATED");
     expect(error.offset).toBe(112);
   });
@@ -147,7 +139,7 @@ describe("image header: failures", () => {
   ];
   for (const row of encodeRows) {
     test(`encode ${row.name}: BAD_VALUE`, () => {
-      expect(catchError(() => encodeImageHeader(row.header)).code).toBe("BAD_VALUE");
+      expect(thrown(() => encodeImageHeader(row.header)).code).toBe("BAD_VALUE");
     });
   }
 });
@@ -218,14 +210,14 @@ describe("domain header: failures", () => {
     for (const littleEndian of [true, false]) {
       const tag = littleEndian ? "LE" : "BE";
       test(`${name} ${tag}: decodeDomainHeader`, () => {
-        const error = catchError(() => decodeDomainHeader(hex(littleEndian ? le : be), littleEndian, 24));
+        const error = thrown(() => decodeDomainHeader(hex(littleEndian ? le : be), littleEndian, 24));
         expect(error.code).toBe("BAD_FIELD");
         expect(error.offset).toBe(24 + at);
         expect(error.layer).toBe("libxc");
       });
       test(`${name} ${tag}: whole stream, absolute offset`, () => {
         const ihdr = hex(`${MARKER} ${XENF} 00 00 00 03 00 ${littleEndian ? "00" : "01"} 00 00 00 00 00 00`);
-        const error = catchError(() => decodeLibxcStream(cat(ihdr, hex(littleEndian ? le : be), END)));
+        const error = thrown(() => decodeLibxcStream(cat(ihdr, hex(littleEndian ? le : be), END)));
         expect(error.code).toBe("BAD_FIELD");
         expect(error.offset).toBe(24 + at);
       });
@@ -233,7 +225,7 @@ describe("domain header: failures", () => {
   }
 
   test("short input to decodeDomainHeader is TRUNCATED", () => {
-    const error = catchError(() => decodeDomainHeader(hex("01 00 00 00 0c 00"), true, 24));
+    const error = thrown(() => decodeDomainHeader(hex("01 00 00 00 0c 00"), true, 24));
     expect(error.code).toBe("TRUNCATED");
     expect(error.offset).toBe(30);
   });
@@ -248,7 +240,7 @@ describe("domain header: failures", () => {
   ];
   for (const row of encodeRows) {
     test(`encode ${row.name}: BAD_VALUE`, () => {
-      expect(catchError(() => encodeDomainHeader(row.header)).code).toBe("BAD_VALUE");
+      expect(thrown(() => encodeDomainHeader(row.header)).code).toBe("BAD_VALUE");
     });
   }
 });
@@ -301,7 +293,7 @@ describe("headers in a whole stream", () => {
 
   test("decoder startOffset shifts header error offsets", () => {
     const decoder = new LibxcDecoder({}, 1000);
-    const error = catchError(() => decoder.push(hex(`${MARKER} 58 45 4e 00 00 00 00 03 00 00 00 00 00 00 00 00`)));
+    const error = thrown(() => decoder.push(hex(`${MARKER} 58 45 4e 00 00 00 00 03 00 00 00 00 00 00 00 00`)));
     expect(error.code).toBe("BAD_MAGIC");
     expect(error.offset).toBe(1008);
   });

@@ -10,6 +10,7 @@ import { describe, expect, test } from "vitest";
 import { LibxcDecoder, REC_LENGTH_MAX, XenStreamError, decodeLibxcStream } from "../../src/index.js";
 import type { ByteQueue } from "../../src/wire/queue.js";
 import { cat, hex, pattern, u32 } from "../helpers/hex.js";
+import { thrown } from "../helpers/errors.js";
 
 const ENDIANNESS = [
   ["LE", true],
@@ -26,15 +27,6 @@ function recordHeader(littleEndian: boolean, length: number, typeId = 0x01): Uin
   return cat(u32(typeId, littleEndian), u32(length, littleEndian));
 }
 
-function catchError(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError");
-}
 
 /** The decoder's input queue and the chunks it holds (white-box). */
 function queueOf(decoder: LibxcDecoder): { queue: ByteQueue; chunks: Uint8Array[] } {
@@ -51,7 +43,7 @@ describe("length 0xFFFFFFF8 with the default limit", () => {
       const bytes = cat(headers(le), recordHeader(le, 0xfffffff8));
       expect(bytes.length).toBe(48);
       expect(bytes.subarray(44)).toEqual(hex(le ? "f8 ff ff ff" : "ff ff ff f8"));
-      const error = catchError(() => decodeLibxcStream(bytes));
+      const error = thrown(() => decodeLibxcStream(bytes));
       expect(error.code).toBe("RECORD_TOO_LARGE");
       expect(error.offset).toBe(44);
       expect(error.recordIndex).toBe(0);
@@ -65,25 +57,25 @@ describe("length 0xFFFFFFF8 with the default limit", () => {
       const kinds: string[] = [];
       for (let i = 0; i < 47; i++) for (const event of decoder.push(bytes.subarray(i, i + 1))) kinds.push(event.kind);
       expect(kinds).toStrictEqual(["imageHeader", "domainHeader"]);
-      const error = catchError(() => decoder.push(bytes.subarray(47)));
+      const error = thrown(() => decoder.push(bytes.subarray(47)));
       expect(error.code).toBe("RECORD_TOO_LARGE");
       expect(error.offset).toBe(44);
       // the decoder keeps failing with the same error
-      expect(catchError(() => decoder.push(hex("00")))).toBe(error);
-      expect(catchError(() => decoder.end())).toBe(error);
+      expect(thrown(() => decoder.push(hex("00")))).toBe(error);
+      expect(thrown(() => decoder.end())).toBe(error);
     });
   }
 
   test("in a later record: offset of that record's length field", () => {
     const bytes = cat(headers(true), hex("10 00 00 00 00 00 00 00"), recordHeader(true, 0xfffffff8, 0x80000001));
-    const error = catchError(() => decodeLibxcStream(bytes));
+    const error = thrown(() => decodeLibxcStream(bytes));
     expect(error.code).toBe("RECORD_TOO_LARGE");
     expect(error.offset).toBe(52);
     expect(error.recordIndex).toBe(1);
   });
 
   test("0xFFFFFFFF", () => {
-    const error = catchError(() => decodeLibxcStream(cat(headers(true), recordHeader(true, 0xffffffff))));
+    const error = thrown(() => decodeLibxcStream(cat(headers(true), recordHeader(true, 0xffffffff))));
     expect(error.code).toBe("RECORD_TOO_LARGE");
     expect(error.offset).toBe(44);
   });
@@ -95,7 +87,7 @@ describe("length 0xFFFFFFF8 with maxRecordLength 0xFFFFFFFF: waits, allocating n
       const decoder = new LibxcDecoder({ maxRecordLength: 0xffffffff });
       expect(decoder.push(headers(le)).map((event) => event.kind)).toStrictEqual(["imageHeader", "domainHeader"]);
       expect(decoder.push(recordHeader(le, 0xfffffff8))).toStrictEqual([]);
-      const error = catchError(() => decoder.end());
+      const error = thrown(() => decoder.end());
       expect(error.code).toBe("TRUNCATED");
       expect(error.offset).toBe(48);
       expect(error.recordIndex).toBe(0);
@@ -106,7 +98,7 @@ describe("length 0xFFFFFFF8 with maxRecordLength 0xFFFFFFFF: waits, allocating n
     const decoder = new LibxcDecoder({ maxRecordLength: 0xffffffff });
     const bytes = cat(headers(true), recordHeader(true, 0xfffffff8));
     expect(decoder.push(bytes).map((event) => event.kind)).toStrictEqual(["imageHeader", "domainHeader"]);
-    expect(catchError(() => decoder.end()).offset).toBe(48);
+    expect(thrown(() => decoder.end()).offset).toBe(48);
   });
 
   test("memory grows by far less than 1 MiB and the queue holds only the pushed chunks", () => {
@@ -131,7 +123,7 @@ describe("length 0xFFFFFFF8 with maxRecordLength 0xFFFFFFFF: waits, allocating n
     expect(chunks).toHaveLength(8); // the headers' chunk was consumed and released
     for (let i = 0; i < 8; i++) expect(chunks[i]).toBe(bodyChunks[i]); // the very chunks pushed, not copies
 
-    const error = catchError(() => decoder.end());
+    const error = thrown(() => decoder.end());
     expect(error.code).toBe("TRUNCATED");
     expect(error.offset).toBe(48 + 8 * MiB);
   });
@@ -145,7 +137,7 @@ describe("length 0xFFFFFFF8 with maxRecordLength 0xFFFFFFFF: waits, allocating n
     expect(decoder.push(tail)).toStrictEqual([]);
     const { chunks } = queueOf(decoder);
     expect(chunks[chunks.length - 1]).toBe(tail);
-    expect(catchError(() => decoder.end()).offset).toBe(48 + 4096);
+    expect(thrown(() => decoder.end()).offset).toBe(48 + 4096);
   });
 });
 
@@ -159,13 +151,13 @@ describe("the default limit is Xen's REC_LENGTH_MAX (128 MiB)", () => {
         "imageHeader",
         "domainHeader",
       ]);
-      const error = catchError(() => decoder.end());
+      const error = thrown(() => decoder.end());
       expect(error.code).toBe("TRUNCATED");
       expect(error.offset).toBe(48);
     });
 
     test(`${tag}: 0x08000001 is RECORD_TOO_LARGE at 44`, () => {
-      const error = catchError(() => decodeLibxcStream(cat(headers(le), recordHeader(le, 0x08000001))));
+      const error = thrown(() => decodeLibxcStream(cat(headers(le), recordHeader(le, 0x08000001))));
       expect(error.code).toBe("RECORD_TOO_LARGE");
       expect(error.offset).toBe(44);
     });
@@ -182,14 +174,14 @@ describe("a custom maxRecordLength", () => {
       "END",
     ]);
     const bad = cat(headers(true), recordHeader(true, 101, 0x0b), pattern(101, 1), hex("00 00 00"), END);
-    const error = catchError(() => decodeLibxcStream(bad, { maxRecordLength: 100 }));
+    const error = thrown(() => decodeLibxcStream(bad, { maxRecordLength: 100 }));
     expect(error.code).toBe("RECORD_TOO_LARGE");
     expect(error.offset).toBe(44);
   });
 
   test("0 allows only empty bodies", () => {
     expect(decodeLibxcStream(cat(headers(true), END), { maxRecordLength: 0 }).records).toStrictEqual([{ type: "END" }]);
-    const error = catchError(() =>
+    const error = thrown(() =>
       decodeLibxcStream(cat(headers(true), recordHeader(true, 1, 0x0d), hex("00 00 00 00 00 00 00 00"), END), {
         maxRecordLength: 0,
       }),
@@ -200,7 +192,7 @@ describe("a custom maxRecordLength", () => {
 
   for (const value of [-1, 2 ** 32, 1.5, Number.NaN]) {
     test(`${String(value)} is a USAGE error`, () => {
-      const error = catchError(() => new LibxcDecoder({ maxRecordLength: value }));
+      const error = thrown(() => new LibxcDecoder({ maxRecordLength: value }));
       expect(error.code).toBe("USAGE");
       expect(error.offset).toBe(0);
     });
@@ -216,7 +208,7 @@ describe("hostile counts inside a record fail before any array is sized by them"
   for (const [name, record] of rows) {
     test(name, () => {
       const before = process.memoryUsage().arrayBuffers;
-      const error = catchError(() => decodeLibxcStream(cat(headers(true), hex(record), hex("00 00 00 00 00 00 00 00"))));
+      const error = thrown(() => decodeLibxcStream(cat(headers(true), hex(record), hex("00 00 00 00 00 00 00 00"))));
       expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(MiB);
       expect(error.code).toBe("BAD_LENGTH");
       expect(error.offset).toBe(44); // the body_length field that cannot hold `count` entries

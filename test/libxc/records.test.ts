@@ -22,6 +22,7 @@ import {
   type LibxcStream,
 } from "../../src/index.js";
 import { cat, filled, hex, pattern, u16, u32, zeros } from "../helpers/hex.js";
+import { thrown } from "../helpers/errors.js";
 
 // ---------------------------------------------------------------- helpers
 
@@ -62,15 +63,6 @@ function streamValue(littleEndian: boolean, domainType: number, pageShift: numbe
   };
 }
 
-function catchError(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError");
-}
 
 /** Hex of a u64 in each byte order, written from its big-endian spelling. */
 function u64hex(beHex: string, littleEndian: boolean): string {
@@ -577,7 +569,7 @@ describe("unknown mandatory record", () => {
     for (const typeId of [0x13, 0x7fffffff]) {
       test(`0x${typeId.toString(16)} ${tag}: UNKNOWN_RECORD at the record header`, () => {
         const bytes = cat(headers(le), frame(le, typeId, hex("01 02 03")), END_BYTES);
-        const error = catchError(() => decodeLibxcStream(bytes));
+        const error = thrown(() => decodeLibxcStream(bytes));
         expect(error.code).toBe("UNKNOWN_RECORD");
         expect(error.offset).toBe(40);
         expect(error.recordIndex).toBe(0);
@@ -586,7 +578,7 @@ describe("unknown mandatory record", () => {
     }
     test(`after another record ${tag}: offset and index of the unknown one`, () => {
       const bytes = cat(headers(le), frame(le, 0x10, new Uint8Array(0)), frame(le, 0x13, hex("01")), END_BYTES);
-      const error = catchError(() => decodeLibxcStream(bytes));
+      const error = thrown(() => decodeLibxcStream(bytes));
       expect(error.code).toBe("UNKNOWN_RECORD");
       expect(error.offset).toBe(48);
       expect(error.recordIndex).toBe(1);
@@ -842,7 +834,7 @@ describe("record errors: code and absolute offset", () => {
             frame(le, row.typeId, row.body(le)),
             END_BYTES,
           );
-          const error = catchError(() => decodeLibxcStream(bytes));
+          const error = thrown(() => decodeLibxcStream(bytes));
           expect(error.code).toBe(row.code);
           expect(error.offset).toBe(position.recordOffset + 8 + row.at);
           expect(error.recordIndex).toBe(position.index);
@@ -870,14 +862,14 @@ describe("end of stream", () => {
 
   test("...but not part-way into the record after a CHECKPOINT", () => {
     const bytes = cat(headers(true), frame(true, 0x0e, new Uint8Array(0)), hex("08 00 00 00"));
-    const error = catchError(() => decodeLibxcStream(bytes));
+    const error = thrown(() => decodeLibxcStream(bytes));
     expect(error.code).toBe("TRUNCATED");
     expect(error.offset).toBe(52);
   });
 
   test("...nor after a record that follows a CHECKPOINT", () => {
     const bytes = cat(headers(true), frame(true, 0x0e, new Uint8Array(0)), frame(true, 0x10, new Uint8Array(0)));
-    const error = catchError(() => decodeLibxcStream(bytes));
+    const error = thrown(() => decodeLibxcStream(bytes));
     expect(error.code).toBe("TRUNCATED");
     expect(error.offset).toBe(56);
   });
@@ -889,7 +881,7 @@ describe("end of stream", () => {
   ];
   for (const row of trailing) {
     test(`bytes after END (${row.name}): TRAILING_DATA at the first of them`, () => {
-      const error = catchError(() => decodeLibxcStream(cat(headers(true), END_BYTES, row.after)));
+      const error = thrown(() => decodeLibxcStream(cat(headers(true), END_BYTES, row.after)));
       expect(error.code).toBe("TRAILING_DATA");
       expect(error.offset).toBe(row.offset);
     });
@@ -899,10 +891,10 @@ describe("end of stream", () => {
     const bytes = cat(headers(false), frame(false, 0x0b, hex("01 02 03")), END_BYTES);
     const decoder = new LibxcDecoder();
     expect(decoder.push(bytes)).toHaveLength(4);
-    const error = catchError(() => decoder.push(hex("ff")));
+    const error = thrown(() => decoder.push(hex("ff")));
     expect(error.code).toBe("TRAILING_DATA");
     expect(error.offset).toBe(64);
-    expect(catchError(() => decoder.end())).toBe(error); // sticky
+    expect(thrown(() => decoder.end())).toBe(error); // sticky
   });
 
   // headers (40) + X86_TSC_INFO (8 + 24) + END (8) = 80 bytes
@@ -913,7 +905,7 @@ describe("end of stream", () => {
   );
   for (const cut of [0, 1, 8, 23, 24, 30, 39, 40, 41, 47, 48, 71, 72, 73, 79]) {
     test(`truncated at ${cut} of 80: TRUNCATED at ${cut}`, () => {
-      const error = catchError(() => decodeLibxcStream(full.subarray(0, cut)));
+      const error = thrown(() => decodeLibxcStream(full.subarray(0, cut)));
       expect(error.code).toBe("TRUNCATED");
       expect(error.offset).toBe(cut);
       expect(error.layer).toBe("libxc");
@@ -925,7 +917,7 @@ describe("end of stream", () => {
     let events = 0;
     for (let i = 0; i < 75; i++) events += decoder.push(full.subarray(i, i + 1)).length;
     expect(events).toBe(3); // two headers and the TSC record
-    const error = catchError(() => decoder.end());
+    const error = thrown(() => decoder.end());
     expect(error.code).toBe("TRUNCATED");
     expect(error.offset).toBe(75);
     expect(error.recordIndex).toBe(1);
@@ -934,7 +926,7 @@ describe("end of stream", () => {
   test("decoder with a start offset reports absolute offsets", () => {
     const decoder = new LibxcDecoder({}, 1000);
     decoder.push(full.subarray(0, 50));
-    const error = catchError(() => decoder.end());
+    const error = thrown(() => decoder.end());
     expect(error.code).toBe("TRUNCATED");
     expect(error.offset).toBe(1050);
   });
@@ -943,7 +935,7 @@ describe("end of stream", () => {
     const decoder = new LibxcDecoder();
     decoder.push(full);
     decoder.end();
-    expect(catchError(() => decoder.push(hex("00"))).code).toBe("USAGE");
+    expect(thrown(() => decoder.push(hex("00"))).code).toBe("USAGE");
   });
 });
 
@@ -1025,7 +1017,7 @@ describe("encoder refuses values it cannot write", () => {
   ];
   for (const row of rows) {
     test(row.name, () => {
-      const error = catchError(() => encodeLibxcStream(streamValue(true, 1, 12, [row.record, END])));
+      const error = thrown(() => encodeLibxcStream(streamValue(true, 1, 12, [row.record, END])));
       expect(error.code).toBe(row.code);
       expect(error.offset).toBe(row.offset);
     });

@@ -20,19 +20,10 @@ import {
   type LibxlStream,
 } from "../../src/index.js";
 import { cat, hex } from "../helpers/hex.js";
+import { thrown } from "../helpers/errors.js";
 
 // ---------------------------------------------------------------- helpers
 
-/** Runs `fn`, which must throw a XenStreamError, and returns it. */
-function thrown(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError, nothing was thrown");
-}
 
 /** Decodes `bytes` pushed in the given chunks (end() not called). */
 function pushChunks(bytes: Uint8Array, cuts: readonly number[]): LibxlEvent[] {

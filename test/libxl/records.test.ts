@@ -23,6 +23,7 @@ import {
   type LibxlRecordEvent,
 } from "../../src/index.js";
 import { cat, hex } from "../helpers/hex.js";
+import { thrown } from "../helpers/errors.js";
 
 // ---------------------------------------------------------------- helpers
 
@@ -31,16 +32,6 @@ function ascii(text: string): Uint8Array {
   return Uint8Array.from(text, (char) => char.charCodeAt(0));
 }
 
-/** Runs `fn`, which must throw a XenStreamError, and returns it. */
-function thrown(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError, nothing was thrown");
-}
 
 type Endian = "le" | "be";
 const ENDIANS: readonly Endian[] = ["le", "be"];

@@ -7,16 +7,8 @@ import { describe, expect, test } from "vitest";
 import { XenStreamError } from "../../src/index.js";
 import { PFN_MAX, Reader, TWO_POW_32, isAllZero, readWords, viewOf } from "../../src/wire/reader.js";
 import { hex, offsetCopy } from "../helpers/hex.js";
+import { thrown } from "../helpers/errors.js";
 
-function catchError(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError");
-}
 
 const BYTES = hex("01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10");
 
@@ -81,7 +73,7 @@ describe("Reader bounds failures: BAD_LENGTH at base + position of the read", ()
     test(row.name, () => {
       const reader = new Reader(BYTES, true, { base: 1000, recordIndex: 7, layer: "libxc", what: "thing" });
       reader.pos = row.skip;
-      const error = catchError(() => row.read(reader));
+      const error = thrown(() => row.read(reader));
       expect(error.code).toBe("BAD_LENGTH");
       expect(error.offset).toBe(1000 + row.at);
       expect(error.recordIndex).toBe(7);
@@ -93,7 +85,7 @@ describe("Reader bounds failures: BAD_LENGTH at base + position of the read", ()
 
   test("no recordIndex/layer when the context has none", () => {
     const reader = new Reader(new Uint8Array(0), false, { base: 5, what: "x" });
-    const error = catchError(() => reader.u8("f"));
+    const error = thrown(() => reader.u8("f"));
     expect(error.code).toBe("BAD_LENGTH");
     expect(error.offset).toBe(5);
     expect(error.recordIndex).toBeUndefined();
@@ -102,7 +94,7 @@ describe("Reader bounds failures: BAD_LENGTH at base + position of the read", ()
 
   test("fail() places any code at base + pos", () => {
     const reader = new Reader(BYTES, true, { base: 40, what: "x" });
-    const error = catchError(() => reader.fail("BAD_FIELD", 3, "nope"));
+    const error = thrown(() => reader.fail("BAD_FIELD", 3, "nope"));
     expect(error.code).toBe("BAD_FIELD");
     expect(error.offset).toBe(43);
   });
@@ -129,7 +121,7 @@ describe("u64Bounded", () => {
         const reader = new Reader(bytes, littleEndian, { base: 200, what: "t" });
         reader.u32("lead");
         if (row.value === undefined) {
-          const error = catchError(() => reader.u64Bounded("pfn", row.bits));
+          const error = thrown(() => reader.u64Bounded("pfn", row.bits));
           expect(error.code).toBe("BAD_FIELD");
           expect(error.offset).toBe(204);
         } else {

@@ -6,16 +6,8 @@ import { describe, expect, test } from "vitest";
 import { XenStreamError } from "../../src/index.js";
 import { Writer, splitWords } from "../../src/wire/writer.js";
 import { hex } from "../helpers/hex.js";
+import { thrown } from "../helpers/errors.js";
 
-function catchError(fn: () => unknown): XenStreamError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(XenStreamError);
-    return error as XenStreamError;
-  }
-  throw new Error("expected a XenStreamError");
-}
 
 describe("Writer values", () => {
   const rows: { name: string; write: (w: Writer) => void; le: string; be: string }[] = [
@@ -85,7 +77,7 @@ describe("Writer range checks: BAD_VALUE at base + cursor", () => {
     test(row.name, () => {
       const writer = new Writer(16, true, 1000);
       writer.u32(0x11111111, "lead");
-      const error = catchError(() => row.write(writer));
+      const error = thrown(() => row.write(writer));
       expect(error.code).toBe("BAD_VALUE");
       expect(error.offset).toBe(1004);
       expect(error.message).toContain("f");
@@ -97,7 +89,7 @@ describe("Writer range checks: BAD_VALUE at base + cursor", () => {
   test("fail() is BAD_VALUE at base + pos", () => {
     const writer = new Writer(8, false, 64);
     writer.pos = 6;
-    const error = catchError(() => writer.fail("x"));
+    const error = thrown(() => writer.fail("x"));
     expect(error.code).toBe("BAD_VALUE");
     expect(error.offset).toBe(70);
   });
