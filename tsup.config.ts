@@ -1,5 +1,11 @@
 import { defineConfig } from "tsup";
 
+const CLI_LAUNCHER = [
+  "#!/bin/sh",
+  `':' //; unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"`,
+  "// The two lines above start node on this file (see tsup.config.ts).",
+].join("\n");
+
 const shared = {
   format: ["esm", "cjs"] as ("esm" | "cjs")[],
   sourcemap: true,
@@ -17,6 +23,20 @@ export default defineConfig([
     entry: { io: "src/io/index.ts", "io-node": "src/io/node.ts" },
     dts: { compilerOptions: { lib: ["ES2022", "DOM"], types: ["node"] } },
   },
-  // The CLI.
-  { entry: { cli: "src/cli/main.ts" }, format: ["esm"], sourcemap: true, target: "node18" },
+  // The CLI: one CommonJS file (Node loads it ~10 ms faster than ES modules)
+  // behind a shell launcher. Node 20 parses the NODE_EXTRA_CA_CERTS file at
+  // every start-up (70 ms where it names the system bundle) although the CLI
+  // opens no TLS connection, so the launcher drops it. For sh the second line
+  // unsets it and execs node on this file; for node (which skips the #! line)
+  // it is a string statement and a comment.
+  {
+    entry: { cli: "src/cli/bin.ts" },
+    format: ["cjs"],
+    sourcemap: true,
+    target: "node18",
+    banner: { js: CLI_LAUNCHER },
+    // Less source for V8 to scan at start-up; names stay (stack traces).
+    minifyWhitespace: true,
+    minifySyntax: true,
+  },
 ]);

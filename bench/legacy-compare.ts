@@ -7,9 +7,10 @@
  *   npx tsx bench/legacy-compare.ts [--size-mib 1024] [--runs 3] [--keep]
  *
  * Prints one line per run and the best of each, with the ratio. Needs the
- * reference tools (`bash scripts/fetch-xen-tools.sh`) and /usr/bin/time.
- * The CLI is bundled with esbuild into a temporary folder (dist/ is left
- * alone); the stream is written once to a temporary file (kept with --keep).
+ * reference tools (`bash scripts/fetch-xen-tools.sh`), /usr/bin/time and
+ * the built CLI (`npm run build`), run as users run it: the dist/cli.cjs
+ * executable. The stream is written once to a temporary file (kept with
+ * --keep).
  */
 import { spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -17,7 +18,6 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
 import { legacyStreamChunks } from "../src/testing/legacy-generator.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -44,12 +44,14 @@ if (!existsSync("/usr/bin/time")) {
   process.exit(2);
 }
 
+// The executable users run (the package's bin), launcher included.
+const cli = join(ROOT, "dist", "cli.cjs");
+if (!existsSync(cli)) {
+  console.error("dist/cli.cjs not found: run `npm run build` first");
+  process.exit(2);
+}
 const work = mkdtempSync(join(tmpdir(), "legacy-bench-"));
 const input = join(work, "legacy-pv64.bin");
-// Time the CLI users run (dist/cli.js, from `npm run build`); bundle one only
-// when the package is not built.
-const built = join(ROOT, "dist", "cli.js");
-const cli = existsSync(built) ? built : join(work, "cli.mjs");
 
 async function writeStream(): Promise<void> {
   const pages = Math.floor((sizeMiB * 1024 * 1024) / 4096);
@@ -90,16 +92,6 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process
 
 await writeStream();
 const bytes = statSync(input).size;
-if (cli !== built) await build({
-  entryPoints: [join(ROOT, "bench", "legacy-cli-entry.ts")],
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node18",
-  outfile: cli,
-  logLevel: "warning",
-});
-
 const python = process.env.XEN_TOOLS_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 const pyEnv = { ...process.env, PYTHONPATH: join(toolsDir, XEN_LIB, "lib", "python") };
 const gbps = (run: Run): string => (bytes / run.seconds / 1e9).toFixed(2);
@@ -112,7 +104,7 @@ try {
     const reference_ = timed(python, [reference, "-i", input, "-o", "/dev/null", "-w", "64", "-g", "pv"], pyEnv);
     theirs.push(reference_);
     console.log(`convert-legacy-stream   ${reference_.seconds.toFixed(2)} s  ${gbps(reference_)} GB/s  ${reference_.rssMiB.toFixed(0)} MiB`);
-    const our = timed(process.execPath, [cli, "convert-legacy", input, "-o", "/dev/null", "--width", "64", "--guest", "pv"]);
+    const our = timed(cli, ["convert-legacy", input, "-o", "/dev/null", "--width", "64", "--guest", "pv"]);
     ours.push(our);
     console.log(`xen-stream convert-legacy ${our.seconds.toFixed(2)} s  ${gbps(our)} GB/s  ${our.rssMiB.toFixed(0)} MiB`);
   }

@@ -2,7 +2,9 @@
 // ESM import and CommonJS require through the exports map, each subpath.
 // Needs `npm run build` first (CI builds before testing).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -43,5 +45,29 @@ describe.skipIf(!built)("built package", () => {
     expect(out.stdout).toBe("function");
     const cjs = node(["-e", 'console.log(typeof require("xen-migration-stream/testing").libxlStream)']);
     expect(cjs.stdout).toBe("function");
+  });
+
+  test("the xen-stream bin runs through a symlink (as npm links it), without NODE_EXTRA_CA_CERTS", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+    const bin = join(root, pkg.bin["xen-stream"] as string);
+    const dir = mkdtempSync(join(tmpdir(), "xen-stream-bin-"));
+    try {
+      const link = join(dir, "xen-stream");
+      symlinkSync(bin, link);
+      // The launcher drops the variable: node reads a file it names at start-up
+      // and warns on stderr when the file does not exist.
+      const env = { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "no-such-file.pem") };
+      const run = spawnSync(link, ["verify", join(root, sample)], { cwd: dir, encoding: "utf8", env });
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(run.stdout).toBe(`${join(root, sample)}: valid xl save file (x86 HVM, libxc v3, Xen 4.17): 0 errors, 0 warnings\n`);
+      const usage = spawnSync(link, ["no-such-command"], { encoding: "utf8" });
+      expect(usage.status).toBe(2);
+      expect(usage.stderr).toMatch(/^xen-stream: unknown command "no-such-command"/);
+      // Also an ordinary script for node (Windows, or node started by hand).
+      const direct = node([bin, "verify", sample]);
+      expect(direct.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `xen-stream`: the command line over the library. Each sub-command lives in
  * its own file and is registered in COMMANDS.
@@ -6,8 +5,6 @@
  * @module
  * @internal
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
 
 /**
@@ -43,35 +40,4 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE;
   }
   return (await command.load()).run(rest, io);
-}
-
-/** True when this module is the script node was started with (also through a symlinked bin). */
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  // Getters: touching process.stdin sets up the fd (a few ms) even when unused.
-  const io: CliIO = {
-    get stdin() {
-      return process.stdin;
-    },
-    stdout: process.stdout,
-    stderr: process.stderr,
-  };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`xen-stream: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = EXIT_USAGE;
-    },
-  );
 }

@@ -131,13 +131,17 @@ export class Reader {
 }
 
 /**
- * The two 32-bit halves of the u64 at `pos`. Word order flips with
- * endianness, so this is the one place that knows it.
+ * Where the low and the high 32-bit half of a u64 sit within its 8 bytes.
+ * Word order flips with endianness, so this is the one place that knows it.
  */
+export function wordOffsets(littleEndian: boolean): { low: number; high: number } {
+  return littleEndian ? { low: 0, high: 4 } : { low: 4, high: 0 };
+}
+
+/** The two 32-bit halves of the u64 at `pos`. */
 export function readWords(view: DataView, pos: number, littleEndian: boolean): { low: number; high: number } {
-  const low = view.getUint32(littleEndian ? pos : pos + 4, littleEndian);
-  const high = view.getUint32(littleEndian ? pos + 4 : pos, littleEndian);
-  return { low, high };
+  const at = wordOffsets(littleEndian);
+  return { low: view.getUint32(pos + at.low, littleEndian), high: view.getUint32(pos + at.high, littleEndian) };
 }
 
 /** True when every byte of `bytes` is zero. */

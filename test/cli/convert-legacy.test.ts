@@ -134,7 +134,7 @@ describe("xen-stream convert-legacy", () => {
     const stdin = openSync(input, "r");
     const stdout = openSync(output, "w");
     try {
-      const result = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench", "legacy-cli-entry.ts"), "convert-legacy", "--format", "libxl"], {
+      const result = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "bin.ts"), "convert-legacy", "--format", "libxl"], {
         cwd: ROOT,
         stdio: [stdin, stdout, "pipe"],
         encoding: "utf8",

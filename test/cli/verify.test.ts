@@ -11,7 +11,6 @@ import { baseModel, render } from "../verify/generator.js";
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const PV = join(REPO, "spec-vectors/captured/xen-4.17-pv-save.skel.xl");
 const HVM = join(REPO, "spec-vectors/captured/xen-4.17-hvm-save.skel.xl");
-// Not "xen-stream-…": src/cli/main.ts starts itself when argv[1] contains "xen-stream".
 const dir = mkdtempSync(join(tmpdir(), "verify-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -112,12 +111,7 @@ describe("xen-stream verify", () => {
   });
 
   test("as a process: stdin from a file (fd read) and from a pipe", () => {
-    const script = join(dir, "run.mts");
-    writeFileSync(
-      script,
-      `import { main } from ${JSON.stringify(join(REPO, "src/cli/main.ts"))};\n` +
-        "process.exitCode = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });\n",
-    );
+    const script = join(REPO, "src/cli/bin.ts"); // the executable's entry point
     const node = (stdin: number | Buffer): { status: number | null; stdout: string } => {
       const result = spawnSync(process.execPath, ["--import", "tsx", script, "verify", "-"], {
         cwd: REPO,

@@ -13,7 +13,7 @@
  */
 import type { RecordCodec } from "../../wire/codec.js";
 import type { Writer } from "../../wire/writer.js";
-import { readWords } from "../../wire/reader.js";
+import { wordOffsets } from "../../wire/reader.js";
 import { splitWords } from "../../wire/writer.js";
 import {
   COUNT_HEADER_SIZE,
@@ -46,8 +46,11 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
     const { view, littleEndian } = reader;
     const entries: PfnEntry[] = new Array<PfnEntry>(count);
     let dataPages = 0;
+    // The hot loop of every decoder: no object but the entry per pfn.
+    const at = wordOffsets(littleEndian);
     for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PFN_ENTRY_SIZE) {
-      const { low, high } = readWords(view, pos, littleEndian);
+      const low = view.getUint32(pos + at.low, littleEndian);
+      const high = view.getUint32(pos + at.high, littleEndian);
       const type = high >>> 28;
       if (!isKnownPageType(type)) {
         reader.fail("BAD_PAGE_TYPE", pos, `pfn[${i}] has reserved page type 0x${type.toString(16)}`);
