@@ -13,90 +13,16 @@
  * @module
  * @internal
  */
-import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writevSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, renameSync, statSync, unlinkSync, writevSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Writable } from "node:stream";
 import { isXenStreamError } from "../errors.js";
+import { readWantedChunks, type WantedConsumer } from "../io/decode.js";
+import { fileSource } from "../io/node.js";
 import { LegacyConverter } from "../legacy/convert.js";
 import type { LegacyOptions, LegacyOutputFormat } from "../legacy/types.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
-
-/** Smallest read: small items are read ahead this far. */
-const READAHEAD = 256 << 10;
-/** Size of the read window; grows for a larger item. */
-const WINDOW_SIZE = 8 << 20;
-const PAGE = 4096;
-
-/**
- * The read side for a file descriptor: one contiguous window that the file
- * is read into, from which the converter is pushed exactly the bytes it
- * needs next (`LegacyReader.needed`). Every item — a 4 MiB page batch in
- * particular — therefore reaches the reader as one contiguous view and is
- * never assembled from pieces, while small items share one read.
- *
- * The window is reused (no page faults from fresh buffers) when nothing
- * refers to its old bytes any more: the reader holds none
- * (`buffered === 0`) and the output went out synchronously.
- *
- * Placement: data lands in the window at an address 2048 bytes away (mod
- * 4096) from its file offset. A read whose destination has the same page
- * offset as its source (within 16 bytes) copies at a fifth of the speed
- * on x86 (4K aliasing in the kernel's copy); measured 2 vs 12 GB/s here.
- */
-class ReadWindow {
-  private buffer: Buffer = Buffer.allocUnsafeSlow(WINDOW_SIZE);
-  start = PAGE / 2;
-  end = PAGE / 2;
-  /** File position of `buffer[end]`. */
-  position = 0;
-  eof = false;
-
-  constructor(private readonly fd: number) {}
-
-  get available(): number {
-    return this.end - this.start;
-  }
-
-  /** Makes at least `want` bytes available (fewer at the end of the file). */
-  fill(want: number, reuse: boolean): void {
-    if (this.available >= want || this.eof) return;
-    if (this.start + Math.max(want, READAHEAD) > this.buffer.length) this.relocate(want, reuse);
-    while (this.available < want) {
-      const size = Math.min(this.buffer.length - this.end, Math.max(want - this.available, READAHEAD));
-      const count = readSync(this.fd, this.buffer, this.end, size, null);
-      if (count === 0) {
-        this.eof = true;
-        return;
-      }
-      this.end += count;
-      this.position += count;
-    }
-  }
-
-  /** Moves the unread bytes to the front of a (possibly new) window. */
-  private relocate(want: number, reuse: boolean): void {
-    const pending = this.available;
-    const capacity = Math.max(WINDOW_SIZE, want + READAHEAD + PAGE);
-    const front = (((this.position - pending + PAGE / 2) % PAGE) + PAGE) % PAGE;
-    if (reuse && capacity <= this.buffer.length) {
-      this.buffer.copyWithin(front, this.start, this.end);
-    } else {
-      const next = Buffer.allocUnsafeSlow(capacity);
-      this.buffer.copy(next, front, this.start, this.end);
-      this.buffer = next;
-    }
-    this.start = front;
-    this.end = front + pending;
-  }
-
-  /** The next `size` bytes, as a view. */
-  take(size: number): Uint8Array {
-    const view = new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + this.start, size);
-    this.start += size;
-    return view;
-  }
-}
 
 const USAGE = `usage: xen-stream convert-legacy [IN|-] [-o OUT|-] [options]
 
@@ -229,21 +155,33 @@ function stdinFd(io: CliIO): number | undefined {
   }
 }
 
-/** Converts from a file descriptor through a {@link ReadWindow}; returns the bytes left unread. */
+/**
+ * Converts from a file descriptor; returns the bytes left unread. Reads go
+ * through {@link readWantedChunks}: every item (a 4 MiB page batch in
+ * particular) reaches the reader as one view of one reused buffer, never
+ * assembled from pieces. Output parts may be views of that buffer too, so
+ * an asynchronous sink (a pipe) counts as holding them: the buffer is then
+ * never overwritten, a full one is replaced.
+ */
 async function convertFd(fd: number, converter: LegacyConverter, sink: Sink): Promise<number> {
-  const window = new ReadWindow(fd);
-  while (!converter.done) {
-    const need = Math.max(1, converter.reader.needed);
-    window.fill(need, sink.synchronous && converter.reader.buffered === 0);
-    if (window.available === 0) break;
-    const parts = converter.push(window.take(Math.min(window.available, need)));
+  const consumer: WantedConsumer = {
+    get bytesWanted() {
+      return converter.done ? 0 : Math.max(1, converter.reader.needed);
+    },
+    get bytesHeld() {
+      return sink.synchronous ? converter.reader.buffered : Number.MAX_SAFE_INTEGER;
+    },
+  };
+  for await (const chunk of readWantedChunks(fileSource(fd, { sync: true }), consumer)) {
+    if (converter.done) break; // the byte after the end: counted below
+    const parts = converter.push(chunk);
     if (parts.length > 0) await sink.write(parts);
   }
   const parts = converter.end();
   if (parts.length > 0) await sink.write(parts);
   if (!converter.done) return 0;
   const stats = fstatSync(fd);
-  return window.available + (stats.isFile() ? Math.max(0, stats.size - window.position) : 0);
+  return stats.isFile() ? Math.max(0, stats.size - converter.reader.offset) : 0;
 }
 
 /** Converts from a Node stream (a pipe); returns the bytes left unconverted. */

@@ -298,13 +298,38 @@ const PAGE = 4096;
  * Where in a page the byte at stream offset 0 lands. read(2) copies from
  * the page cache (page-aligned file offsets) into our buffer; on the VMs
  * this was measured on, the copy ran at ~2 GB/s whenever the target address
- * was within a few bytes of the source's offset in its page (modulo the
- * page size), and at ~11 GB/s half a page away. So every byte sits half a
- * page from its stream offset modulo the page size: the relation holds for
- * a contiguous buffer, and is re-established whenever the buffer slides or
- * grows. Costs nothing where the effect does not exist.
+ * was 8 to 24 bytes past the source's offset in its page (modulo the page
+ * size), and at ~11 GB/s half a page away. So every byte sits half a page
+ * from its stream offset modulo the page size: the relation holds for a
+ * contiguous buffer, and is re-established whenever the buffer slides or
+ * grows. It needs the buffer's address modulo the page size: see
+ * {@link pageAlignedBytes}. Costs nothing where the effect does not exist.
  */
 const READ_TARGET_OFFSET = PAGE / 2;
+
+const WASM_PAGE = 65536;
+const WebAssemblyMemory = (globalThis as { WebAssembly?: { Memory: new (size: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } })
+  .WebAssembly?.Memory;
+
+/**
+ * `size` zeroed bytes starting on a page boundary when the platform allows
+ * it. A WebAssembly memory is mapped whole pages at a time; an ArrayBuffer
+ * comes from malloc, whose address within a page depends on the heap's
+ * history (16 bytes past a page boundary for a fresh mmap, anything after
+ * the allocator has raised its mmap threshold). Without WebAssembly, or when
+ * its address space is exhausted, a plain Uint8Array is as good as it gets.
+ */
+function pageAlignedBytes(size: number): Uint8Array {
+  const pages = Math.ceil(size / WASM_PAGE);
+  if (WebAssemblyMemory !== undefined && pages <= 65536) {
+    try {
+      return new Uint8Array(new WebAssemblyMemory({ initial: pages, maximum: pages }).buffer, 0, size);
+    } catch {
+      // no address space for another wasm memory: a plain buffer below
+    }
+  }
+  return new Uint8Array(size);
+}
 
 class InputBuffer {
   /** The allocation: `capacity` bytes plus one page for placement. */
@@ -319,7 +344,7 @@ class InputBuffer {
   private origin = 0;
 
   constructor(capacity: number) {
-    this.backing = new Uint8Array(capacity + PAGE);
+    this.backing = pageAlignedBytes(capacity + PAGE);
     this.bytes = this.window(0);
   }
 
@@ -377,7 +402,7 @@ class InputBuffer {
     const capacity = Math.max(this.bytes.length, Math.min(roundUp(required, GROWTH_STEP), 2 * this.bytes.length));
     const origin = this.origin + this.pushed;
     const old = this.bytes.subarray(this.pushed, this.end);
-    this.backing = new Uint8Array(capacity + PAGE);
+    this.backing = pageAlignedBytes(capacity + PAGE);
     const bytes = this.window(origin);
     bytes.set(old);
     this.rebase(bytes, origin);
