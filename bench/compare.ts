@@ -78,26 +78,47 @@ async function measure(name: string, bytes: number, run: () => unknown, repeat =
   return row;
 }
 
-/** Runs a command `repeat` times through a python wrapper that reports wall time and the child's peak RSS. */
-function measureChild(name: string, bytes: number, command: string[], expectStatus = 0, repeat = REPEAT): Row {
-  const wrapper = [
-    "import resource, subprocess, sys, time",
-    "t = time.perf_counter()",
-    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)",
-    "dt = time.perf_counter() - t",
-    "sys.stdout.write('%f %d %d\\n' % (dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode))",
-    "sys.stderr.write(r.stderr.decode('utf8', 'replace')[-2000:])",
-  ].join("\n");
+const CHILD_WRAPPER = [
+  "import os, resource, subprocess, sys, time",
+  "env = dict(os.environ)",
+  "env.update(dict(item.split('=', 1) for item in sys.argv[1].split(',') if item))",
+  "t = time.perf_counter()",
+  "r = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)",
+  "dt = time.perf_counter() - t",
+  "sys.stdout.write('%f %d %d\\n' % (dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode))",
+  "sys.stderr.write(r.stderr.decode('utf8', 'replace')[-2000:])",
+].join("\n");
+
+interface ChildJob {
+  row: Row;
+  command: string[];
+  env: Record<string, string>;
+}
+const childJobs: ChildJob[] = [];
+
+/**
+ * Queues a child-process row: the command runs through a python wrapper
+ * that reports wall time and the child's peak RSS. The queued rows run by
+ * {@link runChildren}, round-robin, so that drift in the machine's speed
+ * touches every child row alike (the CLI and verify-stream-v2 alternate).
+ */
+function measureChild(name: string, command: string[], env: Record<string, string> = {}): void {
   const row: Row = { name, rates: [] };
-  for (let i = 0; i < repeat; i++) {
-    const result = spawnSync("/usr/bin/python3", ["-c", wrapper, ...command], { encoding: "utf8" });
-    const [seconds, rssKiB, status] = result.stdout.trim().split(" ").map(Number) as [number, number, number];
-    if (status !== expectStatus) throw new Error(`${name}: exit ${status}\n${result.stderr}`);
-    row.rates.push(bytes / seconds);
-    row.rss = Math.max(row.rss ?? 0, rssKiB * 1024);
-  }
   rows.set(name, row);
-  return row;
+  childJobs.push({ row, command, env });
+}
+
+function runChildren(bytes: number): void {
+  for (let i = 0; i < REPEAT; i++) {
+    for (const { row, command, env } of childJobs) {
+      const envText = Object.entries(env).map(([key, value]) => `${key}=${value}`).join(",");
+      const result = spawnSync("/usr/bin/python3", ["-c", CHILD_WRAPPER, envText, ...command], { encoding: "utf8" });
+      const [seconds, rssKiB, status] = result.stdout.trim().split(" ").map(Number) as [number, number, number];
+      if (status !== 0) throw new Error(`${row.name}: exit ${status}\n${result.stderr}`);
+      row.rates.push(bytes / seconds);
+      row.rss = Math.max(row.rss ?? 0, rssKiB * 1024);
+    }
+  }
 }
 
 function skip(name: string, note: string): void {
@@ -149,8 +170,8 @@ async function main(): Promise<void> {
   });
   const tools = join(ROOT, ".cache", "xen-tools", "usr", "lib", "xen-4.17");
   if (existsSync(join(tools, "bin", "verify-stream-v2"))) {
-    process.env.PYTHONPATH = join(tools, "lib", "python");
-    measureChild("verify-stream-v2 -f xl FILE (child)", n, ["/usr/bin/python3", join(tools, "bin", "verify-stream-v2"), "-i", input, "-f", "xl"]);
+    const env = { PYTHONPATH: join(tools, "lib", "python") };
+    measureChild("verify-stream-v2 -f xl FILE (child)", ["/usr/bin/python3", join(tools, "bin", "verify-stream-v2"), "-i", input, "-f", "xl"], env);
   } else skip("verify-stream-v2 -f xl FILE (child)", "not fetched: bash scripts/fetch-xen-tools.sh");
 
   // --- decoding ------------------------------------------------------------
@@ -176,22 +197,21 @@ async function main(): Promise<void> {
     outfile: child,
     logLevel: "warning",
   });
-  measureChild("plain read, reused 4 MiB buffer, node child", n, [process.execPath, child, "read-file", "0", input]);
-  process.env.XEN_STREAM_READ_OFFSET = "2048";
-  measureChild(`${PLACED_READ}, node child`, n, [process.execPath, child, "read-file", "0", input]);
-  delete process.env.XEN_STREAM_READ_OFFSET;
-  measureChild("decode streaming from file, node child (fileSource sync)", n, [process.execPath, child, "decode-file", "0", input]);
+  measureChild("plain read, reused 4 MiB buffer, node child", [process.execPath, child, "read-file", "0", input]);
+  measureChild(`${PLACED_READ}, node child`, [process.execPath, child, "read-file", "0", input], { XEN_STREAM_READ_OFFSET: "2048" });
+  measureChild("decode streaming from file, node child (fileSource sync)", [process.execPath, child, "decode-file", "0", input]);
 
   // Start-up of an empty node and python process, to read the end-to-end
   // rows with and without it.
-  measureChild("start-up only: node -e 0 (child)", n, [process.execPath, "-e", "0"]);
-  measureChild("start-up only: python3 -c 0 (child)", n, ["/usr/bin/python3", "-c", "0"]);
+  measureChild("start-up only: node -e 0 (child)", [process.execPath, "-e", "0"]);
+  measureChild("start-up only: python3 -c 0 (child)", ["/usr/bin/python3", "-c", "0"]);
 
   // The executable users run (the package's bin, dist/cli.cjs), launcher included.
   const cli = join(ROOT, "dist", "cli.cjs");
   const hasVerify = existsSync(cli) && spawnSync(cli, ["verify", "--help"]).status === 0;
-  if (hasVerify) measureChild(CLI_ROW, n, [cli, "verify", input]);
+  if (hasVerify) measureChild(CLI_ROW, [cli, "verify", input]);
   else skip(CLI_ROW, "dist/cli.cjs has no verify command: npm run build");
+  runChildren(n);
 
   // --- encoding ------------------------------------------------------------
   const file = decodeSaveFile(bytes); // values whose byte fields are views into `bytes`

@@ -66,6 +66,9 @@ describe.skipIf(!built)("built package", () => {
       // Also an ordinary script for node (Windows, or node started by hand).
       const direct = node([bin, "verify", sample]);
       expect(direct.status).toBe(0);
+      // The build's code cache fits the node that built it.
+      const cache = node(["-e", `const { script } = require(${JSON.stringify(bin)}).loadCli(); console.log(script.cachedDataRejected)`]);
+      expect(cache).toEqual({ status: 0, stdout: "false", stderr: "" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

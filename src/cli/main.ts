@@ -41,3 +41,27 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   return (await command.load()).run(rest, io);
 }
+
+/**
+ * Runs the CLI as the process: arguments from `process.argv`, the process's
+ * standard streams, the exit code into `process.exitCode`. @internal
+ */
+export function runAsProcess(): void {
+  // Getters: touching process.stdin sets up the fd (a few ms) even when unused.
+  const io: CliIO = {
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`xen-stream: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT_USAGE;
+    },
+  );
+}
