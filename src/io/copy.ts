@@ -26,10 +26,12 @@
 function copyValue(value: unknown): unknown {
   if (value instanceof Uint8Array) return value.slice();
   if (Array.isArray(value)) {
-    // Entry arrays (pfn entries, CPUID leaves, MSRs, params, bigints) hold
-    // no bytes; only arrays of byte strings or of pairs (xenstore entries) do.
     const first: unknown = value[0];
+    // Arrays of byte strings or of pairs (xenstore entries).
     if (first instanceof Uint8Array || Array.isArray(first)) return value.map(copyValue);
+    // Entry objects (pfn entries, CPUID leaves, MSRs, params) hold no bytes,
+    // but are copied too: the event shares nothing mutable with the decoder.
+    if (typeof first === "object" && first !== null) return value.map((entry: object) => ({ ...entry }));
     return value;
   }
   return value;
@@ -47,7 +49,8 @@ function copyFields<T extends object>(object: T): T {
 
 /**
  * A copy of a decoder event whose byte fields own their bytes (no views
- * into the decoder's input). Numbers, bigints and entry objects are shared.
+ * into the decoder's input) and whose entry arrays (pfn entries, CPUID
+ * leaves, MSRs...) are its own. Numbers and bigints are values.
  *
  * @param event - any event of the libxc, libxl or save-file decoders
  * @returns an equal event that shares no bytes with the input

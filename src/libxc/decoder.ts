@@ -34,6 +34,21 @@ export interface DecoderOptions {
   keepUnknownMandatory?: boolean;
 }
 
+/**
+ * Decoder options for the library's own single-pass consumers. @internal
+ */
+export interface InternalDecoderOptions extends DecoderOptions {
+  /**
+   * PAGE_DATA: refill one `entries` array and the same entry objects for
+   * every record instead of allocating new ones (no garbage per page).
+   * A record's entries then hold only until the decoder parses its next
+   * record, so this is for `pushEach` consumers that are done with each
+   * event when their callback returns (the verifier), never for `push`,
+   * which parses every record of a chunk before returning.
+   */
+  reuseEntries?: boolean;
+}
+
 /** The libxc image header, as an event. */
 export interface LibxcImageHeaderEvent {
   layer: "libxc";
@@ -69,12 +84,12 @@ export interface LibxcRecordEvent {
 export type LibxcEvent = LibxcImageHeaderEvent | LibxcDomainHeaderEvent | LibxcRecordEvent;
 
 /** @internal */
-export function recordLayerOptions(options: DecoderOptions): RecordLayerOptions {
+export function recordLayerOptions(options: InternalDecoderOptions): RecordLayerOptions {
   const maxRecordLength = options.maxRecordLength ?? REC_LENGTH_MAX;
   if (!Number.isInteger(maxRecordLength) || maxRecordLength < 0 || maxRecordLength > 0xffff_ffff) {
     throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${String(maxRecordLength)}`);
   }
-  return { maxRecordLength, keepUnknownMandatory: options.keepUnknownMandatory ?? false };
+  return { maxRecordLength, keepUnknownMandatory: options.keepUnknownMandatory ?? false, reuseEntries: options.reuseEntries ?? false };
 }
 
 type State = "imageHeader" | "domainHeader" | "records" | "ended";
@@ -89,7 +104,7 @@ export class LibxcParser {
   private state: State = "imageHeader";
   private readonly options: RecordLayerOptions;
   private littleEndian = true;
-  private context: LibxcCodecContext = { pageSize: 4096 };
+  private context: LibxcCodecContext;
   private recordIndex = 0;
   private readonly frames: FrameReader<LibxcRecord, LibxcCodecContext>;
   /** The image header, once read. */
@@ -103,6 +118,7 @@ export class LibxcParser {
 
   constructor(options: RecordLayerOptions) {
     this.options = options;
+    this.context = options.reuseEntries ? { pageSize: 4096, entryPool: { entries: [], objects: [] } } : { pageSize: 4096 };
     this.frames = new FrameReader(libxcTable, options);
   }
 
@@ -149,7 +165,7 @@ export class LibxcParser {
         const header = decodeDomainHeader(queue.peek(DHDR_SIZE), this.littleEndian, offset);
         queue.skip(DHDR_SIZE);
         this.domainHeader = header;
-        this.context = { pageSize: pageSizeOf(header) };
+        this.context = { ...this.context, pageSize: pageSizeOf(header) };
         this.state = "records";
         return { layer: "libxc", kind: "domainHeader", offset, header };
       }

@@ -6,7 +6,8 @@
  */
 import { concatBytes } from "../wire/bytes.js";
 import { XenStreamError, isXenStreamError, type ErrorCode } from "../errors.js";
-import { SaveFileDecoder, detectFormat, type SaveFileEvent } from "../savefile.js";
+import type { InternalDecoderOptions } from "../libxc/decoder.js";
+import { SaveFileDecoder, detectFormat, type SaveFileDecoderOptions, type SaveFileEvent } from "../savefile.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
 import { Listing } from "./listing.js";
 import { eventKey, type ReportOptions, type Rule, type RuleContext } from "./rule.js";
@@ -121,10 +122,14 @@ export class StreamVerifier {
     this.maxFindings = maxFindings;
     this.formatOption = options.format ?? "auto";
     this.onFinding = options.onFinding;
-    this.pump = new SaveFileDecoder({
+    const decoderOptions: SaveFileDecoderOptions & InternalDecoderOptions = {
       format: options.format ?? "auto",
       maxRecordLength: options.maxRecordLength ?? REC_LENGTH_MAX,
-    });
+      // Rules and totals are done with each PAGE_DATA record when visit()
+      // returns (pushEach): no entry objects per page.
+      reuseEntries: true,
+    };
+    this.pump = new SaveFileDecoder(decoderOptions);
     this.state = new VerifyState(profile, maxTrackedPfn);
     this.rules = indexes[profile] ?? (indexes[profile] = new RuleIndex(profile));
     if (options.listing === true) this.listingLines = [];

@@ -61,6 +61,8 @@ export interface RecordLayerOptions {
   maxRecordLength: number;
   /** Keep unknown mandatory records raw instead of failing. */
   keepUnknownMandatory: boolean;
+  /** PAGE_DATA: one `entries` array and its objects, refilled for every record. */
+  reuseEntries: boolean;
 }
 
 /** A type table for one layer. @internal */

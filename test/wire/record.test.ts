@@ -65,7 +65,7 @@ describe("encodeRawRecord", () => {
 });
 
 describe("FrameReader.take", () => {
-  const options = { maxRecordLength: 0x08000000, keepUnknownMandatory: false };
+  const options = { maxRecordLength: 0x08000000, keepUnknownMandatory: false, reuseEntries: false };
 
   test("waits for the header, then (header consumed) for the padded body, telling what it needs", () => {
     const record = hex("23 01 00 80 03 00 00 00 aa bb cc 01 02 03 04 05");

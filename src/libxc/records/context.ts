@@ -4,9 +4,20 @@
  * @module
  * @internal
  */
+import type { PfnEntry } from "../types.js";
 
 /** @internal */
 export interface LibxcCodecContext {
   /** Page size in bytes, 2^page_shift from the domain header. */
   pageSize: number;
+  /** With `reuseEntries`: the PAGE_DATA entries array and objects to refill. */
+  entryPool?: PfnEntryPool;
+}
+
+/** @internal */
+export interface PfnEntryPool {
+  /** The array every PAGE_DATA record gets, resized to its count. */
+  entries: PfnEntry[];
+  /** Every entry object made so far, reused in order. */
+  objects: PfnEntry[];
 }

@@ -31,7 +31,7 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
   name: "PAGE_DATA",
   typeId: LibxcRecordType.PAGE_DATA,
 
-  decode(reader, { pageSize }) {
+  decode(reader, { pageSize, entryPool }) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {
       reader.failLength(`body of ${length} bytes is shorter than the 8-byte count header`);
@@ -44,9 +44,16 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
       reader.failLength(`body of ${length} bytes is too short for ${count} pfns (${arrayEnd} bytes)`);
     }
     const { view, littleEndian } = reader;
-    const entries: PfnEntry[] = new Array<PfnEntry>(count);
+    const objects = entryPool?.objects;
+    let entries: PfnEntry[];
+    if (entryPool === undefined) entries = new Array<PfnEntry>(count);
+    else {
+      entries = entryPool.entries;
+      entries.length = count;
+    }
     let dataPages = 0;
-    // The hot loop of every decoder: no object but the entry per pfn.
+    // The hot loop of every decoder: no object but the entry per pfn (and
+    // none at all when entries are reused).
     const at = wordOffsets(littleEndian);
     for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PFN_ENTRY_SIZE) {
       const low = view.getUint32(pos + at.low, littleEndian);
@@ -56,7 +63,19 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
         reader.fail("BAD_PAGE_TYPE", pos, `pfn[${i}] has reserved page type 0x${type.toString(16)}`);
       }
       if (pageTypeHasData(type)) dataPages++;
-      entries[i] = { pfn: (high & 0x000f_ffff) * 0x1_0000_0000 + low, type, reserved: (high >>> 20) & 0xff };
+      const pfn = (high & 0x000f_ffff) * 0x1_0000_0000 + low;
+      const reserved = (high >>> 20) & 0xff;
+      const entry = objects?.[i];
+      if (entry === undefined) {
+        const made = { pfn, type, reserved };
+        objects?.push(made);
+        entries[i] = made;
+      } else {
+        entry.pfn = pfn;
+        entry.type = type;
+        entry.reserved = reserved;
+        entries[i] = entry;
+      }
     }
     const expected = arrayEnd + dataPages * pageSize;
     if (length !== expected) {
