@@ -277,21 +277,6 @@ async function* stagedChunks(
   }
 }
 
-/**
- * The reused input buffer of a ReadIntoSource.
- *
- * Reading plan: the decoder says how many bytes its next event needs
- * (`bytesWanted`: a header, a record header, or a whole padded record
- * body); the buffer reads at least that many (plus the next record header,
- * and at least READ_AHEAD) and the driver pushes exactly `bytesWanted`
- * bytes at a time, so every record body reaches the decoder as one view:
- * one read per large record, no record ever assembled, no page copied.
- *
- * Invariant: bytes the decoder still holds (a header it is waiting to
- * complete: the `held` bytes before `pushed`) are never overwritten. Bytes
- * before them may be, once the consumer asks for the event after the last
- * one they belong to.
- */
 const PAGE = 4096;
 
 /**
@@ -308,8 +293,7 @@ const PAGE = 4096;
 const READ_TARGET_OFFSET = PAGE / 2;
 
 const WASM_PAGE = 65536;
-const WebAssemblyMemory = (globalThis as { WebAssembly?: { Memory: new (size: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } })
-  .WebAssembly?.Memory;
+type WasmMemory = new (size: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
 
 /**
  * `size` zeroed bytes starting on a page boundary when the platform allows
@@ -321,9 +305,10 @@ const WebAssemblyMemory = (globalThis as { WebAssembly?: { Memory: new (size: { 
  */
 function pageAlignedBytes(size: number): Uint8Array {
   const pages = Math.ceil(size / WASM_PAGE);
-  if (WebAssemblyMemory !== undefined && pages <= 65536) {
+  const Memory = (globalThis as { WebAssembly?: { Memory?: WasmMemory } }).WebAssembly?.Memory;
+  if (Memory !== undefined && pages <= 65536) {
     try {
-      return new Uint8Array(new WebAssemblyMemory({ initial: pages, maximum: pages }).buffer, 0, size);
+      return new Uint8Array(new Memory({ initial: pages, maximum: pages }).buffer, 0, size);
     } catch {
       // no address space for another wasm memory: a plain buffer below
     }
@@ -331,6 +316,21 @@ function pageAlignedBytes(size: number): Uint8Array {
   return new Uint8Array(size);
 }
 
+/**
+ * The reused input buffer of a ReadIntoSource.
+ *
+ * Reading plan: the decoder says how many bytes its next event needs
+ * (`bytesWanted`: a header, a record header, or a whole padded record
+ * body); the buffer reads at least that many (plus the next record header,
+ * and at least READ_AHEAD) and the driver pushes exactly `bytesWanted`
+ * bytes at a time, so every record body reaches the decoder as one view:
+ * one read per large record, no record ever assembled, no page copied.
+ *
+ * Invariant: bytes the decoder still holds (a header it is waiting to
+ * complete: the `held` bytes before `pushed`) are never overwritten. Bytes
+ * before them may be, once the consumer asks for the event after the last
+ * one they belong to.
+ */
 class InputBuffer {
   /** The allocation: `capacity` bytes plus one page for placement. */
   private backing: Uint8Array;

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import fc from "fast-check";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import {
   LibxcDecoder,
   LibxlDecoder,
@@ -445,6 +445,30 @@ describe("aliasing and the copy option", () => {
       if (event.kind === "record" && event.record.type === "PAGE_DATA") buffers.add(event.record.pages.buffer);
     }
     expect(buffers.size).toBe(1);
+  });
+
+  test("a ReadIntoSource's reads land half a page from their stream offset, in whole pages of memory", async () => {
+    const placements = async (): Promise<{ shifts: Set<number>; wasm: boolean }> => {
+      const shifts = new Set<number>();
+      let wasm = true;
+      for await (const event of decodeSaveFileAsync(memoryReader(bytes, 1 << 20, false))) {
+        if (event.kind !== "record" || event.record.type !== "PAGE_DATA") continue;
+        const { pages, entries } = event.record;
+        const streamOffset = event.offset + 8 + 8 + 8 * entries.length; // record header, count header, pfns
+        shifts.add((((pages.byteOffset - streamOffset) % 4096) + 4096) % 4096);
+        wasm &&= pages.buffer.byteLength % 65536 === 0;
+      }
+      return { shifts, wasm };
+    };
+    expect(await placements()).toEqual({ shifts: new Set([2048]), wasm: true });
+    // Without WebAssembly: a plain buffer, the same placement within it.
+    vi.stubGlobal("WebAssembly", undefined);
+    try {
+      expect((await placements()).shifts).toEqual(new Set([2048]));
+      expect(sameValue(await collect(decodeSaveFileAsync(memoryReader(bytes, 1 << 20, false), { copy: true })), expected)).toBe(true);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   test("without copy, records that straddle chunks share the reused staging buffer", async () => {
