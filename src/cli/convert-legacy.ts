@@ -46,8 +46,7 @@ exit status: 0 converted, 1 invalid stream, 2 usage or I/O error
 
 /** Where output bytes go. */
 interface Sink {
-  /** True when `write` is done with the parts once it returns (they may be reused). */
-  synchronous: boolean;
+  /** Writes the parts; once the promise resolves, the sink holds none of them (their bytes may be reused). */
   write(parts: Uint8Array[]): Promise<void>;
   commit(): void;
   abort(): void;
@@ -65,7 +64,6 @@ function fileSink(path: string): Sink {
     // A device or FIFO (/dev/null, a named pipe): written in place.
     const fd = openSync(path, "w");
     return {
-      synchronous: true,
       write: (parts) => (writeAllSync(fd, parts), Promise.resolve()),
       commit: () => closeSync(fd),
       abort: () => closeSync(fd),
@@ -75,7 +73,6 @@ function fileSink(path: string): Sink {
   const fd = openSync(temp, "w");
   let open = true;
   return {
-    synchronous: true,
     write: (parts) => {
       writeAllSync(fd, parts);
       return Promise.resolve();
@@ -114,14 +111,25 @@ function writeAllSync(fd: number, parts: Uint8Array[]): void {
   }
 }
 
+/**
+ * A Node stream (a pipe, a terminal). Parts may be views of the input
+ * buffer, and a stream keeps a part until it has gone out: `write` resolves
+ * when the stream has written every part (its write callbacks), like a
+ * blocking write, so that the input buffer can be reused.
+ */
 function streamSink(stream: Writable): Sink {
   return {
-    synchronous: false,
-    write: async (parts) => {
-      for (const part of parts) {
-        if (!stream.write(part)) await new Promise<void>((resolve) => stream.once("drain", () => resolve()));
-      }
-    },
+    write: (parts) =>
+      new Promise<void>((resolve, reject) => {
+        let pending = parts.length;
+        if (pending === 0) resolve();
+        for (const part of parts) {
+          stream.write(part, (error) => {
+            if (error) reject(error);
+            else if (--pending === 0) resolve();
+          });
+        }
+      }),
     commit: () => {},
     abort: () => {},
   };
@@ -139,7 +147,7 @@ function stdoutSink(io: CliIO): Sink {
       }
     })();
     if (stats !== undefined && (stats.isFile() || stats.isCharacterDevice()) && !process.stdout.isTTY) {
-      return { synchronous: true, write: (parts) => (writeAllSync(1, parts), Promise.resolve()), commit: () => {}, abort: () => {} };
+      return { write: (parts) => (writeAllSync(1, parts), Promise.resolve()), commit: () => {}, abort: () => {} };
     }
   }
   return streamSink(io.stdout);
@@ -159,9 +167,8 @@ function stdinFd(io: CliIO): number | undefined {
  * Converts from a file descriptor; returns the bytes left unread. Reads go
  * through {@link readWantedChunks}: every item (a 4 MiB page batch in
  * particular) reaches the reader as one view of one reused buffer, never
- * assembled from pieces. Output parts may be views of that buffer too, so
- * an asynchronous sink (a pipe) counts as holding them: the buffer is then
- * never overwritten, a full one is replaced.
+ * assembled from pieces. Output parts may be views of that buffer too: the
+ * sink is done with them when its write resolves.
  */
 async function convertFd(fd: number, converter: LegacyConverter, sink: Sink): Promise<number> {
   const consumer: WantedConsumer = {
@@ -169,7 +176,7 @@ async function convertFd(fd: number, converter: LegacyConverter, sink: Sink): Pr
       return converter.done ? 0 : Math.max(1, converter.reader.needed);
     },
     get bytesHeld() {
-      return sink.synchronous ? converter.reader.buffered : Number.MAX_SAFE_INTEGER;
+      return converter.reader.buffered;
     },
   };
   for await (const chunk of readWantedChunks(fileSource(fd, { sync: true }), consumer)) {

@@ -368,17 +368,21 @@ class InputBuffer {
 
   /**
    * The region to read into next, never empty, for a decoder that wants
-   * `wanted` bytes and holds `held` bytes of this buffer. Slides the
-   * unpushed bytes (usually the next 8-byte record header) to the front
-   * when the read would not fit and nothing pushed is held; grows the
-   * buffer only when it is full.
+   * `wanted` bytes and holds `held` bytes of this buffer. When the read
+   * would not fit, the unpushed bytes (usually the next 8-byte record
+   * header) move to the front: of this buffer when nothing pushed is held,
+   * else of a fresh one of the same size (never a record read in two parts
+   * and copied). Grows the buffer only when it is full.
    */
   target(wanted: number, held: number): Uint8Array {
     // The rest of the unit plus the next record header, so that the next
     // push ends on a unit boundary; at least READ_AHEAD, so that runs of
     // small records take one read.
     const length = Math.max(wanted - this.unpushed + RECORD_HEADER_SIZE, READ_AHEAD);
-    if (this.end + length > this.bytes.length && this.pushed > 0 && held === 0) this.slide();
+    if (this.end + length > this.bytes.length && this.pushed > 0) {
+      if (held === 0) this.slide();
+      else this.grow(0); // the same capacity: the decoder keeps the old buffer
+    }
     if (this.end === this.bytes.length) this.grow(wanted + RECORD_HEADER_SIZE + READ_AHEAD);
     return this.bytes.subarray(this.end, Math.min(this.bytes.length, this.end + length));
   }
@@ -393,7 +397,8 @@ class InputBuffer {
   }
 
   /**
-   * Continues in a larger buffer (the decoder may hold bytes of the old
+   * Continues in a new buffer, at least as large as this one and large
+   * enough for `required` bytes (the decoder may hold bytes of the old
    * one: it is left to it). At most doubles, so the buffer grows with the
    * bytes that arrive, never straight to what a length field claims: a
    * hostile length makes the reader wait for bytes, it never allocates.

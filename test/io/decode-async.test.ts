@@ -159,6 +159,29 @@ describe("readWantedChunks: the fast path for any push decoder", () => {
     }
   });
 
+  test("a consumer that holds every pushed byte: held bytes are never overwritten, a fresh buffer takes the next record", async () => {
+    // 64-page batches (~262 KiB records) through a 300 KiB buffer: each
+    // record after the first needs a fresh buffer.
+    const bytes = generated("xl", 3_000_000, 64);
+    const decoder = new SaveFileDecoder();
+    const holding = { get bytesWanted() { return decoder.bytesWanted; }, bytesHeld: Number.MAX_SAFE_INTEGER };
+    const source = memoryReader(bytes, 1 << 30, false);
+    const kept: Array<[Uint8Array, Uint8Array]> = []; // each PAGE_DATA's pages, and a copy
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const chunk of readWantedChunks(source, holding, { bufferSize: 300 * 1024 })) {
+      for (const event of decoder.push(chunk)) {
+        if (event.kind !== "record" || event.record.type !== "PAGE_DATA") continue;
+        kept.push([event.record.pages, event.record.pages.slice()]);
+        buffers.add(event.record.pages.buffer);
+      }
+    }
+    decoder.end();
+    expect(kept.length).toBeGreaterThan(8);
+    // Nothing held was overwritten.
+    for (const [view, copy] of kept) expect(Buffer.compare(view, copy)).toBe(0);
+    expect(buffers.size).toBe(kept.length);
+  });
+
   test("at the end of the input the rest is handed over, so truncation reaches the decoder", async () => {
     const bytes = (CAPTURED[0] as readonly [string, Uint8Array])[1].subarray(0, 5000);
     const decoder = new SaveFileDecoder();
