@@ -60,6 +60,10 @@ describe.skipIf(!built)("built package", () => {
       const run = spawnSync(link, ["verify", join(root, sample)], { cwd: dir, encoding: "utf8", env });
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
       expect(run.stdout).toBe(`${join(root, sample)}: valid xl save file (x86 HVM, libxc v3, Xen 4.17): 0 errors, 0 warnings\n`);
+      // A reader that goes away early (EPIPE): the rest is dropped, no error
+      // on stderr (the exit status is the pipeline's last command's).
+      const piped = spawnSync("sh", ["-c", `"$0" verify --verbose "$1" | head -n 1`, link, join(root, sample)], { encoding: "utf8", env });
+      expect({ stdout: piped.stdout, stderr: piped.stderr }).toEqual({ stdout: "Processed xl header\n", stderr: "" });
       const usage = spawnSync(link, ["no-such-command"], { encoding: "utf8" });
       expect(usage.status).toBe(2);
       expect(usage.stderr).toMatch(/^xen-stream: unknown command "no-such-command"/);

@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import type { Writable } from "node:stream";
 import { isXenStreamError } from "../errors.js";
 import { readWantedChunks, type WantedConsumer } from "../io/decode.js";
-import { fileSource } from "../io/node.js";
+import { fileSource } from "../io/file.js";
 import { LegacyConverter } from "../legacy/convert.js";
 import type { LegacyOptions, LegacyOutputFormat } from "../legacy/types.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";

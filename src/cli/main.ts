@@ -47,13 +47,19 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
  * standard streams, the exit code into `process.exitCode`. @internal
  */
 export function runAsProcess(): void {
-  // Getters: touching process.stdin sets up the fd (a few ms) even when unused.
+  // Getters: touching a process stream sets it up (a few ms) even when
+  // unused; a command may write fd 1 directly (writeOut).
   const io: CliIO = {
     get stdin() {
       return process.stdin;
     },
-    stdout: process.stdout,
-    stderr: process.stderr,
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
+    stdoutFd: 1,
   };
   main(process.argv.slice(2), io).then(
     (code) => {

@@ -10,12 +10,12 @@
 import { fstat } from "node:fs";
 import { parseArgs, promisify } from "node:util";
 import { readWantedChunks } from "../io/decode.js";
-import { fileSource } from "../io/node.js";
+import { fileSource } from "../io/file.js";
 import type { ByteSource } from "../io/source.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption } from "../savefile.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const fstatAsync = promisify(fstat);
 
@@ -107,10 +107,6 @@ async function readInput(file: string | undefined, io: CliIO, verifier: StreamVe
   }
 }
 
-function output(io: CliIO, text: string): void {
-  io.stdout.write(text);
-}
-
 /** @internal */
 export const verifyCommand: CliCommand = {
   summary: "verify a save file or stream (verify-stream-v2 checks, spec rules, restore rules)",
@@ -154,12 +150,12 @@ export const verifyCommand: CliCommand = {
       format: values.format as FormatOption,
       profile: values.profile as Profile,
       listing: json && verbose,
-      ...(json || !verbose ? {} : { onListing: (line: string) => output(io, `${line}\n`) }),
+      ...(json || !verbose ? {} : { onListing: (line: string) => writeOut(io, `${line}\n`) }),
       ...(json
         ? {}
         : {
             onFinding: (finding: Finding) => {
-              if (verbose || finding.severity !== "info") output(io, `${formatFinding(finding)}\n`);
+              if (verbose || finding.severity !== "info") writeOut(io, `${formatFinding(finding)}\n`);
             },
           }),
     });
@@ -172,16 +168,16 @@ export const verifyCommand: CliCommand = {
     }
     const report: VerifyReport = verifier.end();
     if (json) {
-      output(io, `${JSON.stringify(report, null, 2)}\n`);
+      writeOut(io, `${JSON.stringify(report, null, 2)}\n`);
     } else {
       // Findings made at end() (truncation, presence checks) were already
       // printed through onFinding; only the limit note is not.
       const last = report.findings[report.findings.length - 1];
-      if (last?.code === "TOO_MANY_FINDINGS") output(io, `${formatFinding(last)}\n`);
-      if (verbose) output(io, `${totals(report.summary).join("\n")}\n`);
+      if (last?.code === "TOO_MANY_FINDINGS") writeOut(io, `${formatFinding(last)}\n`);
+      if (verbose) writeOut(io, `${totals(report.summary).join("\n")}\n`);
       const counts = countBySeverity(report.findings);
       const verdict = report.ok ? "valid" : "INVALID";
-      output(
+      writeOut(
         io,
         `${name}: ${verdict} ${describe(report.summary)}: ${plural(counts.error, "error")}, ${plural(counts.warning, "warning")}` +
           `${verbose ? `, ${counts.info} info` : ""}\n`,

@@ -110,6 +110,24 @@ describe("xen-stream verify", () => {
     expect(help.stdout).toContain("exit status: 0 valid, 1 invalid stream, 2 usage or I/O error");
   });
 
+  test("output goes straight to stdoutFd when the io has one, never through the stream", async () => {
+    const file = join(dir, "out.txt");
+    const fd = openSync(file, "w");
+    const stdout = new PassThrough();
+    let streamed = "";
+    stdout.setEncoding("utf8").on("data", (text: string) => (streamed += text));
+    try {
+      const code = await main(["verify", "--verbose", PV], { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutFd: fd });
+      expect(code).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    const written = readFileSync(file, "utf8");
+    expect(written).toMatch(/^Processed xl header$/m);
+    expect(written.endsWith(`${PV}: valid xl save file (x86 PV, libxc v3, Xen 4.17): 0 errors, 0 warnings, 0 info\n`)).toBe(true);
+    expect(streamed).toBe("");
+  });
+
   test("as a process: stdin from a file (fd read) and from a pipe", () => {
     const script = join(REPO, "src/cli/bin.ts"); // the executable's entry point
     const node = (stdin: number | Buffer): { status: number | null; stdout: string } => {
