@@ -51,6 +51,9 @@ export class LegacyConverter {
    */
   constructor(options: LegacyOptions = {}) {
     this.reader = new LegacyReader(options);
+    // Each event is encoded as it is made: the reader then reuses its
+    // PAGE_DATA entry objects from batch to batch.
+    this.reader.deliverTo((event) => this.encodeEvent(event));
   }
 
   /** The layout, once given or detected. */
@@ -81,7 +84,8 @@ export class LegacyConverter {
    * @throws {@link XenStreamError} on malformed input
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    return this.encode(this.reader.push(chunk));
+    this.reader.push(chunk);
+    return this.output();
   }
 
   /**
@@ -91,11 +95,12 @@ export class LegacyConverter {
    * @throws {@link XenStreamError} TRUNCATED when the legacy stream is incomplete
    */
   end(): Uint8Array[] {
-    return this.encode(this.reader.end());
+    this.reader.end();
+    return this.output();
   }
 
-  private encode(events: readonly LegacyEvent[]): Uint8Array[] {
-    for (const event of events) this.encodeEvent(event);
+  /** The output of the events encoded since the last call. */
+  private output(): Uint8Array[] {
     this.flushSmall();
     const out = this.out;
     this.out = [];

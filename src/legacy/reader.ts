@@ -232,6 +232,9 @@ export class LegacyReader {
   private batchCount = 0;
   private batchEntries: PfnEntry[] = [];
   private batchDataPages = 0;
+  /** With a sink: every entry object made so far, refilled batch after batch. */
+  private readonly entryObjects: PfnEntry[] = [];
+  private sink: ((event: LegacyEvent) => void) | undefined = undefined;
   private readonly batchSeen = new BatchSet();
   private chunkId = 0;
   private toolstackLength = 0;
@@ -271,6 +274,17 @@ export class LegacyReader {
   /** The layout, once given or detected. */
   get layout(): LegacyLayout | undefined {
     return this.layoutValue;
+  }
+
+  /**
+   * Hands every event to `sink` the moment it is made, instead of returning
+   * it from push() and end(). A sink that is done with each event when it
+   * returns (the converter encodes it) lets the reader refill one PAGE_DATA
+   * entries array and its entry objects for every batch: no objects per
+   * page. @internal
+   */
+  deliverTo(sink: (event: LegacyEvent) => void): void {
+    this.sink = sink;
   }
 
   /** True once the whole legacy stream was read. */
@@ -453,12 +467,17 @@ export class LegacyReader {
     this.fail(code, this.chunkOffset, `${legacyChunkName(this.chunkId)} chunk (id ${this.chunkId}): ${message}`);
   }
 
+  private emitEvent(event: LegacyEvent): void {
+    if (this.sink === undefined) this.events.push(event);
+    else this.sink(event);
+  }
+
   private emitLibxc(offset: number, record: LibxcRecord): void {
-    this.events.push({ layer: "libxc", kind: "record", offset, record });
+    this.emitEvent({ layer: "libxc", kind: "record", offset, record });
   }
 
   private emitLibxl(offset: number, record: LibxlRecord): void {
-    this.events.push({ layer: "libxl", kind: "record", offset, record });
+    this.emitEvent({ layer: "libxl", kind: "record", offset, record });
   }
 
   /** Reads a ulong of the toolstack's width as {low, high} u32 halves. */
@@ -573,7 +592,7 @@ export class LegacyReader {
         if (this.batchEntries.length > 0) {
           this.emitLibxc(this.chunkOffset, { type: "PAGE_DATA", entries: this.batchEntries, pages });
         }
-        this.batchEntries = [];
+        if (this.sink === undefined) this.batchEntries = [];
         this.state = "chunk";
         return true;
       }
@@ -745,7 +764,7 @@ export class LegacyReader {
         const length = viewOf(lengthBytes).getUint32(0, true);
         if (!this.libxl) {
           // libxc output: the record is copied after the libxc END as found.
-          this.events.push({ layer: "legacy", kind: "passthrough", offset, bytes: lengthBytes });
+          this.emitEvent({ layer: "legacy", kind: "passthrough", offset, bytes: lengthBytes });
           this.remaining = length;
           this.state = "passthrough";
           return true;
@@ -772,7 +791,7 @@ export class LegacyReader {
         const offset = queue.offset;
         const length = queue.available;
         if (!this.libxl) {
-          this.events.push({ layer: "legacy", kind: "passthrough", offset, bytes: queue.take(Math.min(length, PASSTHROUGH_PIECE)) });
+          this.emitEvent({ layer: "legacy", kind: "passthrough", offset, bytes: queue.take(Math.min(length, PASSTHROUGH_PIECE)) });
           return true;
         }
         if (this.qemuTotal + length > this.settings.maxRecordLength) {
@@ -799,7 +818,7 @@ export class LegacyReader {
           const size = Math.min(this.remaining, queue.available, PASSTHROUGH_PIECE);
           if (size === 0) return false;
           const offset = queue.offset;
-          this.events.push({ layer: "legacy", kind: "passthrough", offset, bytes: queue.take(size) });
+          this.emitEvent({ layer: "legacy", kind: "passthrough", offset, bytes: queue.take(size) });
           this.remaining -= size;
           if (this.remaining > 0) return true;
         }
@@ -840,7 +859,7 @@ export class LegacyReader {
     const copy = queue.take(size).slice();
     const { header: output } = decodeXlHeader(copy, offset);
     if (this.libxl) output.mandatoryFlags |= XlMandatoryFlag.STREAMV2;
-    this.events.push({ layer: "xl", kind: "header", offset, header: output });
+    this.emitEvent({ layer: "xl", kind: "header", offset, header: output });
     this.state = "detect";
     return true;
   }
@@ -867,7 +886,7 @@ export class LegacyReader {
     this.layoutValue = layout;
     this.wordSize = layout.width === 64 ? 8 : 4;
     this.pv = layout.guest === "pv";
-    this.events.push({ layer: "legacy", kind: "layout", offset, layout, detected: width === "auto" || guest === "auto" });
+    this.emitEvent({ layer: "legacy", kind: "layout", offset, layout, detected: width === "auto" || guest === "auto" });
     this.state = "p2mSize";
     return true;
   }
@@ -875,11 +894,11 @@ export class LegacyReader {
   /** The headers convert-legacy-stream writes once p2m_size is read. */
   private startOutput(offset: number): void {
     if (this.libxl) {
-      this.events.push({ layer: "libxl", kind: "header", offset, header: { version: LIBXL_VERSION, options: LIBXL_OPT_LEGACY } });
+      this.emitEvent({ layer: "libxl", kind: "header", offset, header: { version: LIBXL_VERSION, options: LIBXL_OPT_LEGACY } });
       this.emitLibxl(offset, { type: "LIBXC_CONTEXT" });
     }
-    this.events.push({ layer: "libxc", kind: "imageHeader", offset, header: { version: CONVERTED_LIBXC_VERSION, options: 0 } });
-    this.events.push({
+    this.emitEvent({ layer: "libxc", kind: "imageHeader", offset, header: { version: CONVERTED_LIBXC_VERSION, options: 0 } });
+    this.emitEvent({
       layer: "libxc",
       kind: "domainHeader",
       offset,
@@ -1009,7 +1028,10 @@ export class LegacyReader {
     const view = viewOf(queue.take(size));
     const seen = this.batchSeen;
     seen.next();
-    const entries: PfnEntry[] = [];
+    // Refilled when a sink encodes each batch before the next is read.
+    const objects = this.sink === undefined ? undefined : this.entryObjects;
+    const entries: PfnEntry[] = objects === undefined ? [] : this.batchEntries;
+    entries.length = 0;
     let dataPages = 0;
     for (let i = 0, pos = 0; i < this.batchCount; i++, pos += wordSize) {
       const low = view.getUint32(pos, true);
@@ -1027,7 +1049,17 @@ export class LegacyReader {
         this.fail("BAD_PAGE_TYPE", base + pos, `page batch entry ${i}: reserved page type ${hex(type)}`);
       }
       if (type < LEGACY_FIRST_DATALESS_TYPE) dataPages++;
-      entries.push({ pfn: low & LEGACY_PFN_MASK, type });
+      const pfn = low & LEGACY_PFN_MASK;
+      const entry = objects?.[entries.length];
+      if (entry === undefined) {
+        const made = { pfn, type };
+        objects?.push(made);
+        entries.push(made);
+      } else {
+        entry.pfn = pfn;
+        entry.type = type;
+        entries.push(entry);
+      }
     }
     this.batchEntries = entries;
     this.batchDataPages = dataPages;
@@ -1096,7 +1128,7 @@ export class LegacyReader {
 
   private finish(offset: number): void {
     if (this.libxl) this.emitLibxl(offset, { type: "END" });
-    this.events.push({ layer: "legacy", kind: "end", offset });
+    this.emitEvent({ layer: "legacy", kind: "end", offset });
     this.state = "done";
   }
 
@@ -1111,7 +1143,7 @@ export class LegacyReader {
       // RemusDeviceModelState: same body (xc_domain_restore.c:
       // buffer_qemu()); only the first checkpoint of a Remus stream is
       // converted, later ones are trailing data (§12.7).
-      if (!this.libxl) this.events.push({ layer: "legacy", kind: "passthrough", offset, bytes: raw.slice() });
+      if (!this.libxl) this.emitEvent({ layer: "legacy", kind: "passthrough", offset, bytes: raw.slice() });
       this.state = "qemuLength";
       return true;
     }
@@ -1119,7 +1151,7 @@ export class LegacyReader {
       // xend: QEMU state with no length, to the end of the stream
       // (xc_domain_restore.c: compat_buffer_qemu()).
       this.qemuStart = queue.offset;
-      if (!this.libxl) this.events.push({ layer: "legacy", kind: "passthrough", offset, bytes: raw.slice() });
+      if (!this.libxl) this.emitEvent({ layer: "legacy", kind: "passthrough", offset, bytes: raw.slice() });
       this.state = "qemuMagic";
       return true;
     }
