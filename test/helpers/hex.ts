@@ -26,7 +26,11 @@ export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 }
 
-/** Concatenates byte strings. */
+/**
+ * Concatenates byte strings into a new buffer. Written here, not taken from
+ * the library (src/wire/bytes.ts concatBytes), so that the byte builders of
+ * the tests and the spec vectors stay independent of the code they check.
+ */
 export function cat(...parts: Uint8Array[]): Uint8Array {
   let size = 0;
   for (const part of parts) size += part.length;

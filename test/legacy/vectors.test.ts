@@ -7,18 +7,12 @@
 import { describe, expect, test } from "vitest";
 import { LegacyConverter, LegacyReader, convertLegacy, convertLegacyStream } from "../../src/legacy/index.js";
 import { decodeLibxcStream, decodeSaveFile } from "../../src/index.js";
-import { offsetCopy } from "../helpers/hex.js";
+import { cat, offsetCopy } from "../helpers/hex.js";
 import { expectBytes } from "./legacy-bytes.js";
 import { legacyVectors, pvVector } from "./vectors.js";
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
+  return cat(...parts);
 }
 
 describe("hand-built legacy vectors", () => {

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { cat } from "../helpers/hex.js";
 import type {
   DomainHeader,
   ImageHeader,
@@ -53,15 +54,7 @@ export const u32 = (value: number, le: boolean): Uint8Array => uint(value, 4, le
 export const u64 = (value: number | bigint, le: boolean): Uint8Array => uint(value, 8, le);
 
 /** Concatenation. */
-export function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
-}
+export { cat };
 
 /** `count` zero bytes. */
 export const zeros = (count: number): Uint8Array => new Uint8Array(count);

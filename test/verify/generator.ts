@@ -5,6 +5,7 @@
  * and HVM guests, v2 and v3, libxc / libxl / xl, plain and checkpointed, and
  * mutations of fields, lengths, types, order and raw bytes.
  */
+import { cat } from "../helpers/hex.js";
 
 /** mulberry32: tiny, seedable, good enough to spread test cases. */
 export class Rng {
@@ -36,13 +37,7 @@ export class Rng {
 // ---------------------------------------------------------------- bytes
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
+  return cat(...parts);
 }
 
 export function le32(value: number): Uint8Array {
