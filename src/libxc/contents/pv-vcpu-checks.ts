@@ -20,7 +20,15 @@
  */
 import type { Finding } from "../../verify/types.js";
 import type { VcpuRecordTypeName } from "../types.js";
-import { decodePvVcpuBasic, pvVcpuFieldOffset, VgcfFlag, VmAssistType, type PvGuestWidth } from "./pv-vcpu.js";
+import {
+  decodePvVcpuBasic,
+  pvVcpuFieldOffset,
+  VCPU_GUEST_CONTEXT_SIZE_32,
+  VCPU_GUEST_CONTEXT_SIZE_64,
+  VgcfFlag,
+  VmAssistType,
+  type PvGuestWidth,
+} from "./pv-vcpu.js";
 import {
   decodePvVcpuExtended,
   pvVcpuExtendedFieldOffset,
@@ -28,6 +36,7 @@ import {
   VCPU_EXTENDED_VMCE_OFFSET,
 } from "./pv-vcpu-extended.js";
 import { decodePvVcpuMsrs, PV_VCPU_MSRS_ACCEPTED, VCPU_MSR_SIZE } from "./msrs.js";
+import { baseOffsetOf, checkBytes, checkObject, failUsage } from "./pv-layout.js";
 import { decodePvVcpuXsave, FXSAVE_SIZE, PV_XSAVE_HDR_SIZE, PV_XSAVE_MIN_AREA_SIZE, Xcr0Bit } from "./xsave.js";
 
 /** What the checks need to know about the stream. */
@@ -94,12 +103,8 @@ const hex = (value: number | bigint): string => `0x${value.toString(16)}`;
 
 function checkBasic(bytes: Uint8Array, facts: PvVcpuCheckFacts, out: Collector): void {
   const width = facts.guestWidth;
-  let context;
-  try {
-    context = decodePvVcpuBasic(bytes, { guestWidth: width });
-  } catch {
-    return; // wrong size: the restore-vcpu-blob rule's finding
-  }
+  if (bytes.length !== (width === 8 ? VCPU_GUEST_CONTEXT_SIZE_64 : VCPU_GUEST_CONTEXT_SIZE_32)) return; // restore-vcpu-blob
+  const context = decodePvVcpuBasic(bytes, { guestWidth: width });
   const at = (path: string): number => pvVcpuFieldOffset(width, path);
   const maxPfn = facts.maxPfn === undefined ? undefined : BigInt(facts.maxPfn);
   const word = (value: number | bigint): bigint => BigInt(value);
@@ -313,6 +318,8 @@ function checkMsrs(bytes: Uint8Array, facts: PvVcpuCheckFacts, out: Collector): 
  * @returns findings (severity, code, message, absolute offset of the
  * offending field, record index); empty when restore would accept it, or
  * when the blob's size is one the verifier's size rule already reports
+ * @throws {@link XenStreamError} USAGE for a bad argument (guest width not
+ * 4 or 8, a negative vcpu id, an unknown record type)
  *
  * @example
  * ```ts
@@ -321,7 +328,15 @@ function checkMsrs(bytes: Uint8Array, facts: PvVcpuCheckFacts, out: Collector): 
  * ```
  */
 export function checkPvVcpuContents(type: VcpuRecordTypeName, context: Uint8Array, facts: PvVcpuCheckFacts): Finding[] {
-  const out = new Collector(facts.baseOffset ?? 0, facts.recordIndex);
+  checkBytes(context, "checkPvVcpuContents: context");
+  checkObject(facts, "checkPvVcpuContents: facts");
+  if (facts.guestWidth !== 4 && facts.guestWidth !== 8) {
+    failUsage(`checkPvVcpuContents: facts.guestWidth must be 4 or 8, got ${String(facts.guestWidth)}`);
+  }
+  if (!Number.isInteger(facts.vcpuId) || facts.vcpuId < 0) {
+    failUsage(`checkPvVcpuContents: facts.vcpuId must be a non-negative integer, got ${String(facts.vcpuId)}`);
+  }
+  const out = new Collector(baseOffsetOf({ baseOffset: facts.baseOffset ?? 0 }), facts.recordIndex);
   if (context.length === 0) return out.findings; // skipped by handle_x86_pv_vcpu_blob()
   switch (type) {
     case "X86_PV_VCPU_BASIC":
@@ -336,6 +351,8 @@ export function checkPvVcpuContents(type: VcpuRecordTypeName, context: Uint8Arra
     case "X86_PV_VCPU_MSRS":
       checkMsrs(context, facts, out);
       break;
+    default:
+      failUsage(`checkPvVcpuContents: ${String(type)} is not a PV vCPU record type`);
   }
   return out.findings;
 }

@@ -15,6 +15,7 @@ import {
   type PvVcpuContext32,
   type PvVcpuContext64,
 } from "../../../src/libxc/contents/pv-vcpu.js";
+import { thrown } from "../../helpers/errors.js";
 import { cat, le32, le64, zeros } from "../../helpers/hex.js";
 
 function realRecords(): LibxcRecord[] {
@@ -199,5 +200,17 @@ describe("X86_PV_VCPU_MSRS", () => {
 
   test("a partial entry: the size rule's business", () => {
     expect(check(zeros(17))).toEqual([]);
+  });
+});
+
+describe("API misuse", () => {
+  test.each([
+    ["guest width 2", () => checkPvVcpuContents("X86_PV_VCPU_BASIC", zeros(5168), { guestWidth: 2 as 8, vcpuId: 0 })],
+    ["negative vcpu id", () => checkPvVcpuContents("X86_PV_VCPU_MSRS", zeros(16), { guestWidth: 8, vcpuId: -1 })],
+    ["not a vCPU record", () => checkPvVcpuContents("SHARED_INFO" as "X86_PV_VCPU_MSRS", zeros(16), { guestWidth: 8, vcpuId: 0 })],
+    ["context not bytes", () => checkPvVcpuContents("X86_PV_VCPU_MSRS", [] as unknown as Uint8Array, { guestWidth: 8, vcpuId: 0 })],
+    ["bad base offset", () => checkPvVcpuContents("X86_PV_VCPU_MSRS", zeros(16), { guestWidth: 8, vcpuId: 0, baseOffset: 0.5 })],
+  ])("%s is USAGE", (_name, call) => {
+    expect(thrown(call).code).toBe("USAGE");
   });
 });
