@@ -1047,3 +1047,22 @@ export function checkMsrPolicy(msrs: readonly MsrEntry[] | X86MsrPolicyRecord): 
 export function policyMsrName(index: number): string | undefined {
   return POLICY_MSRS[index]?.name;
 }
+
+/**
+ * A one-line summary of a decoded policy, for `verify --verbose` and
+ * listings: vendor, family/model/stepping in hex as Linux and Xen print
+ * them, entry and feature counts, cpuid faulting when the MSR policy offers it.
+ *
+ * @param policy - a policy from {@link decodeCpuPolicy}.
+ * @returns e.g. `AMD (AuthenticAMD) family 0xf model 0x6b stepping 1, 51 leaves, 32 features, 2 MSRs, cpuid faulting`.
+ */
+export function summarizeCpuPolicy(policy: CpuPolicy): string {
+  const parts = [
+    `${policy.vendor.name} (${JSON.stringify(policy.vendor.string).slice(1, -1)}) family 0x${policy.family.toString(16)} model 0x${policy.model.toString(16)} stepping ${policy.stepping}`,
+    `${policy.leaves.length} leaves`,
+    `${policy.features.length} features`,
+  ];
+  if (policy.msrs.length > 0) parts.push(`${policy.msrs.length} MSRs`);
+  if (policy.msrs.some((m) => m.fields["cpuidFaulting"] === true)) parts.push("cpuid faulting");
+  return parts.join(", ");
+}
