@@ -190,7 +190,10 @@ describe("captured PV and HVM policies (Xen 4.17, same AMD host)", () => {
     expect(p.features).not.toContain("x2apic");
     expect(p.msrs[0]?.fields).toEqual({ cpuidFaulting: false });
     expect(summarizeCpuPolicy(p)).toBe("AMD (AuthenticAMD) family 0xf model 0x6b stepping 1, 51 leaves, 26 features, 2 MSRs");
-    expect(summarizeCpuPolicy(decodeCpuPolicy([leaf(0, NO, 0, 0x0a000a00)]))).toBe("Unknown (\\n\\u0000\\n\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000) family 0x0 model 0x0 stepping 0, 1 leaves, 0 features");
+    // A vendor string with control bytes is shown escaped.
+    expect(summarizeCpuPolicy(decodeCpuPolicy([leaf(0, NO, 0, 0x00000a41)]))).toBe(
+      `Unknown (A\\n${"\\u0000".repeat(10)}) family 0x0 model 0x0 stepping 0, 1 leaves, 0 features`,
+    );
     expect(checkCpuidPolicy(policy.cpuid)).toEqual([]);
     expect(checkMsrPolicy(policy.msrs)).toEqual([]);
     expect(cpuidBytes(encodeCpuPolicy(p).cpuid)).toEqual(policy.cpuidBody);
