@@ -131,6 +131,12 @@ export interface CpuidLeafInfo extends CpuidLeaf {
   title: string | undefined;
   /** Whether Xen's restore accepts this (leaf, subleaf). */
   inPolicy: boolean;
+  /**
+   * Why restore does not keep this entry's data as is (a later duplicate
+   * replaces it; out of range of max_leaf and friends; hypervisor limit
+   * truncated), undefined when it keeps it or the entry is not `inPolicy`.
+   */
+  discarded: string | undefined;
   /** Named bit-fields, camelCase of Xen's members. */
   fields: Record<string, number | boolean>;
   /** Featureset words held in this leaf, split into feature names. */
@@ -283,19 +289,48 @@ function checkMsrs(msrs: readonly MsrEntry[], argument: string): void {
 
 const ZERO_LEAF: CpuidLeaf = { leaf: 0, subleaf: 0, a: 0, b: 0, c: 0, d: 0 };
 
+/** Looks a (leaf, subleaf) up in a policy. */
+type LeafLookup = (leaf: number, subleaf?: number) => CpuidLeaf;
+
 /**
- * The policy Xen would hold after x86_cpuid_copy_from_buffer(): entries in
- * range, a later duplicate replacing an earlier one, absent leaves zero.
+ * The policy Xen holds after restore: x86_cpuid_copy_from_buffer() merges
+ * the in-range entries (a later duplicate replacing an earlier one), then
+ * x86_cpu_policy_clear_out_of_range_leaves() zeroes what is out of range,
+ * and the hypervisor limits keep only their low 8 bits. Leaves absent from
+ * the record are zero here, as they are in the saving domain's policy
+ * (x86_cpuid_copy_to_buffer() omits only leaves that are zero there).
  */
 class EffectiveLeaves {
-  private readonly map = new Map<string, CpuidLeaf>();
+  private readonly merged = new Map<string, CpuidLeaf>();
+  private readonly reasons = new Map<string, string>();
+  private readonly lookupMerged: LeafLookup = (leaf, subleaf = NO_SUBLEAF) => this.merged.get(leafKey(leaf, subleaf)) ?? ZERO_LEAF;
 
   constructor(leaves: readonly CpuidLeaf[]) {
-    for (const leaf of leaves) if (cpuidLeafName(leaf.leaf, leaf.subleaf).inPolicy) this.map.set(leafKey(leaf.leaf, leaf.subleaf), leaf);
+    for (const leaf of leaves) if (cpuidLeafName(leaf.leaf, leaf.subleaf).inPolicy) this.merged.set(leafKey(leaf.leaf, leaf.subleaf), leaf);
+    for (const [key, leaf] of this.merged) {
+      const reason = discardReason(leaf, this.lookupMerged);
+      if (reason !== undefined) this.reasons.set(key, reason);
+    }
   }
 
+  /** The leaf as Xen holds it after restore (zero when absent or cleared). */
   get(leaf: number, subleaf: number = NO_SUBLEAF): CpuidLeaf {
-    return this.map.get(leafKey(leaf, subleaf)) ?? ZERO_LEAF;
+    const key = leafKey(leaf, subleaf);
+    const found = this.merged.get(key);
+    if (found === undefined) return ZERO_LEAF;
+    if (!this.reasons.has(key)) return found;
+    if (leaf === 0x4000_0000 || leaf === 0x4000_0100) return { leaf, subleaf, a: found.a & 0xff, b: 0, c: 0, d: 0 };
+    return ZERO_LEAF;
+  }
+
+  /** True when this entry is the one Xen keeps for its (leaf, subleaf). */
+  isKept(leaf: CpuidLeaf): boolean {
+    return this.merged.get(leafKey(leaf.leaf, leaf.subleaf)) === leaf;
+  }
+
+  /** Why restore drops (part of) the kept entry's data, if it does. */
+  discarded(leaf: number, subleaf: number): string | undefined {
+    return this.reasons.get(leafKey(leaf, subleaf));
   }
 }
 
@@ -478,8 +513,10 @@ export function applyFeatureset(
 
 // ------------------------------------------------------------ decode
 
-function describeLeaf(leaf: CpuidLeaf, entry: number): CpuidLeafInfo {
+function describeLeaf(leaf: CpuidLeaf, entry: number, effective: EffectiveLeaves): CpuidLeafInfo {
   const name = cpuidLeafName(leaf.leaf, leaf.subleaf);
+  let discarded: string | undefined;
+  if (name.inPolicy) discarded = effective.isKept(leaf) ? effective.discarded(leaf.leaf, leaf.subleaf) : "replaced by a later entry for the same leaf and subleaf";
   const fields: Record<string, number | boolean> = {};
   for (const spec of name.fields) fields[spec.name] = cpuidFieldValue(spec, leaf);
   const words = name.inPolicy ? (WORDS_BY_LEAF.get(leafKey(leaf.leaf, leaf.subleaf)) ?? []) : [];
@@ -496,6 +533,7 @@ function describeLeaf(leaf: CpuidLeaf, entry: number): CpuidLeafInfo {
     member: name.member,
     title: name.title,
     inPolicy: name.inPolicy,
+    discarded,
     fields,
     featureWords: words.map((word) => splitWord(word, registerValue(leaf, word.register))),
   };
@@ -546,9 +584,11 @@ function brandString(effective: EffectiveLeaves): string {
 /**
  * Decodes a CPU policy: names every CPUID leaf and MSR, derives vendor,
  * family/model/stepping, the brand string, and the featureset split into
- * Xen's feature names. Derived values come from the policy Xen would hold
- * after restore (x86_cpuid_copy_from_buffer(): in-range entries, the last of
- * duplicates, absent leaves zero). Never throws for any u32 values.
+ * Xen's feature names. Derived values come from the policy Xen holds after
+ * restore (x86_cpuid_copy_from_buffer(): in-range entries, the last of
+ * duplicates; x86_cpu_policy_clear_out_of_range_leaves(): data beyond
+ * max_leaf and friends zeroed; absent leaves zero, as in the saving
+ * domain). Never throws for any u32 values.
  *
  * @param cpuid - the CPUID entries, or the X86_CPUID_POLICY record.
  * @param msrs - the MSR entries, or the X86_MSR_POLICY record (default none).
@@ -581,7 +621,7 @@ export function decodeCpuPolicy(
     featureset,
     features: featuresetNames(featureset),
     unknownFeatureBits,
-    leaves: leaves.map(describeLeaf),
+    leaves: leaves.map((leaf, entry) => describeLeaf(leaf, entry, effective)),
     msrs: msrList.map(describeMsr),
   };
 }
@@ -627,6 +667,7 @@ export interface CpuidLeafJson {
   member?: string;
   title?: string;
   inPolicy: boolean;
+  discarded?: string;
   fields: Record<string, number | boolean>;
   featureWords: FeatureWordJson[];
 }
@@ -698,6 +739,7 @@ export function cpuPolicyToJSON(policy: CpuPolicy): CpuPolicyJson {
       ...(l.member === undefined ? {} : { member: l.member }),
       ...(l.title === undefined ? {} : { title: l.title }),
       inPolicy: l.inPolicy,
+      ...(l.discarded === undefined ? {} : { discarded: l.discarded }),
       fields: { ...l.fields },
       featureWords: l.featureWords.map(wordJson),
     })),
@@ -816,32 +858,32 @@ function compareLeaf(x: CpuidLeaf, y: CpuidLeaf): number {
 }
 
 /** Why restore discards an in-range leaf's data, or undefined when it keeps it (x86_cpu_policy_clear_out_of_range_leaves()). */
-function discardReason(leaf: CpuidLeaf, effective: EffectiveLeaves): string | undefined {
-  const maxLeaf = effective.get(0).a >>> 0;
+function discardReason(leaf: CpuidLeaf, get: LeafLookup): string | undefined {
+  const maxLeaf = get(0).a >>> 0;
   if (leaf.leaf === 0x4000_0000 || leaf.leaf === 0x4000_0100) {
     if (leaf.a > 0xff || leaf.b !== 0 || leaf.c !== 0 || leaf.d !== 0) return "Xen keeps only the low 8 bits of eax (hv_limit/hv2_limit is a uint8_t)";
     return undefined;
   }
   if (leaf.leaf >= 0x8000_0000) {
-    const extdMax = effective.get(0x8000_0000).a & 0xffff;
+    const extdMax = get(0x8000_0000).a & 0xffff;
     return leaf.leaf - 0x8000_0000 > extdMax ? `beyond extd.max_leaf 0x${hex(0x8000_0000 + extdMax, 8)}` : undefined;
   }
   if (leaf.leaf > maxLeaf) return `beyond basic.max_leaf 0x${hex(maxLeaf, 8)}`;
   if (leaf.leaf === 0x4 || leaf.leaf === 0xb) {
     // Xen keeps subleaves up to, not including, the first of type 0.
     for (let i = 0; i <= leaf.subleaf; i++) {
-      const type = leaf.leaf === 0x4 ? effective.get(0x4, i).a & 0x1f : (effective.get(0xb, i).c >>> 8) & 0xff;
+      const type = leaf.leaf === 0x4 ? get(0x4, i).a & 0x1f : (get(0xb, i).c >>> 8) & 0xff;
       if (type === 0) return `${leaf.leaf === 0x4 ? "cache" : "topology"} subleaf ${i} has type 0, which ends the list`;
     }
     return undefined;
   }
   if (leaf.leaf === 0x7) {
-    const maxSubleaf = effective.get(0x7, 0).a >>> 0;
+    const maxSubleaf = get(0x7, 0).a >>> 0;
     return leaf.subleaf > maxSubleaf ? `beyond feat.max_subleaf ${maxSubleaf}` : undefined;
   }
   if (leaf.leaf === 0xd) {
-    const s0 = effective.get(0xd, 0);
-    const s1 = effective.get(0xd, 1);
+    const s0 = get(0xd, 0);
+    const s1 = get(0xd, 1);
     const high = BigInt((s0.d | s1.d) >>> 0);
     const low = BigInt((s0.a | s1.c) >>> 0);
     const xstates = (high << 32n) | low;
@@ -931,8 +973,8 @@ export function checkCpuidPolicy(cpuid: readonly CpuidLeaf[] | X86CpuidPolicyRec
         entry,
       });
     }
-    if (name.inPolicy && (leaf.a | leaf.b | leaf.c | leaf.d) !== 0 && effective.get(leaf.leaf, leaf.subleaf) === leaf) {
-      const reason = discardReason(leaf, effective);
+    if (name.inPolicy && (leaf.a | leaf.b | leaf.c | leaf.d) !== 0 && effective.isKept(leaf)) {
+      const reason = effective.discarded(leaf.leaf, leaf.subleaf);
       if (reason !== undefined) {
         findings.push({
           severity: "warning",

@@ -314,10 +314,32 @@ describe("leaf names (struct cpu_policy)", () => {
   });
 
   test("derived values use the policy Xen would hold: last duplicate wins, out-of-range entries ignored", () => {
-    const p = decodeCpuPolicy([leaf(1, NO, 0x000906ea), leaf(1, 0, 0x00a20f10), leaf(1, NO, 0x00000f41, 0, 0, 1)]);
+    const p = decodeCpuPolicy([leaf(0, NO, 1), leaf(1, NO, 0x000906ea), leaf(1, 0, 0x00a20f10), leaf(1, NO, 0x00000f41, 0, 0, 1)]);
     expect([p.rawFms, p.family, p.featureset[0]]).toEqual([0x00000f41, 15, 1]);
-    expect(p.leaves.map((l) => l.inPolicy)).toEqual([true, false, true]);
-    expect(p.leaves[1]?.featureWords).toEqual([]);
+    expect(p.leaves.map((l) => l.inPolicy)).toEqual([true, true, false, true]);
+    expect(p.leaves.map((l) => l.discarded)).toEqual([undefined, "replaced by a later entry for the same leaf and subleaf", undefined, undefined]);
+    expect(p.leaves[2]?.featureWords).toEqual([]);
+  });
+
+  test("derived values follow x86_cpu_policy_clear_out_of_range_leaves: data beyond max_leaf is zero", () => {
+    const leaves = [leaf(0, NO, 1), leaf(1, NO, 0x00000f41), leaf(7, 0, 0, 1 << 5), leaf(0x40000000, NO, 0x1ff, 1), leaf(0x80000000, NO, 0x80000001), leaf(0x80000008, NO, 0, 1)];
+    const p = decodeCpuPolicy(leaves);
+    expect(p.leaves.map((l) => l.discarded)).toEqual([
+      undefined,
+      undefined,
+      "beyond basic.max_leaf 0x00000001",
+      "Xen keeps only the low 8 bits of eax (hv_limit/hv2_limit is a uint8_t)",
+      undefined,
+      "beyond extd.max_leaf 0x80000001",
+    ]);
+    // The leaf itself still shows its own words; the policy's featureset does not.
+    expect(p.leaves[2]?.featureWords[0]?.features).toEqual(["avx2"]);
+    expect(p.featureset[5]).toBe(0);
+    expect(p.featureset[8]).toBe(0);
+    expect(p.features).toEqual([]);
+    expect(cpuPolicyToJSON(p).leaves[2]?.discarded).toBe("beyond basic.max_leaf 0x00000001");
+    // Raising max_leaf keeps it.
+    expect(decodeCpuPolicy([leaf(0, NO, 7), ...leaves.slice(1)]).features).toEqual(["avx2"]);
   });
 
   test("arch_caps words 16/17 come from MSR 0x10a; brand string stops at NUL", () => {
@@ -462,7 +484,8 @@ const FEATURE_LEAVES: CpuidLeaf[] = [
   leaf(7, 0, 2),
   leaf(7, 1),
   leaf(7, 2),
-  leaf(0xd, 0),
+  // xcr0 = x87 | SSE: with no xstate component, Xen would clear all of leaf 0xd.
+  leaf(0xd, 0, 3),
   leaf(0xd, 1),
   leaf(0x80000000, NO, 0x80000021),
   leaf(0x80000001, NO),
