@@ -757,6 +757,61 @@ export function cpuPolicyToJSON(policy: CpuPolicy): CpuPolicyJson {
   };
 }
 
+/** The `contents` of an X86_CPUID_POLICY record in `dump --json`: the policy without MSRs. */
+export type CpuidPolicyContentsJson = Omit<CpuPolicyJson, "msrs">;
+
+/** The `contents` of an X86_MSR_POLICY record in `dump --json`. */
+export interface MsrPolicyContentsJson {
+  /** Every entry, named. */
+  msrs: MsrJson[];
+  /** Names of the set MSR_ARCH_CAPABILITIES feature bits (featureset words 16, 17). */
+  features: string[];
+}
+
+/**
+ * `dump --json` contents of one X86_CPUID_POLICY record. Featureset words
+ * 16 and 17 (MSR_ARCH_CAPABILITIES) are zero here: they are in the
+ * X86_MSR_POLICY record, see {@link msrPolicyContents}.
+ *
+ * @param record - the record (or its entries).
+ * @returns plain JSON data.
+ * @throws XenStreamError `USAGE` when the argument is not entries.
+ */
+export function cpuidPolicyContents(record: X86CpuidPolicyRecord | readonly CpuidLeaf[]): CpuidPolicyContentsJson {
+  const { msrs: _msrs, ...rest } = cpuPolicyToJSON(decodeCpuPolicy(record));
+  return rest;
+}
+
+/**
+ * `dump --json` contents of one X86_MSR_POLICY record.
+ *
+ * @param record - the record (or its entries).
+ * @returns plain JSON data, MSR values as `"0x..."` strings.
+ * @throws XenStreamError `USAGE` when the argument is not entries.
+ */
+export function msrPolicyContents(record: X86MsrPolicyRecord | readonly MsrEntry[]): MsrPolicyContentsJson {
+  const json = cpuPolicyToJSON(decodeCpuPolicy([], record));
+  return { msrs: json.msrs, features: json.features };
+}
+
+/**
+ * A one-line summary of an MSR policy, for `verify --verbose`: each MSR by
+ * name with its value, and the named bits set.
+ *
+ * @param record - the X86_MSR_POLICY record (or its entries).
+ * @returns e.g. `MSR_INTEL_PLATFORM_INFO=0x0000000080000000 (cpuid_faulting), MSR_ARCH_CAPABILITIES=0x0000000000000000`.
+ * @throws XenStreamError `USAGE` when the argument is not entries.
+ */
+export function summarizeMsrPolicy(record: X86MsrPolicyRecord | readonly MsrEntry[]): string {
+  const { msrs } = decodeCpuPolicy([], record);
+  return msrs
+    .map((m) => {
+      const bits = m.fields["cpuidFaulting"] === true ? ["cpuid_faulting"] : m.featureWords.flatMap((w) => w.features);
+      return `${m.name ?? `MSR 0x${hex(m.index, 8)}`}=${hex64(m.value)}${bits.length > 0 ? ` (${bits.join(" ")})` : ""}`;
+    })
+    .join(", ");
+}
+
 // ------------------------------------------------------------ xen-cpuid -p
 
 /**

@@ -147,6 +147,16 @@ const EXTD: Readonly<Record<number, { title: string; fields: readonly CpuidField
   0x21: { title: "Extended Feature 2", fields: [field("ucodeSize", "ebx", 0, 16), field("rapSize", "ebx", 16, 8)] },
 };
 
+/**
+ * Extended leaves beyond Xen's policy: titles from AMD's APM vol. 3,
+ * appendix E (CPUID). Restore refuses them.
+ */
+const EXTD_BEYOND_XEN: Readonly<Record<number, string>> = {
+  0x22: "Extended performance monitoring and debug",
+  0x23: "Secure Multi-key Encryption",
+  0x26: "Extended CPU topology",
+};
+
 /** struct cpuid_cache_leaf (leaf 0x4 subleaves). */
 const CACHE_FIELDS = [
   field("type", "eax", 0, 5),
@@ -245,10 +255,10 @@ export function cpuidLeafName(leaf: number, subleaf: number): CpuidLeafName {
     const fields = [field(second ? "hv2Limit" : "hvLimit", "eax", 0, 8)];
     return { group: "hv", member: subleaf === NO_SUBLEAF ? member : undefined, title, inPolicy: subleaf === NO_SUBLEAF, fields };
   }
-  if (leaf < EXTD_BASE) return unknownLeaf("hv", undefined);
+  if (leaf < EXTD_BASE) return unknownLeaf(leaf <= 0x4000_ffff ? "hv" : "unknown", undefined);
   const index = leaf - EXTD_BASE;
   const known = EXTD[index];
-  const title = known?.title;
+  const title = known?.title ?? EXTD_BEYOND_XEN[index];
   const fields = known?.fields ?? NO_FIELDS;
   if (index >= CPUID_GUEST_NR.EXTD || subleaf !== NO_SUBLEAF) return { group: index >= CPUID_GUEST_NR.EXTD ? "unknown" : "extd", member: undefined, title, inPolicy: false, fields };
   return { group: "extd", member: `extd.raw[${hex(index)}]`, title, inPolicy: true, fields };

@@ -26,8 +26,11 @@ import {
   featuresetNames,
   formatXenCpuidPolicy,
   policyFeatureset,
+  cpuidPolicyContents,
+  msrPolicyContents,
   policyMsrName,
   summarizeCpuPolicy,
+  summarizeMsrPolicy,
 } from "../../../src/libxc/contents/cpu-policy.js";
 import { cpuidLeafName } from "../../../src/libxc/contents/cpuid-leaves.js";
 import { thrown } from "../../helpers/errors.js";
@@ -163,6 +166,39 @@ describe("oracle PVH domain: what xen-cpuid -p printed", () => {
     expect(summarizeCpuPolicy(p)).toBe("AMD (AuthenticAMD) family 0xf model 0x6b stepping 1, 51 leaves, 32 features, 2 MSRs, cpuid faulting");
   });
 
+  test("dump --json contents of each record, verify --verbose summaries", () => {
+    const cpuid = cpuidPolicyContents({ type: "X86_CPUID_POLICY", entries: policy.cpuid });
+    expect("msrs" in cpuid).toBe(false);
+    expect(cpuid.leaves.length).toBe(51);
+    expect(cpuid.leaves[16]).toMatchObject({ leaf: 0x40000100, member: "hv2_limit", fields: { hv2Limit: 0 } });
+    expect(JSON.parse(JSON.stringify(cpuid))).toEqual(cpuid);
+    const msr = msrPolicyContents(policy.msrs);
+    expect(msr).toEqual({
+      msrs: [
+        { entry: 0, pos: 0, index: 0xce, flags: 0, value: "0x0000000080000000", name: "MSR_INTEL_PLATFORM_INFO", member: "platform_info", fields: { cpuidFaulting: true }, featureWords: [] },
+        {
+          entry: 1,
+          pos: 16,
+          index: 0x10a,
+          flags: 0,
+          value: "0x0000000000000000",
+          name: "MSR_ARCH_CAPABILITIES",
+          member: "arch_caps",
+          fields: { lo: 0, hi: 0 },
+          featureWords: [
+            { word: 16, abbr: "m10Al", register: "eax", value: 0, features: [], unknownBits: [] },
+            { word: 17, abbr: "m10Ah", register: "edx", value: 0, features: [], unknownBits: [] },
+          ],
+        },
+      ],
+      features: [],
+    });
+    expect(summarizeMsrPolicy(policy.msrs)).toBe("MSR_INTEL_PLATFORM_INFO=0x0000000080000000 (cpuid_faulting), MSR_ARCH_CAPABILITIES=0x0000000000000000");
+    expect(summarizeMsrPolicy([{ index: 0x10a, flags: 0, value: 0x21n }, { index: 0x1b, flags: 0, value: 1n }])).toBe(
+      "MSR_ARCH_CAPABILITIES=0x0000000000000021 (rdcl-no mds-no), MSR 0x0000001b=0x0000000000000001",
+    );
+  });
+
   test("re-encoded byte for byte", () => {
     const back = encodeCpuPolicy(decodeCpuPolicy(policy.cpuid, policy.msrs));
     expect(cpuidBytes(back.cpuid)).toEqual(policy.cpuidBody);
@@ -267,7 +303,9 @@ describe("leaf names (struct cpu_policy)", () => {
     [0x80000008, NO, "extd", "extd.raw[0x8]", "Misc addr/feature info", true],
     [0x80000009, NO, "extd", "extd.raw[0x9]", undefined, true],
     [0x80000021, NO, "extd", "extd.raw[0x21]", "Extended Feature 2", true],
-    [0x80000022, NO, "unknown", undefined, undefined, false],
+    [0x80000022, NO, "unknown", undefined, "Extended performance monitoring and debug", false],
+    [0x80000024, NO, "unknown", undefined, undefined, false],
+    [0x50000000, NO, "unknown", undefined, undefined, false],
     [0xc0000000, NO, "unknown", undefined, undefined, false],
   ])("%s:%s", (l, s, group, member, title, inPolicy) => {
     const name = cpuidLeafName(l, s);
