@@ -297,8 +297,9 @@ type LeafLookup = (leaf: number, subleaf?: number) => CpuidLeaf;
  * the in-range entries (a later duplicate replacing an earlier one), then
  * x86_cpu_policy_clear_out_of_range_leaves() zeroes what is out of range,
  * and the hypervisor limits keep only their low 8 bits. Leaves absent from
- * the record are zero here, as they are in the saving domain's policy
- * (x86_cpuid_copy_to_buffer() omits only leaves that are zero there).
+ * the record are zero here: Xen's saver writes every in-range leaf
+ * (x86_cpuid_copy_to_buffer()), and the guest reads zeros out of range
+ * (guest_cpuid()); see guides/cpu-policy.md.
  */
 class EffectiveLeaves {
   private readonly merged = new Map<string, CpuidLeaf>();
@@ -351,8 +352,12 @@ function effectiveMsr(msrs: readonly MsrEntry[], index: number): bigint {
  * @param ecx - leaf 0 ecx.
  * @param edx - leaf 0 edx.
  * @returns the vendor string and Xen's id and name for it.
+ * @throws XenStreamError `USAGE` when a register is not a u32.
  */
 export function cpuVendor(ebx: number, ecx: number, edx: number): CpuVendor {
+  assertU32(ebx, "ebx");
+  assertU32(ecx, "ecx");
+  assertU32(edx, "edx");
   let text = "";
   for (const word of [ebx, edx, ecx]) for (let i = 0; i < 4; i++) text += String.fromCharCode((word >>> (8 * i)) & 0xff);
   const known = X86_VENDORS.find((v) => v.ebx === ebx >>> 0 && v.ecx === ecx >>> 0 && v.edx === edx >>> 0);
@@ -369,8 +374,10 @@ export function cpuVendor(ebx: number, ecx: number, edx: number): CpuVendor {
  *
  * @param rawFms - CPUID 0x1.eax.
  * @returns family, model and stepping.
+ * @throws XenStreamError `USAGE` when rawFms is not a u32.
  */
 export function cpuFms(rawFms: number): CpuFms {
+  assertU32(rawFms, "rawFms");
   let family = (rawFms >>> 8) & 0xf;
   if (family === 0xf) family = (family + ((rawFms >>> 20) & 0xff)) & 0xff;
   let model = (rawFms >>> 4) & 0xf;

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { XenStreamError } from "../../errors.js";
 import type { CpuidRegister } from "./cpu-features.js";
 
 /** XEN_CPUID_NO_SUBLEAF (public/arch-x86/xen.h). */
@@ -211,7 +212,7 @@ function subleafLeaf(
 
 /**
  * Names a CPUID leaf/subleaf the way Xen's `struct cpu_policy` holds it.
- * Never throws: any pair of u32s gets an answer, with `inPolicy: false`
+ * Any pair of u32s gets an answer, with `inPolicy: false`
  * where Xen 4.17's restore would refuse it (x86_cpuid_copy_from_buffer()
  * returns -ERANGE: a subleaf on a leaf without subleaves, a subleaf beyond
  * the array, a leaf outside 0x0..0xd, 0x40000000, 0x40000100 and
@@ -220,8 +221,14 @@ function subleafLeaf(
  * @param leaf - the entry's `leaf`.
  * @param subleaf - the entry's `subleaf` (0xffffffff for none).
  * @returns its group, C member, title, restore acceptance and bit-fields.
+ * @throws XenStreamError `USAGE` when leaf or subleaf is not a u32.
  */
 export function cpuidLeafName(leaf: number, subleaf: number): CpuidLeafName {
+  for (const [name, value] of [["leaf", leaf], ["subleaf", subleaf]] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+      throw new XenStreamError("USAGE", 0, `${name} must be an integer in 0..0xffffffff, got ${String(value)}`);
+    }
+  }
   if (leaf < CPUID_GUEST_NR.BASIC) {
     switch (leaf) {
       case 0x4:

@@ -642,6 +642,9 @@ describe("hostile and arbitrary policies", () => {
     ["name", () => formatXenCpuidPolicy(1 as unknown as string, [], []), "name must be a string"],
     ["maxLeaves", () => checkCpuidPolicy([], { maxLeaves: -1 }), "options.maxLeaves must be an integer"],
     ["featureset word", () => featuresetNames([0.5]), "featureset[0] must be an integer"],
+    ["rawFms", () => cpuFms(-1), "rawFms must be an integer"],
+    ["vendor register", () => cpuVendor(0, Number.NaN, 0), "ecx must be an integer"],
+    ["leaf name", () => cpuidLeafName(0, 2 ** 32), "subleaf must be an integer in 0..0xffffffff, got 4294967296"],
   ])("USAGE: %s", (_name, call, message) => {
     const error = thrown(call);
     expect(error.code).toBe("USAGE");
