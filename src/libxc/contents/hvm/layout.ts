@@ -45,6 +45,12 @@ export interface Field {
   readonly offset: number;
 }
 
+/**
+ * Field names starting with this character are not members of the decoded
+ * object (bit-field groups, union wrappers): messages name their parent.
+ */
+export const SYNTHETIC = "\u0000";
+
 /** A struct: named fields laid out back to back. */
 export interface Layout {
   readonly kind: "struct";
@@ -215,7 +221,8 @@ export function encodeStruct(view: DataView, pos: number, layout: Layout, value:
   if (typeof value !== "object" || value === null) throw badValue(offset, path, `an object (${layout.name})`, value);
   const record = value as Record<string, unknown>;
   for (const field of layout.fields) {
-    encodeType(view, pos + field.offset, field.type, record[field.name], `${path}.${field.name}`, offset + field.offset);
+    const child = field.name.startsWith(SYNTHETIC) ? path : `${path}.${field.name}`;
+    encodeType(view, pos + field.offset, field.type, record[field.name], child, offset + field.offset);
   }
 }
 

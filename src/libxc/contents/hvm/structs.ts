@@ -16,6 +16,7 @@ import {
   encodeStruct,
   fieldAt,
   struct,
+  SYNTHETIC,
   type CustomType,
   type FieldType,
   type Layout,
@@ -85,7 +86,9 @@ function bitfields(
 }
 
 /** Field names starting with this are bit-field groups spread into their parent. */
-export const BITFIELD_PREFIX = "\u0000bits:";
+export const BITFIELD_PREFIX = `${SYNTHETIC}bits:`;
+/** Name of the one field of a union wrapper struct. */
+const WRAPPED = `${SYNTHETIC}entry`;
 
 /** struct hvm_hw_cpu: the union of pending_event and its bit-fields. */
 const PENDING_EVENT = bitfields(
@@ -215,7 +218,7 @@ export const HVM_HW_VIOAPIC = struct("hvm_hw_vioapic", [
   ["baseAddress", "u64"],
   ["ioregsel", "u32"],
   ["id", "u32"],
-  ["redirtbl", { kind: "array", of: struct("vioapic_redir_entry", [["entry", REDIR_ENTRY]]), count: VIOAPIC_NUM_PINS }],
+  ["redirtbl", { kind: "array", of: struct("vioapic_redir_entry", [[WRAPPED, REDIR_ENTRY]]), count: VIOAPIC_NUM_PINS }],
 ]);
 
 /** struct hvm_hw_lapic (Xen 4.21: pending_esr and 4 bytes of padding). */
@@ -404,7 +407,7 @@ function spread(raw: Record<string, unknown>, layout: Layout): Record<string, un
 function unwrap(value: unknown, type: FieldType): unknown {
   if (typeof type === "string") return value;
   if (type.kind === "struct") {
-    if (type.fields.length === 1 && type.fields[0]!.name === "entry") return (value as Record<string, unknown>)["entry"];
+    if (type.fields.length === 1 && type.fields[0]!.name === WRAPPED) return (value as Record<string, unknown>)[WRAPPED];
     return spread(value as Record<string, unknown>, type);
   }
   if (type.kind === "array" && typeof type.of !== "string") {
@@ -417,7 +420,7 @@ function unwrap(value: unknown, type: FieldType): unknown {
 function wrap(value: unknown, type: FieldType): unknown {
   if (typeof type === "string" || value === null || typeof value !== "object") return value;
   if (type.kind === "struct") {
-    if (type.fields.length === 1 && type.fields[0]!.name === "entry") return { entry: value };
+    if (type.fields.length === 1 && type.fields[0]!.name === WRAPPED) return { [WRAPPED]: value };
     return gather(value as Record<string, unknown>, type);
   }
   if (type.kind === "array" && typeof type.of !== "string" && Array.isArray(value)) {
@@ -452,6 +455,6 @@ export function memberAt(layout: Layout, at: number): string {
   return fieldAt(layout, at)
     .split(".")
     .map((part) => (part.startsWith(BITFIELD_PREFIX) ? part.slice(BITFIELD_PREFIX.length) : part))
-    .filter((part) => part !== "entry")
+    .filter((part) => part !== WRAPPED)
     .join(".");
 }
