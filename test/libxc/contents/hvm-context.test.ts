@@ -15,7 +15,9 @@ import {
   decodeHvmContext,
   encodeHvmContext,
   type HvmContext,
+  type HvmHwCpu,
   type HvmSaveEntry,
+  type HvmSaveEntryOf,
 } from "../../../src/libxc/contents/hvm-context.js";
 import { cat, filled, le16, le32, le64, offsetCopy, pattern, zeros } from "../../helpers/hex.js";
 import { thrown } from "../../helpers/errors.js";
@@ -120,7 +122,7 @@ const CRDR = ["cr0", "cr2", "cr3", "cr4", "dr0", "dr1", "dr2", "dr3", "dr6", "dr
  * error_code 1020, flags 1024, pad0 1028. The compat layout: tsc 1000,
  * pending_event 1008, error_code 1012.
  */
-function cpuVector(layout: 1032 | 1024 | 1016): { body: Uint8Array; fields: Record<string, unknown> } {
+function cpuVector(layout: 1032 | 1024 | 1016): { body: Uint8Array; fields: HvmHwCpu } {
   const fields: Record<string, unknown> = { fpuRegs: pattern(512, 7) };
   const at: Array<readonly [number, 1 | 2 | 4 | 8, number | bigint]> = [];
   const q = (name: string, offset: number, value: bigint): void => {
@@ -161,34 +163,34 @@ function cpuVector(layout: 1032 | 1024 | 1016): { body: Uint8Array; fields: Reco
   }
   const body = place(layout, at);
   body.set(pattern(512, 7), 0);
-  return { body, fields };
+  return { body, fields: fields as unknown as HvmHwCpu };
 }
 
 describe("CPU (typecode 2): struct hvm_hw_cpu", () => {
   for (const layout of [1032, 1024, 1016] as const) {
     test(`${layout}-byte layout`, () => {
       const { body, fields } = cpuVector(layout);
-      roundTrip(2, 1, body, { name: "CPU", typecode: 2, instance: 1, length: layout, fields } as HvmSaveEntry);
+      roundTrip(2, 1, body, { name: "CPU", typecode: 2, instance: 1, length: layout, fields });
     });
   }
 
   test("a shorter body is zero-extended (hvm_load_entry_zeroextend)", () => {
     const { body, fields } = cpuVector(1032);
     const short = body.subarray(0, 660); // ends inside cr0
-    const expected: Record<string, unknown> = { ...fields };
+    const expected: Record<string, unknown> = { ...(fields as unknown as Record<string, unknown>) };
     for (const key of Object.keys(expected)) if (typeof expected[key] === "bigint") expected[key] = 0n;
     for (const key of Object.keys(expected)) if (typeof expected[key] === "number") expected[key] = 0;
     GPRS.forEach((name, i) => (expected[name] = 0xffff_8880_0000_0000n + big(i)));
     expected["rip"] = 0xffff_ffff_81a4_3c83n;
     expected["rflags"] = 0x246n;
     expected["cr0"] = 0x8005_0033n & 0xffff_ffffn; // its first 4 bytes (0x80050033) survive
-    roundTrip(2, 0, short, { name: "CPU", typecode: 2, instance: 0, length: 660, fields: expected } as HvmSaveEntry);
+    roundTrip(2, 0, short, { name: "CPU", typecode: 2, instance: 0, length: 660, fields: expected as unknown as HvmHwCpu });
   });
 
   test("a longer body keeps the bytes after the struct in tail", () => {
     const { body, fields } = cpuVector(1032);
     const tail = pattern(9, 3);
-    roundTrip(2, 0, cat(body, tail), { name: "CPU", typecode: 2, instance: 0, length: 1041, fields, tail } as HvmSaveEntry);
+    roundTrip(2, 0, cat(body, tail), { name: "CPU", typecode: 2, instance: 0, length: 1041, fields, tail });
   });
 });
 
@@ -522,7 +524,7 @@ describe("hostile descriptors: XenStreamError with the offset inside the blob", 
 
 describe("encoder: BAD_VALUE with the position of the field", () => {
   const withEntry = (entry: HvmSaveEntry): HvmContext => ({ entries: [HEADER_ENTRY, entry, END_ENTRY], trailing: zeros(0) });
-  const cpu = (): HvmSaveEntry & { name: "CPU" } => ({ name: "CPU", typecode: 2, instance: 0, length: 1032, fields: cpuVector(1032).fields } as HvmSaveEntry & { name: "CPU" });
+  const cpu = (): HvmSaveEntryOf<"CPU"> => ({ name: "CPU", typecode: 2, instance: 0, length: 1032, fields: cpuVector(1032).fields });
 
   const cases: Array<[name: string, context: () => HvmContext, offset: number, message: RegExp]> = [
     ["a u32 out of range", () => {
