@@ -48,7 +48,7 @@ describe("checkHvmContext: hvm_load() rules", () => {
     ["strict: TSC_ADJUST of 4 bytes", blobOf(entry(19, 0, zeros(4))), {}, [["BAD_LENGTH", "error", FIRST + 4]]],
     ["zero-extend: CPU of 1040 bytes", blobOf(entry(2, 0, cat(cpuBody(), zeros(8)))), {}, [["BAD_LENGTH", "error", FIRST + 4]]],
     ["zero-extend: CPU of 1024 bytes (Xen <= 4.6) loads", blobOf(entry(2, 0, cpuBody().subarray(0, 1024))), {}, []],
-    ["zero-extend: CPU of 1016 bytes (pre-3.4 layout) loads", blobOf(entry(2, 0, cpuBody().subarray(0, 1016))), {}, []],
+    ["zero-extend: CPU of 1016 bytes (Xen <= 3.4 layout) loads", blobOf(entry(2, 0, cpuBody().subarray(0, 1016))), {}, []],
     ["zero-extend: LAPIC of 32 bytes on Xen 4.17", blobOf(entry(5, 0, zeros(32))), { xenRelease: [4, 17] }, [["BAD_LENGTH", "error", FIRST + 4]]],
     ["zero-extend: LAPIC of 32 bytes on Xen 4.21", blobOf(entry(5, 0, zeros(32))), { xenRelease: [4, 21] }, []],
     ["zero-extend: RTC of 24 bytes on Xen 4.13", blobOf(entry(11, 0, zeros(24))), { xenRelease: [4, 13] }, [["BAD_LENGTH", "error", FIRST + 4]]],

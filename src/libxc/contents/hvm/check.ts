@@ -292,7 +292,7 @@ function checkFields(
   const u64 = (at: number): bigint => (at + 8 <= length ? view.getBigUint64(body + at, true) : 0n);
   switch (row.name) {
     case "CPU": {
-      // cr0 lies at the same offset in the pre-3.4 (1016-byte) layout, which has no pad0.
+      // cr0 lies at the same offset in the 1016-byte layout (Xen <= 3.4), which has no pad0.
       const pad0 = fieldPos(HVM_HW_CPU, "pad0");
       if (length !== HVM_CPU_COMPAT_LENGTH && pad0 + 4 <= length && view.getUint32(body + pad0, true) !== 0) {
         report("error", "BAD_FIELD", body + pad0, `${label}: pad0 must be 0, got ${hex(view.getUint32(body + pad0, true))} (hvm_load_cpu_ctxt(): EINVAL)`, index);

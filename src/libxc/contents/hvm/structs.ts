@@ -143,7 +143,7 @@ function cpuMembers(withTscAux: boolean, withFlags: boolean): Array<readonly [st
 
 /** struct hvm_hw_cpu (1032 bytes). */
 export const HVM_HW_CPU = struct("hvm_hw_cpu", cpuMembers(true, true));
-/** struct hvm_hw_cpu_compat (1016 bytes: before Xen 3.4, no msr_tsc_aux). */
+/** struct hvm_hw_cpu_compat (1016 bytes: Xen 3.4 and older, no msr_tsc_aux). */
 export const HVM_HW_CPU_COMPAT = struct("hvm_hw_cpu_compat", cpuMembers(false, false));
 
 /** struct hvm_hw_vpic. */

@@ -52,7 +52,7 @@ export type XenRelease = readonly [major: number, minor: number];
 export interface HvmSaveSize {
   /** Body length in bytes. */
   readonly length: number;
-  /** First Xen release that writes it. */
+  /** First Xen release that writes it (git history of public/arch-x86/hvm/save.h; 3.1 = the format's first release). */
   readonly since: XenRelease;
 }
 
@@ -162,7 +162,7 @@ const since = (major: number, minor: number): XenRelease => [major, minor];
 /** The key order of a decoded CPU entry (bit-fields spread), for the compat mapping. */
 const CPU_KEYS: readonly string[] = /*@__PURE__*/ Object.keys(decodeSpread(viewOf(new Uint8Array(HVM_HW_CPU.size)), 0, HVM_HW_CPU));
 
-/** hvm_hw_cpu_compat length: the pre-3.4 layout (_hvm_hw_fix_cpu()). */
+/** hvm_hw_cpu_compat length: the layout of Xen 3.4 and older (_hvm_hw_fix_cpu()). */
 export const HVM_CPU_COMPAT_LENGTH = HVM_HW_CPU_COMPAT.size;
 
 const cpuType: HvmSaveType = {
@@ -172,13 +172,13 @@ const cpuType: HvmSaveType = {
   scope: "vcpu",
   load: "zero-extend",
   sizes: [
-    { length: 1016, since: since(3, 0) },
-    { length: 1024, since: since(3, 4) },
+    { length: 1016, since: since(3, 1) },
+    { length: 1024, since: since(4, 0) },
     { length: 1032, since: since(4, 7) },
   ],
   decode(body) {
     if (body.length !== HVM_CPU_COMPAT_LENGTH) return decodeFixed(HVM_HW_CPU, body);
-    // public/arch-x86/hvm/save.h _hvm_hw_fix_cpu(): a 1016-byte record is
+    // public/arch-x86/hvm/save.h _hvm_hw_fix_cpu(): a 1016-byte record (Xen <= 3.4) is
     // struct hvm_hw_cpu_compat (no msr_tsc_aux), read as msr_tsc_aux = 0.
     const compat = decodeSpread(viewOf(body), 0, HVM_HW_CPU_COMPAT);
     const fields: Record<string, unknown> = {};
@@ -190,7 +190,7 @@ const cpuType: HvmSaveType = {
     const record = (typeof fields === "object" && fields !== null ? fields : {}) as Record<string, unknown>;
     for (const [key, zero] of [["msrTscAux", 0n], ["flags", 0], ["pad0", 0]] as const) {
       if (record[key] !== zero) {
-        throw badValue(offset, `CPU.${key}`, `${String(zero)} in a 1016-byte CPU entry (the pre-3.4 layout has no such field)`, record[key]);
+        throw badValue(offset, `CPU.${key}`, `${String(zero)} in a 1016-byte CPU entry (the Xen <= 3.4 layout has no such field)`, record[key]);
       }
     }
     if (tail !== undefined && tail.length !== 0) throw badValue(offset, "CPU.tail", "empty for a length of 1016", tail);
@@ -244,11 +244,11 @@ const END_LAYOUT: Layout = { kind: "struct", name: "hvm_save_end", fields: [], s
 
 /** Every code of public/arch-x86/hvm/save.h, by typecode (index = typecode). */
 export const HVM_SAVE_TYPES: readonly HvmSaveType[] = [
-  fixed({ typecode: 0, name: "END", struct: "hvm_save_end", scope: "framing", load: "end", sizes: [{ length: 0, since: since(3, 0) }] }, END_LAYOUT),
-  fixed({ typecode: 1, name: "HEADER", struct: "hvm_save_header", scope: "framing", load: "strict", sizes: [{ length: 24, since: since(3, 0) }] }, HVM_SAVE_HEADER),
+  fixed({ typecode: 0, name: "END", struct: "hvm_save_end", scope: "framing", load: "end", sizes: [{ length: 0, since: since(3, 1) }] }, END_LAYOUT),
+  fixed({ typecode: 1, name: "HEADER", struct: "hvm_save_header", scope: "framing", load: "strict", sizes: [{ length: 24, since: since(3, 1) }] }, HVM_SAVE_HEADER),
   cpuType,
-  fixed({ typecode: 3, name: "PIC", struct: "hvm_hw_vpic", scope: "domain", load: "strict", maxInstance: 1, sizes: [{ length: 8, since: since(3, 0) }] }, HVM_HW_VPIC),
-  fixed({ typecode: 4, name: "IOAPIC", struct: "hvm_hw_vioapic", scope: "domain", load: "strict", sizes: [{ length: 400, since: since(3, 0) }] }, HVM_HW_VIOAPIC),
+  fixed({ typecode: 3, name: "PIC", struct: "hvm_hw_vpic", scope: "domain", load: "strict", maxInstance: 1, sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_VPIC),
+  fixed({ typecode: 4, name: "IOAPIC", struct: "hvm_hw_vioapic", scope: "domain", load: "strict", sizes: [{ length: 400, since: since(3, 1) }] }, HVM_HW_VIOAPIC),
   fixed(
     {
       typecode: 5,
@@ -257,17 +257,17 @@ export const HVM_SAVE_TYPES: readonly HvmSaveType[] = [
       scope: "vcpu",
       load: "zero-extend",
       sizes: [
-        { length: 24, since: since(3, 0) },
+        { length: 24, since: since(3, 1) },
         { length: 32, since: since(4, 21) },
       ],
     },
     HVM_HW_LAPIC,
   ),
-  fixed({ typecode: 6, name: "LAPIC_REGS", struct: "hvm_hw_lapic_regs", scope: "vcpu", load: "strict", sizes: [{ length: 1024, since: since(3, 0) }] }, HVM_HW_LAPIC_REGS),
-  fixed({ typecode: 7, name: "PCI_IRQ", struct: "hvm_hw_pci_irqs", scope: "domain", load: "strict", sizes: [{ length: 16, since: since(3, 0) }] }, HVM_HW_PCI_IRQS),
-  fixed({ typecode: 8, name: "ISA_IRQ", struct: "hvm_hw_isa_irqs", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 0) }] }, HVM_HW_ISA_IRQS),
-  fixed({ typecode: 9, name: "PCI_LINK", struct: "hvm_hw_pci_link", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 0) }] }, HVM_HW_PCI_LINK),
-  fixed({ typecode: 10, name: "PIT", struct: "hvm_hw_pit", scope: "domain", load: "strict", sizes: [{ length: 56, since: since(3, 0) }] }, HVM_HW_PIT),
+  fixed({ typecode: 6, name: "LAPIC_REGS", struct: "hvm_hw_lapic_regs", scope: "vcpu", load: "strict", sizes: [{ length: 1024, since: since(3, 1) }] }, HVM_HW_LAPIC_REGS),
+  fixed({ typecode: 7, name: "PCI_IRQ", struct: "hvm_hw_pci_irqs", scope: "domain", load: "strict", sizes: [{ length: 16, since: since(3, 1) }] }, HVM_HW_PCI_IRQS),
+  fixed({ typecode: 8, name: "ISA_IRQ", struct: "hvm_hw_isa_irqs", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_ISA_IRQS),
+  fixed({ typecode: 9, name: "PCI_LINK", struct: "hvm_hw_pci_link", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_PCI_LINK),
+  fixed({ typecode: 10, name: "PIT", struct: "hvm_hw_pit", scope: "domain", load: "strict", sizes: [{ length: 56, since: since(3, 1) }] }, HVM_HW_PIT),
   fixed(
     {
       typecode: 11,
@@ -276,14 +276,14 @@ export const HVM_SAVE_TYPES: readonly HvmSaveType[] = [
       scope: "domain",
       load: "zero-extend",
       sizes: [
-        { length: 16, since: since(3, 0) },
+        { length: 16, since: since(3, 1) },
         { length: 24, since: since(4, 14) },
       ],
     },
     HVM_HW_RTC,
   ),
-  fixed({ typecode: 12, name: "HPET", struct: "hvm_hw_hpet", scope: "domain", load: "strict", sizes: [{ length: 1048, since: since(3, 0) }] }, HVM_HW_HPET),
-  fixed({ typecode: 13, name: "PMTIMER", struct: "hvm_hw_pmtimer", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 0) }] }, HVM_HW_PMTIMER),
+  fixed({ typecode: 12, name: "HPET", struct: "hvm_hw_hpet", scope: "domain", load: "strict", sizes: [{ length: 1048, since: since(3, 1) }] }, HVM_HW_HPET),
+  fixed({ typecode: 13, name: "PMTIMER", struct: "hvm_hw_pmtimer", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_PMTIMER),
   fixed({ typecode: 14, name: "MTRR", struct: "hvm_hw_mtrr", scope: "vcpu", load: "strict", sizes: [{ length: 240, since: since(3, 2) }] }, HVM_HW_MTRR),
   fixed(
     {

@@ -24,8 +24,8 @@ export interface HvmSaveHeader {
 }
 
 /**
- * struct hvm_hw_cpu (typecode 2): 1032 bytes since Xen 4.7, 1024 before
- * (no `flags`, `pad0`), 1016 before 3.4 (struct hvm_hw_cpu_compat: no
+ * struct hvm_hw_cpu (typecode 2): 1032 bytes since Xen 4.7, 1024 in 4.0-4.6
+ * (no `flags`, `pad0`), 1016 up to 3.4 (struct hvm_hw_cpu_compat: no
  * `msrTscAux`; decoded into this shape with `msrTscAux` 0n).
  *
  * `pendingEvent` is the union's raw word; `pendingVector` .. `pendingValid`
@@ -416,7 +416,7 @@ export type HvmSaveTypeName = keyof HvmSaveFields;
  * body is zero-extended (the missing fields decode as 0; the encoder
  * requires them to be 0 and writes `length` bytes), a longer one keeps the
  * bytes after the struct in `tail` (present only when non-empty). A CPU
- * entry of 1016 bytes is the pre-3.4 layout.
+ * entry of 1016 bytes is the layout of Xen 3.4 and older.
  */
 export interface HvmSaveEntryOf<N extends HvmSaveTypeName> {
   name: N;
