@@ -12,5 +12,5 @@ export type { HvmContextOptions, HvmDescriptor, HvmWalk } from "./hvm/context.js
 export { checkHvmContext, xsaveAreaSize } from "./hvm/check.js";
 export type { HvmContextCheckOptions, HvmContextFinding, HvmContextFindingCode } from "./hvm/check.js";
 export { HVM_SAVE_TYPES, HVM_SAVE_CODE, HVM_SAVE_CODE_MAX, hvmSaveType } from "./hvm/table.js";
-export type { HvmSaveType, HvmSaveSize, XenRelease } from "./hvm/table.js";
+export type { DecodedBody, HvmSaveType, HvmSaveSize, XenRelease } from "./hvm/table.js";
 export type * from "./hvm/types.js";
