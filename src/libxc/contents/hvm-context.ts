@@ -9,8 +9,44 @@
  */
 export { decodeHvmContext, encodeHvmContext, walkHvmContext, HVM_FILE_MAGIC, HVM_FILE_VERSION } from "./hvm/context.js";
 export type { HvmContextOptions, HvmDescriptor, HvmWalk } from "./hvm/context.js";
+
 export { checkHvmContext, xsaveAreaSize } from "./hvm/check.js";
 export type { HvmContextCheckOptions, HvmContextFinding, HvmContextFindingCode } from "./hvm/check.js";
+
 export { HVM_SAVE_TYPES, HVM_SAVE_CODE, HVM_SAVE_CODE_MAX, hvmSaveType } from "./hvm/table.js";
 export type { DecodedBody, HvmSaveType, HvmSaveSize, XenRelease } from "./hvm/table.js";
-export type * from "./hvm/types.js";
+
+export type {
+  HvmContext,
+  HvmSaveEntry,
+  HvmSaveEntryOf,
+  HvmUnknownEntry,
+  HvmSaveFields,
+  HvmSaveTypeName,
+  HvmSaveHeader,
+  HvmHwCpu,
+  HvmHwVpic,
+  HvmHwVioapic,
+  VioapicRedirEntry,
+  VioapicRedirEntryFields,
+  HvmHwLapic,
+  HvmHwLapicRegs,
+  HvmHwPciIrqs,
+  HvmHwIsaIrqs,
+  HvmHwPciLink,
+  HvmHwPit,
+  HvmHwPitChannel,
+  HvmHwRtc,
+  HvmHwHpet,
+  HvmHwHpetTimer,
+  HvmHwPmtimer,
+  HvmHwMtrr,
+  HvmViridianDomainContext,
+  HvmHwCpuXsave,
+  HvmHwCpuXsaveHdr,
+  HvmViridianVcpuContext,
+  HvmVmceVcpu,
+  HvmTscAdjust,
+  HvmMsr,
+  HvmOneMsr,
+} from "./hvm/types.js";
