@@ -82,4 +82,9 @@ describe("HVM context properties", () => {
       }
     },
   );
+
+  test("constraints are checked eagerly, naming the arbitrary", () => {
+    expect(() => hvmContextBlob({ vcpus: 0 })).toThrow("hvmContextBlob: vcpus must be an integer in 1..16, got 0");
+    expect(() => hvmContextBlob({ maxEntries: 65 })).toThrow("hvmContextBlob: maxEntries must be an integer in 0..64, got 65");
+  });
 });

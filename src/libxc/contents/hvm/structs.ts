@@ -379,7 +379,7 @@ export const HVM_ONE_MSR = struct("hvm_one_msr", [
 
 // ------------------------------------------------------- struct codecs
 
-/** True for the synthetic field of a bit-field group or a one-member union wrapper. */
+/** True for the synthetic field of a bit-field group (its members go into the parent object). */
 function isSpread(name: string): boolean {
   return name.startsWith(BITFIELD_PREFIX);
 }
