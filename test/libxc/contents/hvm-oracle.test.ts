@@ -11,6 +11,9 @@
  * differences between the stream and the paused domain are listed as
  * explicit exceptions, each asserted both ways (our value and the tool's).
  *
+ * The register lines `xenctx -a -C` printed for the same domain are
+ * compared too.
+ *
  * Also: the HVM skeleton (qemu HVM guest with every emulated device) and
  * the PVH skeleton decode entry by entry and re-encode byte for byte.
  */
@@ -298,6 +301,46 @@ describe("PVH oracle: xen-hvmctx output of the same paused domain", () => {
     expect(findings.map((f) => [f.code, f.entryIndex])).toEqual(
       [2, 4, 6, 11, 13, 15].map((index) => ["BAD_INSTANCE", index]),
     );
+  });
+});
+
+describe("PVH oracle: xenctx -a -C register lines of the same paused domain", () => {
+  const context = decodeHvmContext(hvmContextOf("oracle-pvh/pvh-save.skel.xl"));
+  const text = new TextDecoder().decode(load("oracle-pvh/xenctx.txt"));
+
+  /** The register part of each "vcpuN:" block (up to its "Code" line), as name -> printed hex. */
+  function registers(vcpu: number): Map<string, string> {
+    const block = text.split(/^vcpu\d+:$/m)[vcpu + 1]!.split(/^Code /m)[0]!;
+    const out = new Map<string, string>();
+    for (const match of block.matchAll(/([a-z0-9]+): ([0-9a-f]+)(?: @ ([0-9a-f]+)(?:\/([0-9a-f]+))?)?/g)) {
+      out.set(match[1]!, match[2]!);
+      if (match[3] !== undefined) out.set(`${match[1]} base`, match[3]);
+      if (match[4] !== undefined) out.set(`${match[1]} shadow`, match[4]);
+    }
+    return out;
+  }
+
+  test("every register xenctx prints equals the CPU record's, vCPU 0's rax apart", () => {
+    for (const vcpu of [0, 1]) {
+      const cpu = fields(context.entries.find((e) => e.name === "CPU" && e.instance === vcpu)!, "CPU");
+      const printed = registers(vcpu);
+      const ours = new Map<string, bigint>();
+      for (const name of ["rip", "rsp", "rax", "rcx", "rdx", "rbx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cr0", "cr2", "cr3", "cr4", "dr0", "dr1", "dr2", "dr3", "dr6", "dr7"] as const) {
+        ours.set(name, cpu[name]);
+      }
+      ours.set("flags", cpu.rflags);
+      for (const seg of ["cs", "ss", "ds", "es", "fs", "gs"] as const) ours.set(seg, BigInt(cpu[`${seg}Sel`]));
+      ours.set("fs base", cpu.fsBase);
+      ours.set("gs base", cpu.gsBase);
+      ours.set("gs shadow", cpu.shadowGs);
+      // The same exception as for xen-hvmctx: the suspend return value set on resume.
+      if (vcpu === 0) {
+        expect(cpu.rax).toBe(0n);
+        ours.set("rax", 1n);
+      }
+      expect([...printed.keys()].sort()).toEqual([...ours.keys()].sort());
+      for (const [name, value] of ours) expect([vcpu, name, BigInt(`0x${printed.get(name)!}`)]).toEqual([vcpu, name, value]);
+    }
   });
 });
 
