@@ -56,6 +56,9 @@ describe("checkHvmContext: hvm_load() rules", () => {
     ["per-vCPU instance beyond the vCPU count", blobOf(entry(19, 2, zeros(8))), { vcpus: 2 }, [["BAD_INSTANCE", "error", FIRST + 2]]],
     ["per-vCPU instance unchecked without a vCPU count", blobOf(entry(19, 9, zeros(8))), {}, []],
     ["PIC instance 2", blobOf(entry(3, 2, zeros(8))), {}, [["BAD_INSTANCE", "error", FIRST + 2]]],
+    ["PVH: a PIC entry (no vPIC)", blobOf(entry(3, 0, zeros(8))), { emulation: "pvh" }, [["NO_DEVICE", "error", FIRST]]],
+    ["PVH: LAPIC and LAPIC_REGS load", blobOf(entry(5, 0, zeros(24)), entry(6, 0, zeros(1024))), { emulation: "pvh" }, []],
+    ["HVM: every device loads", blobOf(entry(10, 0, zeros(56)), entry(13, 0, zeros(8))), { emulation: "hvm" }, []],
     ["per-domain instance is not checked (IOAPIC 5)", blobOf(entry(4, 5, zeros(400))), { vcpus: 1 }, []],
     ["duplicate entry: a warning", blobOf(entry(19, 0, zeros(8)), entry(19, 0, zeros(8))), {}, [["DUPLICATE_ENTRY", "warning", FIRST + 16]]],
     ["CPU pad0 non-zero", blobOf(entry(2, 0, cpuBody((v) => v.setUint32(1028, 1, true)))), {}, [["BAD_FIELD", "error", FIRST + 8 + 1028]]],
@@ -95,6 +98,7 @@ describe("checkHvmContext: hvm_load() rules", () => {
     expect(thrown(() => checkHvmContext(blobOf(), { vcpus: -1 })).code).toBe("USAGE");
     expect(thrown(() => checkHvmContext(blobOf(), { xenRelease: [4] as unknown as [number, number] })).code).toBe("USAGE");
     expect(thrown(() => checkHvmContext(null as unknown as Uint8Array)).code).toBe("USAGE");
+    expect(thrown(() => checkHvmContext(blobOf(), { emulation: "pv" as "hvm" })).code).toBe("USAGE");
   });
 });
 

@@ -295,7 +295,7 @@ describe("PVH oracle: xen-hvmctx output of the same paused domain", () => {
   });
 
   test("Xen 4.17 with 2 vCPUs would load it: no findings", () => {
-    expect(checkHvmContext(blob, { vcpus: 2, xenRelease: [4, 17] })).toEqual([]);
+    expect(checkHvmContext(blob, { vcpus: 2, xenRelease: [4, 17], emulation: "pvh" })).toEqual([]);
     // With one vCPU, every vCPU-1 entry is refused.
     const findings = checkHvmContext(blob, { vcpus: 1 });
     expect(findings.map((f) => [f.code, f.entryIndex])).toEqual(
@@ -399,7 +399,14 @@ describe("HVM skeleton (qemu-xen HVM guest, every emulated device)", () => {
 
   test("re-encodes byte for byte, and Xen 4.17 would load it", () => {
     expect(encodeHvmContext(context)).toEqual(blob);
-    expect(checkHvmContext(blob, { vcpus: 2, xenRelease: [4, 17] })).toEqual([]);
+    expect(checkHvmContext(blob, { vcpus: 2, xenRelease: [4, 17], emulation: "hvm" })).toEqual([]);
+  });
+
+  test("as a PVH domain it would not: its device entries need emulated devices", () => {
+    const findings = checkHvmContext(blob, { emulation: "pvh" });
+    expect(findings.map((f) => [f.code, context.entries[f.entryIndex!]!.name])).toEqual(
+      ["PIC", "PIC", "IOAPIC", "PIT", "RTC", "HPET", "PMTIMER"].map((name) => ["NO_DEVICE", name]),
+    );
   });
 
   test("the PVH skeleton of spec-vectors/captured too", () => {

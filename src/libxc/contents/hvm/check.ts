@@ -28,6 +28,8 @@ export type HvmContextFindingCode =
   | "BAD_LENGTH"
   /** A per-vCPU instance not below the vCPU count, or a PIC instance above 1. */
   | "BAD_INSTANCE"
+  /** An entry for an emulated device the domain does not have. */
+  | "NO_DEVICE"
   /** A second entry of the same typecode and instance. */
   | "DUPLICATE_ENTRY"
   /** A field value the loader refuses. */
@@ -66,6 +68,13 @@ export interface HvmContextCheckOptions {
    * @defaultValue the newest release this library knows (4.21)
    */
   xenRelease?: readonly [number, number];
+  /**
+   * The domain's emulated devices, as emulation_flags_ok()
+   * (xen/arch/x86/domain.c) allows them for a guest: `"hvm"` every device
+   * but vPCI, `"pvh"` the local APIC only. Entries for devices the domain
+   * lacks fail to load with ENODEV. Unchecked when absent.
+   */
+  emulation?: "hvm" | "pvh";
   /**
    * Also check field values the loaders refuse (CPU pad0 and CR0,
    * VIRIDIAN_VCPU _pad, CPU_XSAVE header and size, CPU_MSR count, _rsvd and
@@ -163,9 +172,9 @@ const hex = (value: number | bigint): string => `0x${value.toString(16)}`;
  * about what Xen loads but never writes (duplicate entries, which hvm_load()
  * loads twice, the later winning; END with a length; bytes after END).
  *
- * Not checked, because they depend on the restoring host or the domain's
- * configuration: device entries for devices the domain lacks (-ENODEV),
- * CR4 against the CPU policy, xcr0_accum against the host's XSAVE
+ * Entries for emulated devices a PVH domain lacks are checked when
+ * `emulation` says what the domain is. Not checked, because they depend on
+ * the restoring host or the domain's policy: CR4 against the CPU policy, xcr0_accum against the host's XSAVE
  * features, MSR values.
  *
  * @param blob - the HVM context bytes
@@ -186,6 +195,10 @@ export function checkHvmContext(blob: Uint8Array, options: HvmContextCheckOption
     throw new XenStreamError("USAGE", 0, "checkHvmContext: options.xenRelease must be [major, minor]");
   }
   const fields = options.fields ?? true;
+  const emulation = options.emulation;
+  if (emulation !== undefined && emulation !== "hvm" && emulation !== "pvh") {
+    throw new XenStreamError("USAGE", 0, 'checkHvmContext: options.emulation must be "hvm" or "pvh"');
+  }
   const findings: HvmContextFinding[] = [];
   const report = (severity: HvmContextFinding["severity"], code: HvmContextFindingCode, pos: number, message: string, entryIndex?: number): void => {
     findings.push({ severity, code, message, pos, offset: base + pos, ...(entryIndex === undefined ? {} : { entryIndex }) });
@@ -225,6 +238,9 @@ export function checkHvmContext(blob: Uint8Array, options: HvmContextCheckOption
     }
     if (row.scope === "vcpu" && vcpus !== undefined && instance >= vcpus) {
       report("error", "BAD_INSTANCE", pos + 2, `${label}: instance ${instance} is not a vCPU of a ${vcpus}-vCPU domain; the loader fails with EINVAL`, index);
+    }
+    if (emulation === "pvh" && row.device !== undefined && row.device !== "vlapic") {
+      report("error", "NO_DEVICE", pos, `${label}: a PVH domain has no ${row.device} (only the local APIC is emulated); the loader fails with ENODEV`, index);
     }
     if (row.maxInstance !== undefined && instance > row.maxInstance) {
       report("error", "BAD_INSTANCE", pos + 2, `${label}: instance must be at most ${row.maxInstance}; the loader fails with ENOENT`, index);

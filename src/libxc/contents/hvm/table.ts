@@ -75,6 +75,12 @@ export interface HvmSaveType {
   readonly sizes: readonly HvmSaveSize[];
   /** The loader's highest instance, when it checks one for a per-domain type (PIC: 1). */
   readonly maxInstance?: number;
+  /**
+   * The emulated device the loader needs (it fails with -ENODEV without):
+   * has_vpic(), has_vioapic(), has_vlapic(), has_vpit(), has_vrtc(),
+   * has_vhpet(), has_vpm() in the loaders.
+   */
+  readonly device?: "vpic" | "vioapic" | "vlapic" | "vpit" | "vrtc" | "vhpet" | "vpm";
   /** Decodes a body of any length (never throws on content). */
   decode(body: Uint8Array): DecodedBody;
   /**
@@ -247,13 +253,14 @@ export const HVM_SAVE_TYPES: readonly HvmSaveType[] = [
   fixed({ typecode: 0, name: "END", struct: "hvm_save_end", scope: "framing", load: "end", sizes: [{ length: 0, since: since(3, 1) }] }, END_LAYOUT),
   fixed({ typecode: 1, name: "HEADER", struct: "hvm_save_header", scope: "framing", load: "strict", sizes: [{ length: 24, since: since(3, 1) }] }, HVM_SAVE_HEADER),
   cpuType,
-  fixed({ typecode: 3, name: "PIC", struct: "hvm_hw_vpic", scope: "domain", load: "strict", maxInstance: 1, sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_VPIC),
-  fixed({ typecode: 4, name: "IOAPIC", struct: "hvm_hw_vioapic", scope: "domain", load: "strict", sizes: [{ length: 400, since: since(3, 1) }] }, HVM_HW_VIOAPIC),
+  fixed({ typecode: 3, name: "PIC", device: "vpic", struct: "hvm_hw_vpic", scope: "domain", load: "strict", maxInstance: 1, sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_VPIC),
+  fixed({ typecode: 4, name: "IOAPIC", device: "vioapic", struct: "hvm_hw_vioapic", scope: "domain", load: "strict", sizes: [{ length: 400, since: since(3, 1) }] }, HVM_HW_VIOAPIC),
   fixed(
     {
       typecode: 5,
       name: "LAPIC",
       struct: "hvm_hw_lapic",
+      device: "vlapic",
       scope: "vcpu",
       load: "zero-extend",
       sizes: [
@@ -263,16 +270,17 @@ export const HVM_SAVE_TYPES: readonly HvmSaveType[] = [
     },
     HVM_HW_LAPIC,
   ),
-  fixed({ typecode: 6, name: "LAPIC_REGS", struct: "hvm_hw_lapic_regs", scope: "vcpu", load: "strict", sizes: [{ length: 1024, since: since(3, 1) }] }, HVM_HW_LAPIC_REGS),
+  fixed({ typecode: 6, name: "LAPIC_REGS", device: "vlapic", struct: "hvm_hw_lapic_regs", scope: "vcpu", load: "strict", sizes: [{ length: 1024, since: since(3, 1) }] }, HVM_HW_LAPIC_REGS),
   fixed({ typecode: 7, name: "PCI_IRQ", struct: "hvm_hw_pci_irqs", scope: "domain", load: "strict", sizes: [{ length: 16, since: since(3, 1) }] }, HVM_HW_PCI_IRQS),
   fixed({ typecode: 8, name: "ISA_IRQ", struct: "hvm_hw_isa_irqs", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_ISA_IRQS),
   fixed({ typecode: 9, name: "PCI_LINK", struct: "hvm_hw_pci_link", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_PCI_LINK),
-  fixed({ typecode: 10, name: "PIT", struct: "hvm_hw_pit", scope: "domain", load: "strict", sizes: [{ length: 56, since: since(3, 1) }] }, HVM_HW_PIT),
+  fixed({ typecode: 10, name: "PIT", device: "vpit", struct: "hvm_hw_pit", scope: "domain", load: "strict", sizes: [{ length: 56, since: since(3, 1) }] }, HVM_HW_PIT),
   fixed(
     {
       typecode: 11,
       name: "RTC",
       struct: "hvm_hw_rtc",
+      device: "vrtc",
       scope: "domain",
       load: "zero-extend",
       sizes: [
@@ -282,8 +290,8 @@ export const HVM_SAVE_TYPES: readonly HvmSaveType[] = [
     },
     HVM_HW_RTC,
   ),
-  fixed({ typecode: 12, name: "HPET", struct: "hvm_hw_hpet", scope: "domain", load: "strict", sizes: [{ length: 1048, since: since(3, 1) }] }, HVM_HW_HPET),
-  fixed({ typecode: 13, name: "PMTIMER", struct: "hvm_hw_pmtimer", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_PMTIMER),
+  fixed({ typecode: 12, name: "HPET", device: "vhpet", struct: "hvm_hw_hpet", scope: "domain", load: "strict", sizes: [{ length: 1048, since: since(3, 1) }] }, HVM_HW_HPET),
+  fixed({ typecode: 13, name: "PMTIMER", device: "vpm", struct: "hvm_hw_pmtimer", scope: "domain", load: "strict", sizes: [{ length: 8, since: since(3, 1) }] }, HVM_HW_PMTIMER),
   fixed({ typecode: 14, name: "MTRR", struct: "hvm_hw_mtrr", scope: "vcpu", load: "strict", sizes: [{ length: 240, since: since(3, 2) }] }, HVM_HW_MTRR),
   fixed(
     {
