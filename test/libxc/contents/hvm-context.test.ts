@@ -572,6 +572,15 @@ describe("encoder: BAD_VALUE with the position of the field", () => {
     });
   }
 
+  test("values of the wrong kind: BAD_VALUE, never a TypeError", () => {
+    const bad: unknown[] = [null, 7, { name: "CPU", typecode: 2, instance: 0, length: 1032, fields: null }, { ...cpu(), tail: "abc" }, { name: "NOPE", typecode: 2, instance: 0, length: 0 }];
+    for (const entry of bad) {
+      const error = thrown(() => encodeHvmContext({ entries: [HEADER_ENTRY, entry as HvmSaveEntry], trailing: zeros(0) }));
+      expect(error.code).toBe("BAD_VALUE");
+    }
+    expect(thrown(() => encodeHvmContext({ entries: [], trailing: "x" as unknown as Uint8Array })).code).toBe("BAD_VALUE");
+  });
+
   test("vioapic bits disagreeing with fields", () => {
     const blob = blobOf([4, 0, zeros(400)]);
     const context = decodeHvmContext(blob);

@@ -83,6 +83,32 @@ describe("HVM context properties", () => {
     },
   );
 
+  prop(
+    "any value put in any field: bytes or a XenStreamError, never another error",
+    fc.tuple(hvmContextBlob({ maxEntries: 6 }), fc.nat(), fc.anything({ withBigInt: true, withTypedArray: true })),
+    { numRuns: 200 },
+    ([blob, pick, value]) => {
+      const context = decodeHvmContext(blob.bytes);
+      // Every (object, key) pair inside the entries, in a stable order.
+      const slots: Array<[Record<string, unknown>, string]> = [];
+      const visit = (node: unknown): void => {
+        if (node === null || typeof node !== "object" || node instanceof Uint8Array) return;
+        for (const key of Object.keys(node)) {
+          slots.push([node as Record<string, unknown>, key]);
+          visit((node as Record<string, unknown>)[key]);
+        }
+      };
+      visit(context.entries);
+      const [holder, key] = slots[pick % slots.length]!;
+      holder[key] = value;
+      try {
+        encodeHvmContext(context);
+      } catch (error) {
+        if (!isXenStreamError(error)) throw error;
+      }
+    },
+  );
+
   test("constraints are checked eagerly, naming the arbitrary", () => {
     expect(() => hvmContextBlob({ vcpus: 0 })).toThrow("hvmContextBlob: vcpus must be an integer in 1..16, got 0");
     expect(() => hvmContextBlob({ maxEntries: 65 })).toThrow("hvmContextBlob: maxEntries must be an integer in 0..64, got 65");

@@ -195,6 +195,10 @@ export function encodeHvmContext(context: HvmContext, options: HvmContextOptions
     const entry = context.entries[index]!;
     const at = base + size;
     const where = `entries[${index}]`;
+    if (typeof entry !== "object" || entry === null) throw badValue(at, where, "an entry object", entry);
+    if ("tail" in entry && entry.tail !== undefined && !(entry.tail instanceof Uint8Array)) {
+      throw badValue(at + HVM_DESCRIPTOR_SIZE, `${where}.tail`, "a Uint8Array", entry.tail);
+    }
     const typecode = checkUint(entry.typecode, 0xffff, `${where}.typecode`, at);
     const instance = checkUint(entry.instance, 0xffff, `${where}.instance`, at + 2);
     const length = checkUint(entry.length, 0xffff_ffff, `${where}.length`, at + 4);
