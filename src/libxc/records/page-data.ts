@@ -11,13 +11,11 @@
  * @module
  * @internal
  */
-import type { RecordCodec } from "../../wire/codec.js";
+import type { BodyCodec } from "../../wire/codec.js";
 import type { Writer } from "../../wire/writer.js";
-import { wordOffsets } from "../../wire/reader.js";
-import { splitWords } from "../../wire/writer.js";
+import { TWO_POW_32, wordOffsets } from "../../wire/reader.js";
 import {
   COUNT_HEADER_SIZE,
-  LibxcRecordType,
   PAGE_DATA_PFN_MAX,
   isKnownPageType,
   pageTypeHasData,
@@ -27,9 +25,7 @@ import type { LibxcCodecContext } from "./context.js";
 
 const PFN_ENTRY_SIZE = 8;
 
-export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
-  name: "PAGE_DATA",
-  typeId: LibxcRecordType.PAGE_DATA,
+export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
 
   decode(reader, { pageSize, entryPool }) {
     const length = reader.remaining;
@@ -115,9 +111,10 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
   encode(writer: Writer, record) {
     writer.u32(record.entries.length, "count");
     writer.u32(record.reserved ?? 0, "reserved");
+    // One entry per pfn: split the 52-bit pfn into u32 halves in place (no object per pfn).
     for (const entry of record.entries) {
-      const { low, high } = splitWords(entry.pfn);
-      writer.u64Words(low, ((entry.type << 28) | ((entry.reserved ?? 0) << 20) | high) >>> 0);
+      const high = Math.floor(entry.pfn / TWO_POW_32);
+      writer.u64Words(entry.pfn - high * TWO_POW_32, ((entry.type << 28) | ((entry.reserved ?? 0) << 20) | high) >>> 0);
     }
     writer.raw(record.pages);
   },
