@@ -77,8 +77,3 @@ export function eventKey(event: SaveFileEvent): EventKey {
 export function bodyOffset(event: { offset: number }): number {
   return event.offset + 8;
 }
-
-/** Layer of an event. @internal */
-export function layerOf(event: SaveFileEvent): Layer {
-  return event.layer;
-}

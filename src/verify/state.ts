@@ -408,8 +408,3 @@ export class VerifyState {
     return summary;
   }
 }
-
-/** Name of a page type nibble. @internal */
-export function pageTypeName(type: number): string {
-  return PAGE_TYPE_NAMES[type] ?? String(type);
-}

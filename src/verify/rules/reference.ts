@@ -13,6 +13,7 @@
  * @module
  * @internal
  */
+import { libxcNamesWhere } from "../../libxc/codec.js";
 import { IHDR_OPT_BIG_ENDIAN, IHDR_OPT_RESERVED_MASK } from "../../libxc/constants.js";
 import { EmulatorId, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_RESERVED_MASK } from "../../libxl/constants.js";
 import { hex32 } from "../../wire/frame.js";
@@ -281,7 +282,7 @@ const v3InV2: Rule = {
   code: "V3_RECORD_IN_V2",
   severity: BOTH_ERROR,
   description: "STATIC_DATA_END, X86_CPUID_POLICY and X86_MSR_POLICY appear only in version 3 streams (spec; verifier; Xen's restore accepts them in v2).",
-  on: ["libxc:STATIC_DATA_END", "libxc:X86_CPUID_POLICY", "libxc:X86_MSR_POLICY"],
+  on: [...libxcNamesWhere((at) => !at.versions.includes(2))].map((type) => `libxc:${type}`),
   check(event, state, context) {
     if (event.kind !== "record" || state.version >= 3) return;
     context.report(`${event.record.type} record in a version ${state.version} stream (a version 3 record)`);
