@@ -16,14 +16,13 @@ import type { Writer } from "../../wire/writer.js";
 import { TWO_POW_32, wordOffsets } from "../../wire/reader.js";
 import {
   COUNT_HEADER_SIZE,
+  PAGE_DATA_ENTRY_SIZE,
   PAGE_DATA_PFN_MAX,
   isKnownPageType,
   pageTypeHasData,
 } from "../constants.js";
 import type { PageDataRecord, PfnEntry } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
-
-const PFN_ENTRY_SIZE = 8;
 
 export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
 
@@ -35,7 +34,7 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
     const count = reader.u32("count");
     const reserved = reader.u32("reserved");
     if (count < 1) reader.fail("BAD_FIELD", 0, "count is 0; at least one pfn is required");
-    const arrayEnd = COUNT_HEADER_SIZE + count * PFN_ENTRY_SIZE;
+    const arrayEnd = COUNT_HEADER_SIZE + count * PAGE_DATA_ENTRY_SIZE;
     if (length < arrayEnd) {
       reader.failLength(`body of ${length} bytes is too short for ${count} pfns (${arrayEnd} bytes)`);
     }
@@ -51,7 +50,7 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
     // The hot loop of every decoder: no object but the entry per pfn (and
     // none at all when entries are reused).
     const at = wordOffsets(littleEndian);
-    for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PFN_ENTRY_SIZE) {
+    for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PAGE_DATA_ENTRY_SIZE) {
       const low = view.getUint32(pos + at.low, littleEndian);
       const high = view.getUint32(pos + at.high, littleEndian);
       const type = high >>> 28;
@@ -76,7 +75,7 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
     const expected = arrayEnd + dataPages * pageSize;
     if (length !== expected) {
       reader.failLength(
-        `expected ${COUNT_HEADER_SIZE} + ${count * PFN_ENTRY_SIZE} + ${dataPages * pageSize} = ${expected} bytes ` +
+        `expected ${COUNT_HEADER_SIZE} + ${count * PAGE_DATA_ENTRY_SIZE} + ${dataPages * pageSize} = ${expected} bytes ` +
           `(${dataPages} pages of data), got ${length}`,
       );
     }
@@ -105,7 +104,7 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
         `PAGE_DATA: ${dataPages} entries carry data, so pages must be ${dataPages * pageSize} bytes, got ${record.pages.length}`,
       );
     }
-    return COUNT_HEADER_SIZE + count * PFN_ENTRY_SIZE + record.pages.length;
+    return COUNT_HEADER_SIZE + count * PAGE_DATA_ENTRY_SIZE + record.pages.length;
   },
 
   encode(writer: Writer, record) {

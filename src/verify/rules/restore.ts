@@ -8,13 +8,11 @@
  * @module
  * @internal
  */
+import { VCPU_CONTEXT_SIZE_32, VCPU_CONTEXT_SIZE_64 } from "../../libxc/constants.js";
 import { REC_LENGTH_MAX } from "../../wire/frame.js";
 import { RESTORE_ERROR, bodyOffset, type Rule } from "../rule.js";
 import { hvmContextProblem } from "../hvm-context.js";
 
-/** vcpu_guest_context sizes (hvm-context-and-cpu.md §3). */
-const VCPU_CONTEXT_SIZE_32 = 2800;
-const VCPU_CONTEXT_SIZE_64 = 5168;
 /** Largest EXTENDED blob (xen_domctl_ext_vcpucontext). */
 const VCPU_EXTENDED_MAX = 128;
 /** Smallest XSAVE blob (xcr0 + xcr0_accum). */
