@@ -31,9 +31,14 @@ export class Prng {
     return this.u32() / 0x1_0000_0000;
   }
 
+  /** Integer in `0..n-1`. */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
   /** Integer in `min..max` (inclusive). */
   int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
+    return min + this.below(max - min + 1);
   }
 
   /** True with probability `p`. */
