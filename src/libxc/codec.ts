@@ -63,6 +63,12 @@ export interface LibxcPlacement {
   readonly versions: readonly number[];
   /** At most once per stream. */
   readonly once?: true;
+  /**
+   * The decoder's state machine turns on it (stream end, checkpoints,
+   * nesting): moving, removing or retyping it changes how every later
+   * byte is read.
+   */
+  readonly steersDecoder?: true;
   /** One per vCPU (the PV vCPU records). */
   readonly perVcpu?: true;
 }
@@ -102,7 +108,7 @@ export const LIBXC_REGISTRY: LibxcRegistry = {
     display: "End",
     codec: signalCodec("END"),
     length: ANY_LENGTH,
-    appears: { phase: "any", guests: BOTH, versions: V2_V3 },
+    appears: { phase: "any", guests: BOTH, versions: V2_V3, steersDecoder: true },
     reserved: [],
   },
   PAGE_DATA: {
@@ -179,7 +185,7 @@ export const LIBXC_REGISTRY: LibxcRegistry = {
     display: "Checkpoint",
     codec: signalCodec("CHECKPOINT"),
     length: ANY_LENGTH,
-    appears: { phase: "afterStatic", guests: BOTH, versions: V2_V3 },
+    appears: { phase: "afterStatic", guests: BOTH, versions: V2_V3, steersDecoder: true },
     reserved: [],
   },
   CHECKPOINT_DIRTY_PFN_LIST: {

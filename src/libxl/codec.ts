@@ -40,6 +40,12 @@ export interface LibxlPlacement {
   readonly guests: readonly GuestKind[];
   /** At most once per stream. */
   readonly once?: true;
+  /**
+   * The decoder's state machine turns on it (stream end, checkpoints,
+   * nesting): moving, removing or retyping it changes how every later
+   * byte is read.
+   */
+  readonly steersDecoder?: true;
 }
 
 /** The registry entry of one libxl record type. @internal */
@@ -62,14 +68,14 @@ export const LIBXL_REGISTRY: LibxlRegistry = {
     display: "End",
     codec: signalCodec("END"),
     length: ANY_LENGTH,
-    appears: { phase: "stream", guests: BOTH },
+    appears: { phase: "stream", guests: BOTH, steersDecoder: true },
     reserved: [],
   },
   LIBXC_CONTEXT: {
     display: "Libxc context",
     codec: signalCodec("LIBXC_CONTEXT"),
     length: ANY_LENGTH,
-    appears: { phase: "stream", guests: BOTH, once: true },
+    appears: { phase: "stream", guests: BOTH, once: true, steersDecoder: true },
     reserved: [],
   },
   EMULATOR_XENSTORE_DATA: {
@@ -90,14 +96,14 @@ export const LIBXL_REGISTRY: LibxlRegistry = {
     display: "Checkpoint end",
     codec: signalCodec("CHECKPOINT_END"),
     length: ANY_LENGTH,
-    appears: { phase: "checkpoint", guests: BOTH },
+    appears: { phase: "checkpoint", guests: BOTH, steersDecoder: true },
     reserved: [],
   },
   CHECKPOINT_STATE: {
     display: "Checkpoint state",
     codec: checkpointStateCodec,
     length: atLeast(CHECKPOINT_STATE_SIZE),
-    appears: { phase: "checkpoint", guests: ["hvm"] },
+    appears: { phase: "checkpoint", guests: ["hvm"], steersDecoder: true },
     reserved: [],
   },
 };
