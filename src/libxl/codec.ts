@@ -40,6 +40,8 @@ export interface LibxlPlacement {
   readonly guests: readonly GuestKind[];
   /** At most once per stream. */
   readonly once?: true;
+  /** The device model's (QEMU's) state: only guests with one (HVM) carry it. */
+  readonly deviceModel?: true;
   /**
    * The decoder's state machine turns on it (stream end, checkpoints,
    * nesting): moving, removing or retyping it changes how every later
@@ -82,14 +84,14 @@ export const LIBXL_REGISTRY: LibxlRegistry = {
     display: "Emulator xenstore data",
     codec: xenstoreDataCodec,
     length: atLeast(EMULATOR_HEADER_SIZE),
-    appears: { phase: "any", guests: ["hvm"] },
+    appears: { phase: "any", guests: ["hvm"], deviceModel: true },
     reserved: [],
   },
   EMULATOR_CONTEXT: {
     display: "Emulator context",
     codec: emulatorContextCodec,
     length: atLeast(EMULATOR_HEADER_SIZE),
-    appears: { phase: "any", guests: ["hvm"] },
+    appears: { phase: "any", guests: ["hvm"], deviceModel: true },
     reserved: [],
   },
   CHECKPOINT_END: {

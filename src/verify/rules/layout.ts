@@ -18,8 +18,7 @@
  */
 import { libxcNamesWhere } from "../../libxc/codec.js";
 import type { LibxcRecord } from "../../libxc/types.js";
-import { LIBXL_RECORD_NAMES, LIBXL_REGISTRY } from "../../libxl/codec.js";
-import { BOTH_ERROR, BOTH_INFO, type Rule } from "../rule.js";
+import { BOTH_ERROR, BOTH_INFO, VCPU_RECORD_KEYS, libxcKeysWhere, libxlKeysWhere, type Rule } from "../rule.js";
 import type { VerifyState } from "../state.js";
 
 // Every class below comes from the placement facts of the libxc registry.
@@ -30,7 +29,6 @@ const PV_ONLY = libxcNamesWhere((at) => !at.guests.includes("hvm"));
 const HVM_ONLY = libxcNamesWhere((at) => !at.guests.includes("pv"));
 /** The PV vCPU records. */
 const VCPU_SET = libxcNamesWhere((at) => at.perVcpu === true);
-const VCPU_KEYS = [...VCPU_SET].map((type) => `libxc:${type}`);
 /** Memory content: must follow STATIC_DATA_END (C refuses it before, in v3). */
 const MEMORY = libxcNamesWhere((at) => at.phase === "memory");
 /** Register content: must follow STATIC_DATA_END too (spec). */
@@ -39,12 +37,8 @@ const REGISTERS = libxcNamesWhere((at) => at.phase === "registers");
 const STATIC = libxcNamesWhere((at) => at.phase === "static");
 /** Records after STATIC_DATA_END that are neither memory nor registers (VERIFY, CHECKPOINT). */
 const AFTER_STATIC = libxcNamesWhere((at) => at.phase === "afterStatic");
-/** Records at most once per stream. */
-const ONCE = libxcNamesWhere((at) => at.once === true);
-/** libxl records at most once per stream. */
-const LIBXL_ONCE = new Set(LIBXL_RECORD_NAMES.filter((name) => LIBXL_REGISTRY[name].appears.once === true));
 /** Every record with a position rule. */
-const POSITIONED = [...libxcNamesWhere((at) => at.phase !== "any")].map((type) => `libxc:${type}`);
+const POSITIONED = libxcKeysWhere((at) => at.phase !== "any");
 
 function libxcRecord(event: Parameters<NonNullable<Rule["check"]>>[0]): LibxcRecord | undefined {
   return event.layer === "libxc" && event.kind === "record" ? event.record : undefined;
@@ -116,7 +110,7 @@ const pvOrder: Rule = {
   code: "RECORD_ORDER",
   severity: BOTH_ERROR,
   description: "PV streams: X86_PV_INFO, then X86_PV_P2M_FRAMES, then PAGE_DATA, then the vCPU records (spec Layout: each depends on the ones before).",
-  on: ["libxc:X86_PV_P2M_FRAMES", "libxc:PAGE_DATA", ...VCPU_KEYS],
+  on: ["libxc:X86_PV_P2M_FRAMES", "libxc:PAGE_DATA", ...VCPU_RECORD_KEYS],
   check(event, state, context) {
     const record = libxcRecord(event);
     if (record === undefined || state.guest !== "pv") return;
@@ -153,7 +147,7 @@ const singleRecords: Rule = {
   code: "DUPLICATE_RECORD",
   severity: BOTH_ERROR,
   description: "X86_PV_INFO and STATIC_DATA_END appear at most once per libxc stream, LIBXC_CONTEXT once per libxl stream (Xen's restore fails a second one).",
-  on: [...[...ONCE].map((type) => `libxc:${type}`), ...[...LIBXL_ONCE].map((type) => `libxl:${type}`)],
+  on: [...libxcKeysWhere((at) => at.once === true), ...libxlKeysWhere((at) => at.once === true)],
   check(event, state, context) {
     if (event.kind !== "record") return;
     const type = event.record.type;
@@ -168,7 +162,7 @@ const repeatedRecords: Rule = {
   code: "DUPLICATE_RECORD",
   severity: BOTH_INFO,
   description: "SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT and a vCPU's records repeated within one checkpoint: Xen's restore keeps the later one (info).",
-  on: ["libxc:SHARED_INFO", "libxc:X86_TSC_INFO", "libxc:HVM_CONTEXT", ...VCPU_KEYS],
+  on: ["libxc:SHARED_INFO", "libxc:X86_TSC_INFO", "libxc:HVM_CONTEXT", ...VCPU_RECORD_KEYS],
   check(event, state, context) {
     const record = libxcRecord(event);
     if (record === undefined) return;

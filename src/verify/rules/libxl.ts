@@ -9,13 +9,9 @@
  * @module
  * @internal
  */
-import { LIBXL_RECORD_NAMES, LIBXL_REGISTRY } from "../../libxl/codec.js";
 import { CheckpointStateId, CHECKPOINT_STATE_SIZE } from "../../libxl/constants.js";
 import { isAllZero } from "../../wire/reader.js";
-import { BOTH_ERROR, bodyOffset, type Rule } from "../rule.js";
-
-/** libxl records only guests with a device model carry (registry: guests = HVM). */
-const EMULATOR_RECORDS = LIBXL_RECORD_NAMES.filter((name) => !LIBXL_REGISTRY[name].appears.guests.includes("pv"));
+import { BOTH_ERROR, EMULATOR_RECORD_KEYS, bodyOffset, type Rule } from "../rule.js";
 
 /**
  * CHECKPOINT_STATE (disagreement 11): libxl writes body_length 4, the spec
@@ -108,7 +104,7 @@ const emulatorGuest: Rule = {
   code: "WRONG_GUEST_TYPE",
   severity: { spec: "warning", restore: "error" },
   description: "EMULATOR_XENSTORE_DATA and EMULATOR_CONTEXT belong to HVM guests with a device model; libxl refuses them for PV and PVH guests.",
-  on: EMULATOR_RECORDS.map((type) => `libxl:${type}`),
+  on: EMULATOR_RECORD_KEYS,
   check(event, state, context) {
     if (event.kind !== "record") return;
     const xlType = state.xlGuestType;
