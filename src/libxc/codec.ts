@@ -20,8 +20,11 @@ import {
   EXACT_LENGTH,
   atLeast,
   signalCodec,
+  type GuestKind,
+  type Placement,
   type RecordNamed,
   type RecordTypeEntry,
+  type Registry,
   type SameUnion,
 } from "../wire/codec.js";
 import { CodecTable } from "../wire/record.js";
@@ -39,9 +42,6 @@ import { cpuidPolicyCodec, dirtyPfnListCodec, hvmParamsCodec, msrPolicyCodec } f
 import type { LibxcCodecContext } from "./records/context.js";
 import type { LibxcRecord } from "./types.js";
 
-/** A guest type as the verifier names it. @internal */
-export type GuestKind = "pv" | "hvm";
-
 /**
  * Where in a libxc stream a record belongs, relative to STATIC_DATA_END
  * (spec "Layout", "STATIC_DATA_END"):
@@ -55,20 +55,10 @@ export type GuestKind = "pv" | "hvm";
 export type LibxcPhase = "static" | "memory" | "registers" | "afterStatic" | "any";
 
 /** Where a libxc record may appear. @internal */
-export interface LibxcPlacement {
+export interface LibxcPlacement extends Placement {
   readonly phase: LibxcPhase;
-  /** Guest types whose streams may carry it. */
-  readonly guests: readonly GuestKind[];
   /** Stream versions that define it. */
   readonly versions: readonly number[];
-  /** At most once per stream. */
-  readonly once?: true;
-  /**
-   * The decoder's state machine turns on it (stream end, checkpoints,
-   * nesting): moving, removing or retyping it changes how every later
-   * byte is read.
-   */
-  readonly steersDecoder?: true;
   /** One per vCPU (the PV vCPU records). */
   readonly perVcpu?: true;
 }
@@ -77,9 +67,7 @@ export interface LibxcPlacement {
 export type LibxcTypeEntry<R extends LibxcRecord = LibxcRecord> = RecordTypeEntry<R, LibxcCodecContext, LibxcPlacement>;
 
 /** The shape of the registry: one entry per record name. @internal */
-export type LibxcRegistry = {
-  readonly [N in LibxcRecordTypeName]: LibxcTypeEntry<RecordNamed<LibxcRecord, N>>;
-};
+export type LibxcRegistry = Registry<LibxcRecordTypeName, LibxcRecord, LibxcCodecContext, LibxcPlacement>;
 
 // Every name of the constants has a record interface, and the other way round.
 const namesMatch: SameUnion<LibxcRecordTypeName, Exclude<LibxcRecord["type"], "UNKNOWN">> = true;

@@ -14,9 +14,17 @@
  * @module
  * @internal
  */
-import { ANY_LENGTH, atLeast, signalCodec, type RecordNamed, type RecordTypeEntry, type SameUnion } from "../wire/codec.js";
+import {
+  ANY_LENGTH,
+  atLeast,
+  signalCodec,
+  type GuestKind,
+  type Placement,
+  type RecordTypeEntry,
+  type Registry,
+  type SameUnion,
+} from "../wire/codec.js";
 import { CodecTable } from "../wire/record.js";
-import type { GuestKind } from "../libxc/codec.js";
 import { CHECKPOINT_STATE_SIZE, EMULATOR_HEADER_SIZE, LibxlRecordType, type LibxlRecordTypeName } from "./constants.js";
 import { checkpointStateCodec, emulatorContextCodec, xenstoreDataCodec, type NoContext } from "./records.js";
 import type { LibxlRecord } from "./types.js";
@@ -34,29 +42,17 @@ export { NO_CONTEXT } from "./records.js";
 export type LibxlPhase = "stream" | "checkpoint" | "any";
 
 /** Where a libxl record may appear. @internal */
-export interface LibxlPlacement {
+export interface LibxlPlacement extends Placement {
   readonly phase: LibxlPhase;
-  /** Guest types whose streams may carry it (emulator records: guests with a device model). */
-  readonly guests: readonly GuestKind[];
-  /** At most once per stream. */
-  readonly once?: true;
   /** The device model's (QEMU's) state: only guests with one (HVM) carry it. */
   readonly deviceModel?: true;
-  /**
-   * The decoder's state machine turns on it (stream end, checkpoints,
-   * nesting): moving, removing or retyping it changes how every later
-   * byte is read.
-   */
-  readonly steersDecoder?: true;
 }
 
 /** The registry entry of one libxl record type. @internal */
 export type LibxlTypeEntry<R extends LibxlRecord = LibxlRecord> = RecordTypeEntry<R, NoContext, LibxlPlacement>;
 
 /** The shape of the registry: one entry per record name. @internal */
-export type LibxlRegistry = {
-  readonly [N in LibxlRecordTypeName]: LibxlTypeEntry<RecordNamed<LibxlRecord, N>>;
-};
+export type LibxlRegistry = Registry<LibxlRecordTypeName, LibxlRecord, NoContext, LibxlPlacement>;
 
 // Every name of the constants has a record interface, and the other way round.
 const namesMatch: SameUnion<LibxlRecordTypeName, Exclude<LibxlRecord["type"], "UNKNOWN">> = true;

@@ -71,6 +71,23 @@ export interface ReservedField {
   readonly each?: { readonly stride: number; readonly count: number | "countField" | "bodyLength" };
 }
 
+/** A guest type as the verifier names it. @internal */
+export type GuestKind = "pv" | "hvm";
+
+/** Where a record may appear: the facts every layer has (each layer adds its own). @internal */
+export interface Placement {
+  /** Guest types whose streams may carry it. */
+  readonly guests: readonly GuestKind[];
+  /** At most once per stream. */
+  readonly once?: true;
+  /**
+   * The decoder's state machine turns on it (stream end, checkpoints,
+   * nesting): moving, removing or retyping it changes how every later
+   * byte is read.
+   */
+  readonly steersDecoder?: true;
+}
+
 /** One record type of a layer's registry, minus its name and id (the key and the layer's constants give those). @internal */
 export interface RecordTypeEntry<R, C, P> {
   /** Display name, as Xen's verify-stream-v2 prints it in its listing. */
@@ -99,6 +116,15 @@ export interface RecordType<R, C, P> extends RecordTypeEntry<R, C, P> {
  * @internal
  */
 export type RecordNamed<R, N> = R extends { type: infer T } ? (N extends T ? R : never) : never;
+
+/**
+ * A layer's registry: one entry per name of `Names`, typed for the record
+ * of `Records` with that name. A name without an entry does not compile.
+ * @internal
+ */
+export type Registry<Names extends string, Records, C, P> = {
+  readonly [N in Names]: RecordTypeEntry<RecordNamed<Records, N>, C, P>;
+};
 
 /**
  * True when the two unions are the same. Used as
