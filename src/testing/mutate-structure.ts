@@ -19,6 +19,9 @@ import type { Expectation, Mutated, MutationKind, StructuralMutationKind } from 
 import { Prng } from "./prng.js";
 import { describeFrame, type Frame, type StreamMap } from "./stream-map.js";
 
+/** The lowest record type id neither layer defines (every id above it is undefined too). */
+const FIRST_UNDEFINED_TYPE = Math.max(...[...libxcTable.types, ...libxlTable.types].map((type) => type.typeId)) + 1;
+
 /** Most entries of a repeated reserved field that get a place (PAGE_DATA pfns, MSRs). */
 const MAX_ENTRIES = 64;
 
@@ -312,7 +315,7 @@ const reorder: Structural = (context) => {
 const unknownType: Structural = (context) =>
   records(context.map).map((frame) => (variant) => {
     // Above every type either layer defines, below the optional bit.
-    const typeId = 0x13 + (variant % (0x8000_0000 - 0x13));
+    const typeId = FIRST_UNDEFINED_TYPE + (variant % (0x8000_0000 - FIRST_UNDEFINED_TYPE));
     return make("unknown-type", context, frame, withU32(context.bytes, frame.offset, typeId, frame.littleEndian),
       `type ${String(frame.typeId)} -> unknown mandatory type 0x${typeId.toString(16)}`, frame.offset, fail("UNKNOWN_RECORD", frame.offset));
   });
