@@ -16,8 +16,9 @@ export {
   paddingLength,
   isOptionalType,
 } from "./wire/frame.js";
-export { encodeRawRecord } from "./wire/record.js";
-export type { RawRecordInput, RecordCommon, RecordExtra, UnknownRecord } from "./wire/record.js";
+export { encodeRawRecord } from "./wire/raw.js";
+export type { RawRecordInput } from "./wire/raw.js";
+export type { RecordCommon, RecordExtra, UnknownRecord } from "./wire/values.js";
 
 export {
   IHDR_MARKER,

@@ -9,9 +9,8 @@ import { XenStreamError } from "./errors.js";
 import { RECORD_HEADER_SIZE } from "./wire/frame.js";
 import { PushDecoder, type Parser } from "./wire/push.js";
 import type { ByteQueue } from "./wire/queue.js";
-import type { RecordLayerOptions } from "./wire/record.js";
 import { Writer } from "./wire/writer.js";
-import { LibxcParser, recordLayerOptions, type DecoderOptions } from "./libxc/decoder.js";
+import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcParserOptions } from "./libxc/decoder.js";
 import { libxcStreamFromEvents, planLibxcStream, writeLibxcStream } from "./libxc/stream.js";
 import type { LibxcStream } from "./libxc/types.js";
 import { LIBXL_IDENT_BYTES } from "./libxl/constants.js";
@@ -90,7 +89,7 @@ function legacyError(offset: number): XenStreamError {
 class SaveFileParser implements Parser<SaveFileEvent> {
   private state: "detect" | "xl" | "body" | "inner" = "detect";
   private inner: Inner | undefined;
-  private readonly options: RecordLayerOptions;
+  private readonly options: LibxcParserOptions;
   private readonly format: FormatOption;
 
   constructor(options: SaveFileDecoderOptions) {

@@ -18,6 +18,8 @@ import {
   type LibxlSaveFile,
   type SaveFileEvent,
 } from "../src/index.js";
+import { Prng } from "../src/testing/prng.js";
+import { decodeSplit } from "./helpers/decode.js";
 
 // ---------------------------------------------------------------- helpers
 
@@ -48,28 +50,9 @@ function comparable(events: readonly SaveFileEvent[]): string {
 }
 
 function decodeInChunks(bytes: Uint8Array, cuts: readonly number[]): SaveFileEvent[] {
-  const decoder = new SaveFileDecoder();
-  const events: SaveFileEvent[] = [];
-  let start = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    events.push(...decoder.push(bytes.subarray(start, cut)));
-    start = cut;
-  }
-  decoder.end();
-  return events;
+  return decodeSplit(() => new SaveFileDecoder(), bytes, cuts);
 }
 
-/** mulberry32: a small seeded PRNG, so the "random" splits are the same every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** The libxc records of a decoded libxl file (its one LIBXC_STREAM part). */
 function libxcOf(file: LibxlSaveFile): LibxcStream {
@@ -350,11 +333,12 @@ describe.each(FILES)("captured $file", ({ guest, file, size, configLength, domai
 
   test("random splits give identical events", () => {
     const expected = comparable(wholeEvents);
-    const random = prng(0x5eed + size);
+    // Seeded, so the "random" splits are the same every run.
+    const random = new Prng(0x5eed + size);
     for (let round = 0; round < 20; round++) {
       const cuts = new Set<number>();
-      const count = 1 + Math.floor(random() * 40);
-      while (cuts.size < count) cuts.add(1 + Math.floor(random() * (bytes.length - 1)));
+      const count = random.int(1, 40);
+      while (cuts.size < count) cuts.add(random.int(1, bytes.length - 1));
       const sorted = [...cuts].sort((a, b) => a - b);
       expect(comparable(decodeInChunks(bytes, sorted)), `cuts ${sorted.join(",")}`).toBe(expected);
     }

@@ -30,7 +30,7 @@ import type { LibxcEvent } from "../libxc/decoder.js";
 import { LIBXL_HDR_SIZE } from "../libxl/constants.js";
 import type { LibxlEvent } from "../libxl/decoder.js";
 import { isBigEndianLibxl, writeLibxlHeader } from "../libxl/header.js";
-import { NO_CONTEXT, libxlTable } from "../libxl/records.js";
+import { NO_CONTEXT, libxlTable } from "../libxl/codec.js";
 import type { LibxlHeader, LibxlRecord } from "../libxl/types.js";
 import type { SaveFileEvent } from "../savefile.js";
 import { isStreamV2, writeXlHeader, xlHeaderSize, type XlHeader } from "../xl/header.js";

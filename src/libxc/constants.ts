@@ -113,6 +113,12 @@ export const HVM_PARAMS_ENTRY_SIZE = 16;
 export const CPUID_POLICY_ENTRY_SIZE = 24;
 /** Size of one `xen_msr_entry_t`. */
 export const MSR_POLICY_ENTRY_SIZE = 16;
+/** Size of one PAGE_DATA pfn entry (u64). */
+export const PAGE_DATA_ENTRY_SIZE = 8;
+/** X86_PV_VCPU_BASIC context size of a 32-bit guest: sizeof(vcpu_guest_context_x86_32_t) (hvm-context-and-cpu.md §3). */
+export const VCPU_CONTEXT_SIZE_32 = 2800;
+/** X86_PV_VCPU_BASIC context size of a 64-bit guest: sizeof(vcpu_guest_context_x86_64_t) (hvm-context-and-cpu.md §3). */
+export const VCPU_CONTEXT_SIZE_64 = 5168;
 /** Size of the PV vCPU record header {vcpu_id u32, reserved u32}. */
 export const VCPU_HEADER_SIZE = 8;
 /** PAGE_DATA and HVM_PARAMS header {count u32, reserved u32}. */

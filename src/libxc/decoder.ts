@@ -10,8 +10,9 @@ import { XenStreamError } from "../errors.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
 import type { ByteQueue } from "../wire/queue.js";
 import { PushDecoder } from "../wire/push.js";
-import { FrameReader, type RecordLayerOptions } from "../wire/record.js";
-import { libxcTable } from "./codec.js";
+import { FrameReader } from "../wire/frame-reader.js";
+import type { RecordLayerOptions } from "../wire/record.js";
+import { libxcTable, type LibxcPlacement } from "./codec.js";
 import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
 import { decodeDomainHeader, decodeImageHeader, isBigEndianImage, pageSizeOf } from "./header.js";
 import type { LibxcCodecContext } from "./records/context.js";
@@ -83,8 +84,16 @@ export interface LibxcRecordEvent {
 /** Everything a libxc decoder emits. */
 export type LibxcEvent = LibxcImageHeaderEvent | LibxcDomainHeaderEvent | LibxcRecordEvent;
 
-/** @internal */
-export function recordLayerOptions(options: InternalDecoderOptions): RecordLayerOptions {
+/**
+ * What the libxc parser runs with: the record layer's options and the
+ * libxc-only `reuseEntries` (see {@link InternalDecoderOptions}). @internal
+ */
+export interface LibxcParserOptions extends RecordLayerOptions {
+  reuseEntries: boolean;
+}
+
+/** Checks and completes decoder options. @internal */
+export function recordLayerOptions(options: InternalDecoderOptions): LibxcParserOptions {
   const maxRecordLength = options.maxRecordLength ?? REC_LENGTH_MAX;
   if (!Number.isInteger(maxRecordLength) || maxRecordLength < 0 || maxRecordLength > 0xffff_ffff) {
     throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${String(maxRecordLength)}`);
@@ -102,11 +111,11 @@ type State = "imageHeader" | "domainHeader" | "records" | "ended";
  */
 export class LibxcParser {
   private state: State = "imageHeader";
-  private readonly options: RecordLayerOptions;
+  private readonly options: LibxcParserOptions;
   private littleEndian = true;
   private context: LibxcCodecContext;
   private recordIndex = 0;
-  private readonly frames: FrameReader<LibxcRecord, LibxcCodecContext>;
+  private readonly frames: FrameReader<LibxcRecord, LibxcCodecContext, LibxcPlacement>;
   /** The image header, once read. */
   imageHeader: ImageHeader | undefined;
   /** The domain header, once read. */
@@ -116,7 +125,7 @@ export class LibxcParser {
   /** True right after a CHECKPOINT record, until the next record. */
   atCheckpoint = false;
 
-  constructor(options: RecordLayerOptions) {
+  constructor(options: LibxcParserOptions) {
     this.options = options;
     this.context = options.reuseEntries ? { pageSize: 4096, entryPool: { entries: [], objects: [] } } : { pageSize: 4096 };
     this.frames = new FrameReader(libxcTable, options);

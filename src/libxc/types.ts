@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RecordCommon, RecordExtra, UnknownRecord } from "../wire/record.js";
+import type { RecordCommon, RecordExtra, UnknownRecord } from "../wire/values.js";
 
 export type { RecordCommon, RecordExtra, UnknownRecord };
 

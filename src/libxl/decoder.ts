@@ -31,12 +31,12 @@ import { RECORD_HEADER_SIZE } from "../wire/frame.js";
 import type { ByteQueue } from "../wire/queue.js";
 import { PushDecoder } from "../wire/push.js";
 import { viewOf } from "../wire/reader.js";
-import { FrameReader, type RecordLayerOptions } from "../wire/record.js";
+import { FrameReader } from "../wire/frame-reader.js";
 import { DomainType } from "../libxc/constants.js";
-import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcEvent } from "../libxc/decoder.js";
+import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcEvent, type LibxcParserOptions } from "../libxc/decoder.js";
 import { CHECKPOINT_STATE_SIZE, LIBXL_HDR_SIZE, LibxlRecordType } from "./constants.js";
 import { decodeLibxlHeader, isBigEndianLibxl } from "./header.js";
-import { NO_CONTEXT, libxlTable } from "./records.js";
+import { NO_CONTEXT, libxlTable, type LibxlPlacement } from "./codec.js";
 import type { LibxlHeader, LibxlRecord } from "./types.js";
 
 /** The libxl header, as an event. */
@@ -81,15 +81,15 @@ type State =
 /** @internal */
 export class LibxlParser {
   private state: State = "header";
-  private readonly options: RecordLayerOptions;
+  private readonly options: LibxcParserOptions;
   private littleEndian = true;
   private recordIndex = 0;
   private libxc: LibxcParser | undefined;
-  private readonly frames: FrameReader<LibxlRecord, typeof NO_CONTEXT>;
+  private readonly frames: FrameReader<LibxlRecord, typeof NO_CONTEXT, LibxlPlacement>;
   /** True once the stream went through a checkpoint. */
   checkpointed = false;
 
-  constructor(options: RecordLayerOptions) {
+  constructor(options: LibxcParserOptions) {
     this.options = options;
     this.frames = new FrameReader(libxlTable, options);
   }

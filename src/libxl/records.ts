@@ -1,38 +1,18 @@
 /**
  * libxl record body codecs (spec "Record Types"; Xen libxl_stream_read.c,
- * libxl_dom_save.c).
+ * libxl_dom_save.c). The signalling records use the shared signal codec;
+ * the registry (codec.ts) lists them all.
  *
  * @module
  * @internal
  */
-import { extraLength, withExtra, type RecordCodec } from "../wire/codec.js";
-import { CodecTable } from "../wire/record.js";
+import { extraLength, withExtra, type BodyCodec } from "../wire/codec.js";
 import type { Reader } from "../wire/reader.js";
-import { CHECKPOINT_STATE_SIZE, EMULATOR_HEADER_SIZE, LibxlRecordType } from "./constants.js";
-import type {
-  CheckpointEndRecord,
-  CheckpointStateRecord,
-  EmulatorContextRecord,
-  EmulatorXenstoreDataRecord,
-  LibxcContextRecord,
-  LibxlEndRecord,
-  LibxlRecord,
-} from "./types.js";
+import { CHECKPOINT_STATE_SIZE, EMULATOR_HEADER_SIZE } from "./constants.js";
+import type { CheckpointStateRecord, EmulatorContextRecord, EmulatorXenstoreDataRecord } from "./types.js";
 
-type NoContext = Record<string, never>;
-type SignalRecord = LibxlEndRecord | LibxcContextRecord | CheckpointEndRecord;
-
-function signalCodec<R extends SignalRecord>(name: R["type"]): RecordCodec<R, NoContext> {
-  return {
-    name,
-    typeId: LibxlRecordType[name],
-    decode: (reader) => withExtra({ type: name } as R, reader),
-    bodyLength: (record) => extraLength(record),
-    encode: (writer, record) => {
-      if (record.extra !== undefined) writer.raw(record.extra);
-    },
-  };
-}
+/** libxl codecs need nothing from the stream. @internal */
+export type NoContext = Record<string, never>;
 
 function readEmulatorHeader(reader: Reader): { emulatorId: number; index: number } {
   if (reader.remaining < EMULATOR_HEADER_SIZE) {
@@ -66,9 +46,7 @@ function splitPairs(reader: Reader): Array<[Uint8Array, Uint8Array]> {
   return entries;
 }
 
-const xenstoreDataCodec: RecordCodec<EmulatorXenstoreDataRecord, NoContext> = {
-  name: "EMULATOR_XENSTORE_DATA",
-  typeId: LibxlRecordType.EMULATOR_XENSTORE_DATA,
+export const xenstoreDataCodec: BodyCodec<EmulatorXenstoreDataRecord, NoContext> = {
   decode(reader) {
     const header = readEmulatorHeader(reader);
     return { type: "EMULATOR_XENSTORE_DATA", ...header, entries: splitPairs(reader) };
@@ -93,9 +71,7 @@ const xenstoreDataCodec: RecordCodec<EmulatorXenstoreDataRecord, NoContext> = {
   },
 };
 
-const emulatorContextCodec: RecordCodec<EmulatorContextRecord, NoContext> = {
-  name: "EMULATOR_CONTEXT",
-  typeId: LibxlRecordType.EMULATOR_CONTEXT,
+export const emulatorContextCodec: BodyCodec<EmulatorContextRecord, NoContext> = {
   decode(reader) {
     const header = readEmulatorHeader(reader);
     return { type: "EMULATOR_CONTEXT", ...header, data: reader.rest() };
@@ -112,9 +88,7 @@ const emulatorContextCodec: RecordCodec<EmulatorContextRecord, NoContext> = {
  * CHECKPOINT_STATE: control_id u32. libxl writes body_length 4 (the spec's
  * diagram shows 8 with padding); a longer body is kept as `extra`.
  */
-const checkpointStateCodec: RecordCodec<CheckpointStateRecord, NoContext> = {
-  name: "CHECKPOINT_STATE",
-  typeId: LibxlRecordType.CHECKPOINT_STATE,
+export const checkpointStateCodec: BodyCodec<CheckpointStateRecord, NoContext> = {
   decode(reader) {
     if (reader.remaining < CHECKPOINT_STATE_SIZE) {
       reader.failLength(`body must be at least ${CHECKPOINT_STATE_SIZE} bytes, got ${reader.remaining}`);
@@ -127,18 +101,6 @@ const checkpointStateCodec: RecordCodec<CheckpointStateRecord, NoContext> = {
     if (record.extra !== undefined) writer.raw(record.extra);
   },
 };
-
-const codecs = [
-  signalCodec<LibxlEndRecord>("END"),
-  signalCodec<LibxcContextRecord>("LIBXC_CONTEXT"),
-  xenstoreDataCodec,
-  emulatorContextCodec,
-  signalCodec<CheckpointEndRecord>("CHECKPOINT_END"),
-  checkpointStateCodec,
-] as unknown as readonly RecordCodec<LibxlRecord, NoContext>[];
-
-/** @internal */
-export const libxlTable = /*@__PURE__*/ new CodecTable<LibxlRecord, NoContext>("libxl", codecs);
 
 /** @internal */
 export const NO_CONTEXT: NoContext = {};

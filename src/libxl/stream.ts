@@ -12,7 +12,7 @@ import type { LibxcRecord } from "../libxc/types.js";
 import { LIBXL_HDR_SIZE } from "./constants.js";
 import { LibxlDecoder, type LibxlEvent } from "./decoder.js";
 import { isBigEndianLibxl, writeLibxlHeader } from "./header.js";
-import { NO_CONTEXT, libxlTable } from "./records.js";
+import { NO_CONTEXT, libxlTable } from "./codec.js";
 import type { LibxlHeader, LibxlItem, LibxlRecord, LibxlStream } from "./types.js";
 
 /**

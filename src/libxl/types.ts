@@ -4,7 +4,7 @@
  * @module
  */
 import type { LibxcRecord, LibxcStream } from "../libxc/types.js";
-import type { RecordCommon, RecordExtra, UnknownRecord } from "../wire/record.js";
+import type { RecordCommon, RecordExtra, UnknownRecord } from "../wire/values.js";
 
 /** The 16-byte libxl header (always big-endian on the wire). */
 export interface LibxlHeader {

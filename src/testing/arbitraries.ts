@@ -19,6 +19,7 @@
  */
 import fc from "fast-check";
 import { DomainType, LibxcRecordType, PAGE_SHIFT_MAX, PAGE_SHIFT_MIN } from "../libxc/constants.js";
+import { libxcTable } from "../libxc/codec.js";
 import { encodeLibxcStream } from "../libxc/stream.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "../libxc/types.js";
 import { CheckpointStateId, EmulatorId, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY } from "../libxl/constants.js";
@@ -133,27 +134,6 @@ function resolve(arbitrary: string, constraints: StreamConstraints): Resolved {
   };
 }
 
-/** Body lengths of the records that can end unaligned (for padding). */
-function bodyLengthHint(record: LibxcRecord): number | undefined {
-  switch (record.type) {
-    case "HVM_CONTEXT":
-      return record.data.length;
-    case "X86_PV_VCPU_EXTENDED":
-    case "X86_PV_VCPU_XSAVE":
-      return 8 + record.context.length;
-    case "END":
-    case "CHECKPOINT":
-    case "STATIC_DATA_END":
-      return record.extra?.length ?? 0;
-    case "X86_PV_INFO":
-      return 8 + (record.extra?.length ?? 0);
-    case "UNKNOWN":
-      return record.body.length;
-    default:
-      return undefined;
-  }
-}
-
 /** What leniency adds to a pass: non-zero padding, one unknown optional record. */
 interface Decoration {
   paddings: Array<Uint8Array | undefined>;
@@ -169,13 +149,13 @@ const decorationArbitrary: fc.Arbitrary<Decoration> = fc.record({
 });
 
 /** Applies a decoration: padding on some records, maybe one unknown optional record (never last). */
-function decorate(records: LibxcRecord[], decoration: Decoration | undefined): LibxcRecord[] {
+function decorate(records: LibxcRecord[], decoration: Decoration | undefined, pageSize: number): LibxcRecord[] {
   if (decoration === undefined) return records;
   const out = records.map((record, i) => {
     const seed = decoration.paddings[i % PADDING_SEEDS];
-    const length = bodyLengthHint(record);
-    if (seed === undefined || length === undefined) return record;
-    const padding = paddingFrom(seed, length);
+    if (seed === undefined) return record;
+    // The body length as the encoder computes it (the registry's codec).
+    const padding = paddingFrom(seed, libxcTable.bodyLength(record, { pageSize }, 0));
     return padding === undefined ? record : { ...record, padding };
   });
   if (decoration.insert !== undefined) out.splice(decoration.insert[0] % out.length, 0, decoration.insert[1]);
@@ -243,7 +223,7 @@ function libxcShape(arbitrary: string, constraints: StreamConstraints): fc.Arbit
           records.push(p.hvmContext(context));
         }
         records.push(p.signal);
-        return decorate(records, p.decoration);
+        return decorate(records, p.decoration, pageSize);
       });
       return {
         imageHeader: { version: s.version, options: s.bigEndian ? 1 : 0, reserved1: s.imageReserved, reserved2: 0 },
@@ -255,7 +235,7 @@ function libxcShape(arbitrary: string, constraints: StreamConstraints): fc.Arbit
           xenMinor: s.xenMinor,
         },
         // Padding only: an unknown record before STATIC_DATA_END would be a v3 ordering question.
-        prologue: decorate(prologue, s.prologueDecoration === undefined ? undefined : { ...s.prologueDecoration, insert: undefined }),
+        prologue: decorate(prologue, s.prologueDecoration === undefined ? undefined : { ...s.prologueDecoration, insert: undefined }, pageSize),
         passes,
       };
     });

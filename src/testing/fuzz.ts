@@ -11,7 +11,8 @@ import type { LegacyOptions } from "../legacy/types.js";
 import { libxcStream, libxlStream, xlSaveFile } from "./arbitraries.js";
 import { classify, compareExpectation, outcomeKey } from "./classify.js";
 import { legacyStream } from "./legacy.js";
-import { BYTE_MUTATION_KINDS, MUTATION_KINDS, mutateStream, prng, type MutationKind, type MutationLabel } from "./mutators.js";
+import { BYTE_MUTATION_KINDS, MUTATION_KINDS, mutateStream, type MutationKind, type MutationLabel } from "./mutators.js";
+import { Prng } from "./prng.js";
 import type { MappedFormat } from "./stream-map.js";
 import { FUZZ_TARGETS, describeException, type FuzzInput, type FuzzTarget, type InputFormat } from "./targets.js";
 
@@ -65,8 +66,8 @@ function sampleValid(generator: FuzzGenerator, seed: number): { bytes: Uint8Arra
  * @returns the case
  */
 export function fuzzCase(seed: number, generators: readonly FuzzGenerator[] = FUZZ_GENERATORS): FuzzCase {
-  const random = prng(seed);
-  const int = (n: number): number => Math.floor(random() * n);
+  const random = new Prng(seed);
+  const int = (n: number): number => Math.floor(random.next() * n);
   const generator = generators[int(generators.length)] as FuzzGenerator;
   const valid = sampleValid(generator, seed);
   const kinds: readonly MutationKind[] = generator.format === "legacy" ? BYTE_MUTATION_KINDS : MUTATION_KINDS;

@@ -72,7 +72,8 @@ export type { FuzzGenerator, FuzzCase, FuzzFailure, FuzzCaseResult, KnownIssue }
 
 export { generatePvStream, pvStreamLayout, pvStreamHeaders, pvStreamRecords } from "./pv-stream-generator.js";
 export type { PvStreamOptions, PvStreamLayout, PvStreamHeaders } from "./pv-stream-generator.js";
-export { generateLegacyStream, legacyStreamChunks, LegacyPrng } from "./legacy-generator.js";
+export { generateLegacyStream, legacyStreamChunks } from "./legacy-generator.js";
+export { Prng, LegacyPrng } from "./prng.js";
 export type {
   LegacyGeneratorOptions,
   LegacyQemuKind,

@@ -21,53 +21,7 @@
  * @module
  */
 import { concatBytes } from "../wire/bytes.js";
-
-/** A small deterministic PRNG (splitmix32). */
-export class LegacyPrng {
-  private state: number;
-
-  /** @param seed - any integer */
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Next u32. */
-  u32(): number {
-    let z = (this.state = (this.state + 0x9e37_79b9) | 0);
-    z = Math.imul(z ^ (z >>> 16), 0x85eb_ca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2_ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  }
-
-  /** Integer in `min..max` (inclusive). */
-  int(min: number, max: number): number {
-    return min + Math.floor((this.u32() / 0x1_0000_0000) * (max - min + 1));
-  }
-
-  /** True with probability `p`. */
-  chance(p: number): boolean {
-    return this.u32() / 0x1_0000_0000 < p;
-  }
-
-  /** One element of `items`. */
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)] as T;
-  }
-
-  /** Fills `bytes` with random bytes. */
-  fill(bytes: Uint8Array): Uint8Array {
-    const words = Math.floor(bytes.length / 4);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < words; i++) view.setUint32(4 * i, this.u32(), true);
-    for (let i = 4 * words; i < bytes.length; i++) bytes[i] = this.u32() & 0xff;
-    return bytes;
-  }
-
-  /** `length` random bytes. */
-  bytes(length: number): Uint8Array {
-    return this.fill(new Uint8Array(length));
-  }
-}
+import { Prng } from "./prng.js";
 
 /** The QEMU record to put after an HVM tail. */
 export type LegacyQemuKind = "DeviceModelRecord0002" | "QemuDeviceModelRecord" | "RemusDeviceModelState" | "none";
@@ -262,7 +216,7 @@ interface Resolved {
   pageFill: "random" | "pool";
 }
 
-function resolve(options: LegacyGeneratorOptions, prng: LegacyPrng): Resolved {
+function resolve(options: LegacyGeneratorOptions, prng: Prng): Resolved {
   const guest = options.guest ?? prng.pick(["pv", "hvm"] as const);
   const pv = guest === "pv";
   const toolstack = options.toolstack ?? prng.chance(0.7);
@@ -300,14 +254,14 @@ function resolve(options: LegacyGeneratorOptions, prng: LegacyPrng): Resolved {
 }
 
 /** An xl header as Xen 4.5's `xl save` wrote it: JSON flag, config with NUL. */
-function xlHeader(prng: LegacyPrng, guest: "pv" | "hvm"): Uint8Array {
+function xlHeader(prng: Prng, guest: "pv" | "hvm"): Uint8Array {
   const config = `{\n    "c_info": {\n        "type": "${guest}",\n        "name": "guest${prng.int(0, 999)}"\n    }\n}\n\0`;
   const out = new Bytes().ascii(XL_MAGIC_TEXT).u32(0x0102_0304).u32(0x1).u32(0).u32(4 + config.length);
   return out.u32(config.length).ascii(config).done();
 }
 
 /** An HVM context blob that opens with a valid HVM save header and ends with END. */
-function hvmContext(prng: LegacyPrng, vcpus: number): Uint8Array {
+function hvmContext(prng: Prng, vcpus: number): Uint8Array {
   const out = new Bytes();
   out.u32(1 | (0 << 16)).u32(24); // descriptor: HEADER, instance 0, length 24
   out.u32(0x5438_1286).u32(1).u64(prng.u32()).u32(0x000306c3).u32(prng.int(1_000_000, 4_000_000));
@@ -326,7 +280,7 @@ interface Batch {
   kept: number;
 }
 
-function makeBatch(prng: LegacyPrng, size: number, pfnBase: number, p2mSize: number, resolved: Resolved, maxData: number): Batch {
+function makeBatch(prng: Prng, size: number, pfnBase: number, p2mSize: number, resolved: Resolved, maxData: number): Batch {
   const entries: number[] = [];
   let dataPages = 0;
   let kept = 0;
@@ -369,7 +323,7 @@ function makeBatch(prng: LegacyPrng, size: number, pfnBase: number, p2mSize: num
  * @returns a generator of chunks
  */
 export function* legacyStreamChunks(options: LegacyGeneratorOptions, summaryOut?: Partial<LegacyStreamSummary>): Generator<Uint8Array> {
-  const prng = new LegacyPrng(options.seed);
+  const prng = new Prng(options.seed);
   const r = resolve(options, prng);
   const pv = r.guest === "pv";
   const w = r.width;

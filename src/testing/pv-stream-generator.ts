@@ -17,7 +17,8 @@
  *
  * The bytes are written here field by field from the spec tables
  * (libxc-stream.md, libxl-stream.md, xl-header.md), not with the library's
- * encoder, so a test can check one against the other. Generating is cheap:
+ * encoder, so a test can check one against the other; only the spec's
+ * constants (type ids, sizes, magic numbers) are shared with it. Generating is cheap:
  * page contents come from one pool of `batchPages` pseudo-random pages,
  * built once per call and shared, never modified, by every PAGE_DATA record;
  * only the pfn array of each batch is new.
@@ -31,7 +32,30 @@
  *
  * @module
  */
-import { MAX_BATCH_SIZE } from "../libxc/constants.js";
+import {
+  COUNT_HEADER_SIZE,
+  CPUID_POLICY_ENTRY_SIZE,
+  DHDR_SIZE,
+  DomainType,
+  IHDR_ID,
+  IHDR_SIZE,
+  IHDR_VERSION_MAX,
+  LibxcRecordType,
+  MAX_BATCH_SIZE,
+  MSR_POLICY_ENTRY_SIZE,
+  P2M_FRAMES_HEADER_SIZE,
+  PAGE_DATA_ENTRY_SIZE,
+  PAGE_SHIFT_MIN,
+  PageType,
+  VCPU_CONTEXT_SIZE_64,
+  VCPU_HEADER_SIZE,
+  X86_PV_INFO_SIZE,
+  X86_TSC_INFO_SIZE,
+} from "../libxc/constants.js";
+import { LIBXL_HDR_SIZE, LIBXL_IDENT_BYTES, LIBXL_VERSION, LibxlRecordType } from "../libxl/constants.js";
+import { RECORD_HEADER_SIZE, paddedLength } from "../wire/frame.js";
+import { XL_BYTEORDER_VALUE, XL_CONFIG_LENGTH_SIZE, XL_HEADER_SIZE, XL_MAGIC, XlMandatoryFlag } from "../xl/constants.js";
+import { Prng } from "./prng.js";
 import type { LibxcRecord, PfnEntry } from "../libxc/types.js";
 
 /** Options of {@link generatePvStream} and {@link pvStreamLayout}. */
@@ -82,59 +106,21 @@ export interface PvStreamLayout {
   libxcRecords: number;
 }
 
-const PAGE_SIZE = 4096;
-const PAGE_SHIFT = 12;
-const RECORD_HEADER = 8;
-const IMAGE_HEADER = 24;
-const DOMAIN_HEADER = 16;
-const LIBXL_HEADER = 16;
-const XL_FIXED_HEADER = 48;
-const PFN_ENTRY = 8;
-const COUNT_HEADER = 8;
+/** Xen x86's page size (page_shift 12). */
+const PAGE_SHIFT = PAGE_SHIFT_MIN;
+const PAGE_SIZE = 2 ** PAGE_SHIFT;
 /** 64-bit guest: 512 p2m entries of 8 bytes per frame. */
 const P2M_ENTRIES_PER_FRAME = PAGE_SIZE / 8;
 const CPUID_LEAVES = 51;
-const CPUID_LEAF_SIZE = 24;
 const MSR_ENTRIES = 2;
-const MSR_ENTRY_SIZE = 16;
-/** sizeof(vcpu_guest_context_x86_64_t). */
-const VCPU_CONTEXT_64 = 5168;
 /** Extended vCPU context as Xen >= 4.10 writes it. */
 const VCPU_EXTENDED = 64;
-const TSC_INFO = 24;
 
-// libxc record types (libxc-stream.md "Record Types").
-const REC_END = 0x00;
-const REC_PAGE_DATA = 0x01;
-const REC_X86_PV_INFO = 0x02;
-const REC_X86_PV_P2M_FRAMES = 0x03;
-const REC_X86_PV_VCPU_BASIC = 0x04;
-const REC_X86_PV_VCPU_EXTENDED = 0x05;
-const REC_SHARED_INFO = 0x07;
-const REC_X86_TSC_INFO = 0x08;
-const REC_STATIC_DATA_END = 0x10;
-const REC_X86_CPUID_POLICY = 0x11;
-const REC_X86_MSR_POLICY = 0x12;
-// libxl record types (libxl-stream.md).
-const LIBXL_REC_END = 0x00;
-const LIBXL_REC_LIBXC_CONTEXT = 0x01;
-// Page types (XEN_DOMCTL_PFINFO_* >> 28).
-const PAGE_NOTAB = 0x0;
-const PAGE_L1TAB = 0x1;
-const PAGE_L2TAB = 0x2;
-const PAGE_L3TAB_PINNED = 0xb;
-const PAGE_L4TAB_PINNED = 0xc;
-
-const XL_MAGIC_TEXT = "Xen saved domain, xl format\n \0 \r";
 /** A small domain config, as xl stores it (JSON, NUL-terminated). */
 const XL_CONFIG_TEXT = '{"c_info":{"type":"pv","name":"generated-pv"},"b_info":{"max_vcpus":2,"max_memkb":131072}}\0';
 
-function pad8(length: number): number {
-  return (8 - (length % 8)) % 8;
-}
-
 function recordSize(bodyLength: number): number {
-  return RECORD_HEADER + bodyLength + pad8(bodyLength);
+  return RECORD_HEADER_SIZE + paddedLength(bodyLength);
 }
 
 interface Resolved {
@@ -161,10 +147,10 @@ function resolve(options: PvStreamOptions): Resolved {
 
 /** Bytes before the libxc image header. */
 function outerHeadSize(format: Resolved["format"]): number {
-  const libxl = LIBXL_HEADER + RECORD_HEADER; // header + LIBXC_CONTEXT
+  const libxl = LIBXL_HDR_SIZE + RECORD_HEADER_SIZE; // header + LIBXC_CONTEXT
   if (format === "libxc") return 0;
   if (format === "libxl") return libxl;
-  return XL_FIXED_HEADER + 4 + XL_CONFIG_TEXT.length + libxl;
+  return XL_HEADER_SIZE + XL_CONFIG_LENGTH_SIZE + XL_CONFIG_TEXT.length + libxl;
 }
 
 function p2mFrames(pages: number): number {
@@ -174,22 +160,22 @@ function p2mFrames(pages: number): number {
 /** Bytes from the image header to the first PAGE_DATA record. */
 function libxcHeadSize(pages: number): number {
   return (
-    IMAGE_HEADER +
-    DOMAIN_HEADER +
-    recordSize(8) + // X86_PV_INFO
-    recordSize(CPUID_LEAVES * CPUID_LEAF_SIZE) +
-    recordSize(MSR_ENTRIES * MSR_ENTRY_SIZE) +
+    IHDR_SIZE +
+    DHDR_SIZE +
+    recordSize(X86_PV_INFO_SIZE) +
+    recordSize(CPUID_LEAVES * CPUID_POLICY_ENTRY_SIZE) +
+    recordSize(MSR_ENTRIES * MSR_POLICY_ENTRY_SIZE) +
     recordSize(0) + // STATIC_DATA_END
-    recordSize(8 + 8 * p2mFrames(pages))
+    recordSize(P2M_FRAMES_HEADER_SIZE + 8 * p2mFrames(pages))
   );
 }
 
 /** Bytes after the last PAGE_DATA record. */
 function tailSize(r: Resolved): number {
   return (
-    recordSize(TSC_INFO) +
+    recordSize(X86_TSC_INFO_SIZE) +
     recordSize(PAGE_SIZE) +
-    r.vcpus * (recordSize(8 + VCPU_CONTEXT_64) + recordSize(8 + VCPU_EXTENDED)) +
+    r.vcpus * (recordSize(VCPU_HEADER_SIZE + VCPU_CONTEXT_SIZE_64) + recordSize(VCPU_HEADER_SIZE + VCPU_EXTENDED)) +
     recordSize(0) + // END
     (r.format === "libxc" ? 0 : recordSize(0)) // libxl END
   );
@@ -198,7 +184,7 @@ function tailSize(r: Resolved): number {
 function pageDataSize(pages: number, batchPages: number): number {
   const full = Math.floor(pages / batchPages);
   const rest = pages - full * batchPages;
-  const batch = (n: number): number => recordSize(COUNT_HEADER + n * (PFN_ENTRY + PAGE_SIZE));
+  const batch = (n: number): number => recordSize(COUNT_HEADER_SIZE + n * (PAGE_DATA_ENTRY_SIZE + PAGE_SIZE));
   return full * batch(batchPages) + (rest > 0 ? batch(rest) : 0);
 }
 
@@ -216,7 +202,7 @@ function totalSize(r: Resolved, pages: number): number {
  */
 export function pvStreamLayout(options: PvStreamOptions): PvStreamLayout {
   const r = resolve(options);
-  const perPage = PFN_ENTRY + PAGE_SIZE;
+  const perPage = PAGE_DATA_ENTRY_SIZE + PAGE_SIZE;
   // First guess ignoring per-batch headers and p2m frames, then step down.
   let pages = Math.max(1, Math.floor((r.size - totalSize(r, 0)) / perPage));
   while (pages > 1 && totalSize(r, pages) > r.size) {
@@ -238,30 +224,13 @@ export function pvStreamLayout(options: PvStreamOptions): PvStreamLayout {
   };
 }
 
-/** xorshift32: tiny, fast, deterministic. */
-function nextRandom(state: Uint32Array): number {
-  let x = state[0] as number;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  state[0] = x;
-  return x >>> 0;
-}
-
-function randomBytes(length: number, state: Uint32Array): Uint8Array {
-  const bytes = new Uint8Array(length);
-  const words = new Uint32Array(bytes.buffer, 0, length >>> 2);
-  for (let i = 0; i < words.length; i++) words[i] = nextRandom(state);
-  return bytes;
-}
-
 /** The page type of pfn `pfn`: a few page tables among ordinary pages. */
 function pageTypeOf(pfn: number): number {
-  if (pfn === 1) return PAGE_L4TAB_PINNED;
-  if (pfn === 2) return PAGE_L3TAB_PINNED;
-  if (pfn % 4096 === 3) return PAGE_L2TAB;
-  if (pfn % 512 === 4) return PAGE_L1TAB;
-  return PAGE_NOTAB;
+  if (pfn === 1) return PageType.L4TAB_PINNED;
+  if (pfn === 2) return PageType.L3TAB_PINNED;
+  if (pfn % 4096 === 3) return PageType.L2TAB;
+  if (pfn % 512 === 4) return PageType.L1TAB;
+  return PageType.NOTAB;
 }
 
 /** Little-endian field writer over one fresh buffer. */
@@ -326,18 +295,18 @@ interface GuestState {
 }
 
 function guestState(r: Resolved): GuestState {
-  const state = new Uint32Array([r.seed]);
-  const pool = randomBytes(r.batchPages * PAGE_SIZE, state);
+  const random = new Prng(r.seed);
+  const pool = random.bytes(r.batchPages * PAGE_SIZE);
   const cpuid = new Uint32Array(CPUID_LEAVES * 4);
-  for (let i = 0; i < cpuid.length; i++) cpuid[i] = nextRandom(state);
+  for (let i = 0; i < cpuid.length; i++) cpuid[i] = random.u32();
   const msrValues = new Uint32Array(MSR_ENTRIES * 2);
-  for (let i = 0; i < msrValues.length; i++) msrValues[i] = nextRandom(state);
-  const sharedInfo = randomBytes(PAGE_SIZE, state);
+  for (let i = 0; i < msrValues.length; i++) msrValues[i] = random.u32();
+  const sharedInfo = random.bytes(PAGE_SIZE);
   const vcpuContexts: Uint8Array[] = [];
   const vcpuExtended: Uint8Array[] = [];
   for (let v = 0; v < r.vcpus; v++) {
-    vcpuContexts.push(randomBytes(VCPU_CONTEXT_64, state));
-    vcpuExtended.push(randomBytes(VCPU_EXTENDED, state));
+    vcpuContexts.push(random.bytes(VCPU_CONTEXT_SIZE_64));
+    vcpuExtended.push(random.bytes(VCPU_EXTENDED));
   }
   return { pool, cpuid, msrValues, sharedInfo, vcpuContexts, vcpuExtended };
 }
@@ -355,58 +324,58 @@ function headChunk(r: Resolved, layout: PvStreamLayout, guest: GuestState): Uint
   if (r.format === "xl") {
     // xl-header.md: magic, byteorder, mandatory_flags, optional_flags,
     // optional_data_len (native = little-endian u32s), then config_len + config.
-    out.ascii(XL_MAGIC_TEXT);
-    out.u32(0x0102_0304);
-    out.u32(0x3); // JSON | STREAMv2
+    out.raw(XL_MAGIC);
+    out.u32(XL_BYTEORDER_VALUE);
+    out.u32(XlMandatoryFlag.JSON | XlMandatoryFlag.STREAMV2);
     out.u32(0);
-    out.u32(4 + XL_CONFIG_TEXT.length);
+    out.u32(XL_CONFIG_LENGTH_SIZE + XL_CONFIG_TEXT.length);
     out.u32(XL_CONFIG_TEXT.length);
     out.ascii(XL_CONFIG_TEXT);
   }
   if (r.format !== "libxc") {
     // libxl-stream.md: ident "LibxlFmt", version 2, options 0, big-endian.
-    out.ascii("LibxlFmt");
-    out.u32(2, false);
+    out.raw(LIBXL_IDENT_BYTES);
+    out.u32(LIBXL_VERSION, false);
     out.u32(0, false);
-    out.recordHeader(LIBXL_REC_LIBXC_CONTEXT, 0);
+    out.recordHeader(LibxlRecordType.LIBXC_CONTEXT, 0);
   }
   // Image header (big-endian): marker, "XENF", version 3, options 0, reserved.
   out.u32(0xffff_ffff, false);
   out.u32(0xffff_ffff, false);
-  out.u32(0x5845_4e46, false);
-  out.u32(3, false);
+  out.u32(IHDR_ID, false);
+  out.u32(IHDR_VERSION_MAX, false);
   out.u16(0, false);
   out.u16(0, false);
   out.u32(0, false);
   // Domain header: x86 PV, page_shift 12, reserved, Xen 4.17.
-  out.u32(1);
+  out.u32(DomainType.X86_PV);
   out.u16(PAGE_SHIFT);
   out.u16(0);
   out.u32(4);
   out.u32(17);
   // X86_PV_INFO: 64-bit guest, 4 levels, 6 reserved bytes.
-  out.recordHeader(REC_X86_PV_INFO, 8);
+  out.recordHeader(LibxcRecordType.X86_PV_INFO, X86_PV_INFO_SIZE);
   out.u8(8);
   out.u8(4);
   out.zeros(6);
   // X86_CPUID_POLICY: leaf, subleaf (none), a, b, c, d.
-  out.recordHeader(REC_X86_CPUID_POLICY, CPUID_LEAVES * CPUID_LEAF_SIZE);
+  out.recordHeader(LibxcRecordType.X86_CPUID_POLICY, CPUID_LEAVES * CPUID_POLICY_ENTRY_SIZE);
   for (let i = 0; i < CPUID_LEAVES; i++) {
     out.u32(cpuidLeaf(i));
     out.u32(0xffff_ffff);
     for (let w = 0; w < 4; w++) out.u32(guest.cpuid[i * 4 + w] as number);
   }
   // X86_MSR_POLICY: index, flags 0, value.
-  out.recordHeader(REC_X86_MSR_POLICY, MSR_ENTRIES * MSR_ENTRY_SIZE);
+  out.recordHeader(LibxcRecordType.X86_MSR_POLICY, MSR_ENTRIES * MSR_POLICY_ENTRY_SIZE);
   for (let i = 0; i < MSR_ENTRIES; i++) {
     out.u32(MSR_INDICES[i] as number);
     out.u32(0);
     out.u64(guest.msrValues[i * 2] as number, guest.msrValues[i * 2 + 1] as number);
   }
-  out.recordHeader(REC_STATIC_DATA_END, 0);
+  out.recordHeader(LibxcRecordType.STATIC_DATA_END, 0);
   // X86_PV_P2M_FRAMES: start 0, end (inclusive), one frame pfn per 512 entries.
   const frames = p2mFrames(layout.pages);
-  out.recordHeader(REC_X86_PV_P2M_FRAMES, 8 + 8 * frames);
+  out.recordHeader(LibxcRecordType.X86_PV_P2M_FRAMES, P2M_FRAMES_HEADER_SIZE + 8 * frames);
   out.u32(0);
   out.u32(frames * P2M_ENTRIES_PER_FRAME - 1);
   for (let i = 0; i < frames; i++) out.u64(layout.pages - 1 - (i % layout.pages), 0);
@@ -416,8 +385,8 @@ function headChunk(r: Resolved, layout: PvStreamLayout, guest: GuestState): Uint
 
 /** Header, count header and pfn array of the PAGE_DATA record for pfns first..first+count-1. */
 function pageDataPrefix(first: number, count: number): Uint8Array {
-  const out = new Fields(RECORD_HEADER + COUNT_HEADER + count * PFN_ENTRY);
-  out.recordHeader(REC_PAGE_DATA, COUNT_HEADER + count * (PFN_ENTRY + PAGE_SIZE));
+  const out = new Fields(RECORD_HEADER_SIZE + COUNT_HEADER_SIZE + count * PAGE_DATA_ENTRY_SIZE);
+  out.recordHeader(LibxcRecordType.PAGE_DATA, COUNT_HEADER_SIZE + count * (PAGE_DATA_ENTRY_SIZE + PAGE_SIZE));
   out.u32(count);
   out.u32(0);
   for (let i = 0; i < count; i++) {
@@ -431,26 +400,26 @@ function pageDataPrefix(first: number, count: number): Uint8Array {
 function tailChunk(r: Resolved, guest: GuestState): Uint8Array {
   const out = new Fields(tailSize(r));
   // X86_TSC_INFO: mode 0 (default), 2.6 GHz, nsec, incarnation 1, reserved.
-  out.recordHeader(REC_X86_TSC_INFO, TSC_INFO);
+  out.recordHeader(LibxcRecordType.X86_TSC_INFO, X86_TSC_INFO_SIZE);
   out.u32(0);
   out.u32(2_600_000);
   out.u64(0xd693_a400, 0x3); // 16.5 s
   out.u32(1);
   out.u32(0);
-  out.recordHeader(REC_SHARED_INFO, PAGE_SIZE);
+  out.recordHeader(LibxcRecordType.SHARED_INFO, PAGE_SIZE);
   out.raw(guest.sharedInfo);
   for (let v = 0; v < r.vcpus; v++) {
-    out.recordHeader(REC_X86_PV_VCPU_BASIC, 8 + VCPU_CONTEXT_64);
+    out.recordHeader(LibxcRecordType.X86_PV_VCPU_BASIC, VCPU_HEADER_SIZE + VCPU_CONTEXT_SIZE_64);
     out.u32(v);
     out.u32(0);
     out.raw(guest.vcpuContexts[v] as Uint8Array);
-    out.recordHeader(REC_X86_PV_VCPU_EXTENDED, 8 + VCPU_EXTENDED);
+    out.recordHeader(LibxcRecordType.X86_PV_VCPU_EXTENDED, VCPU_HEADER_SIZE + VCPU_EXTENDED);
     out.u32(v);
     out.u32(0);
     out.raw(guest.vcpuExtended[v] as Uint8Array);
   }
-  out.recordHeader(REC_END, 0);
-  if (r.format !== "libxc") out.recordHeader(LIBXL_REC_END, 0);
+  out.recordHeader(LibxcRecordType.END, 0);
+  if (r.format !== "libxc") out.recordHeader(LibxlRecordType.END, 0);
   if (out.pos !== out.bytes.length) throw new Error(`pv stream: tail is ${out.pos} bytes, expected ${out.bytes.length}`);
   return out.bytes;
 }
@@ -517,12 +486,13 @@ function asciiBytes(text: string): Uint8Array {
 export function pvStreamHeaders(options: PvStreamOptions): PvStreamHeaders {
   const r = resolve(options);
   const headers: PvStreamHeaders = {
-    imageHeader: { version: 3, options: 0, reserved1: 0, reserved2: 0 },
-    domainHeader: { type: 1, pageShift: PAGE_SHIFT, reserved: 0, xenMajor: 4, xenMinor: 17 },
+    imageHeader: { version: IHDR_VERSION_MAX, options: 0, reserved1: 0, reserved2: 0 },
+    domainHeader: { type: DomainType.X86_PV, pageShift: PAGE_SHIFT, reserved: 0, xenMajor: 4, xenMinor: 17 },
   };
-  if (r.format !== "libxc") headers.libxl = { version: 2, options: 0 };
+  if (r.format !== "libxc") headers.libxl = { version: LIBXL_VERSION, options: 0 };
   if (r.format === "xl") {
-    headers.xl = { byteOrder: "little", mandatoryFlags: 0x3, optionalFlags: 0, config: asciiBytes(XL_CONFIG_TEXT) };
+    const mandatoryFlags = XlMandatoryFlag.JSON | XlMandatoryFlag.STREAMV2;
+    headers.xl = { byteOrder: "little", mandatoryFlags, optionalFlags: 0, config: asciiBytes(XL_CONFIG_TEXT) };
   }
   return headers;
 }

@@ -16,12 +16,14 @@
  * @module
  */
 import fc from "fast-check";
+import { LIBXC_RECORD_NAMES } from "../libxc/codec.js";
 import {
   DomainType,
-  LibxcRecordType,
   PAGE_SHIFT_MAX,
   PAGE_SHIFT_MIN,
   PageType,
+  VCPU_CONTEXT_SIZE_32,
+  VCPU_CONTEXT_SIZE_64,
   pageTypeHasData,
   type LibxcRecordTypeName,
 } from "../libxc/constants.js";
@@ -35,6 +37,7 @@ import type {
   VcpuRecordTypeName,
 } from "../libxc/types.js";
 import { CheckpointStateId, EmulatorId, type LibxlRecordTypeName } from "../libxl/constants.js";
+import { LIBXL_RECORD_NAMES } from "../libxl/codec.js";
 import { encodeLibxlRecord } from "../libxl/stream.js";
 import type { LibxlRecord } from "../libxl/types.js";
 import { paddingLength } from "../wire/frame.js";
@@ -226,7 +229,7 @@ export function p2mFramesBuilder(pageSize: number, maxMaxPfn: number): Builder<L
 
 /** Size of the PV vcpu_guest_context blob for a guest width. */
 function basicContextSize(guestWidth: number): number {
-  return guestWidth === 8 ? 5168 : 2800;
+  return guestWidth === 8 ? VCPU_CONTEXT_SIZE_64 : VCPU_CONTEXT_SIZE_32;
 }
 
 /** One PV vCPU record of a given kind. @internal */
@@ -385,55 +388,46 @@ export interface LibxcRecordConstraints {
   lenient?: boolean;
 }
 
-/** Every libxc record kind, in type-id order, UNKNOWN last. */
-export const LIBXC_RECORD_KINDS: readonly LibxcRecordKind[] = [
-  ...(Object.keys(LibxcRecordType) as LibxcRecordTypeName[]),
-  "UNKNOWN",
-];
+/** Every libxc record kind, in type-id order (the registry's), UNKNOWN last. */
+export const LIBXC_RECORD_KINDS: readonly LibxcRecordKind[] = [...LIBXC_RECORD_NAMES, "UNKNOWN"];
 
-function libxcBuilder(kind: LibxcRecordKind, lenient: boolean, pageSize: number, maxPfn: number, maxPages: number): Builder<LibxcRecord> {
-  switch (kind) {
-    case "END":
-    case "CHECKPOINT":
-    case "STATIC_DATA_END":
-    case "VERIFY":
-      return fixed(signalRecord(kind, lenient));
-    case "PAGE_DATA":
-      return pageDataBuilder(lenient, maxPages);
-    case "X86_PV_INFO":
-      return pvInfoBuilder(lenient);
-    case "X86_PV_P2M_FRAMES":
-      return p2mFramesBuilder(pageSize, maxPfn);
-    case "X86_PV_VCPU_BASIC":
-    case "X86_PV_VCPU_EXTENDED":
-    case "X86_PV_VCPU_XSAVE":
-    case "X86_PV_VCPU_MSRS":
-      return vcpuRecordBuilder(kind, lenient);
-    case "SHARED_INFO":
-      return sharedInfoBuilder();
-    case "X86_TSC_INFO":
-      return fixed(tscInfoRecord(lenient));
-    case "HVM_CONTEXT":
-      return hvmContextBuilder();
-    case "HVM_PARAMS":
-      return fixed(hvmParamsRecord(lenient));
-    case "TOOLSTACK":
-      return fixed(smallBytes(0, 32).map((data): LibxcRecord => ({ type: "TOOLSTACK", data })));
-    case "CHECKPOINT_DIRTY_PFN_LIST":
-      return fc
-        .array(fc.nat({ max: DEFAULT_MAX_PFN }), { maxLength: 8 })
-        .map((pfns) => (c: BuildContext): LibxcRecord => ({
-          type: "CHECKPOINT_DIRTY_PFN_LIST",
-          pfns: pfns.map((pfn) => BigInt(pfn % (c.maxPfn + 1))),
-        }));
-    case "X86_CPUID_POLICY":
-      return fixed(cpuidPolicyRecord());
-    case "X86_MSR_POLICY":
-      return fixed(msrPolicyRecord(lenient));
-    case "UNKNOWN":
-      return fixed(unknownOptionalRecord());
-  }
+/** What a libxc record builder is made from. */
+interface LibxcBuilderOptions {
+  lenient: boolean;
+  pageSize: number;
+  maxPfn: number;
+  maxPages: number;
 }
+
+/** The builder of every libxc record kind (a kind without one does not compile). */
+const LIBXC_BUILDERS: { readonly [K in LibxcRecordKind]: (options: LibxcBuilderOptions) => Builder<LibxcRecord> } = {
+  END: ({ lenient }) => fixed(signalRecord("END", lenient)),
+  PAGE_DATA: ({ lenient, maxPages }) => pageDataBuilder(lenient, maxPages),
+  X86_PV_INFO: ({ lenient }) => pvInfoBuilder(lenient),
+  X86_PV_P2M_FRAMES: ({ pageSize, maxPfn }) => p2mFramesBuilder(pageSize, maxPfn),
+  X86_PV_VCPU_BASIC: ({ lenient }) => vcpuRecordBuilder("X86_PV_VCPU_BASIC", lenient),
+  X86_PV_VCPU_EXTENDED: ({ lenient }) => vcpuRecordBuilder("X86_PV_VCPU_EXTENDED", lenient),
+  X86_PV_VCPU_XSAVE: ({ lenient }) => vcpuRecordBuilder("X86_PV_VCPU_XSAVE", lenient),
+  SHARED_INFO: () => sharedInfoBuilder(),
+  X86_TSC_INFO: ({ lenient }) => fixed(tscInfoRecord(lenient)),
+  HVM_CONTEXT: () => hvmContextBuilder(),
+  HVM_PARAMS: ({ lenient }) => fixed(hvmParamsRecord(lenient)),
+  TOOLSTACK: () => fixed(smallBytes(0, 32).map((data): LibxcRecord => ({ type: "TOOLSTACK", data }))),
+  X86_PV_VCPU_MSRS: ({ lenient }) => vcpuRecordBuilder("X86_PV_VCPU_MSRS", lenient),
+  VERIFY: ({ lenient }) => fixed(signalRecord("VERIFY", lenient)),
+  CHECKPOINT: ({ lenient }) => fixed(signalRecord("CHECKPOINT", lenient)),
+  CHECKPOINT_DIRTY_PFN_LIST: () =>
+    fc
+      .array(fc.nat({ max: DEFAULT_MAX_PFN }), { maxLength: 8 })
+      .map((pfns) => (c: BuildContext): LibxcRecord => ({
+        type: "CHECKPOINT_DIRTY_PFN_LIST",
+        pfns: pfns.map((pfn) => BigInt(pfn % (c.maxPfn + 1))),
+      })),
+  STATIC_DATA_END: ({ lenient }) => fixed(signalRecord("STATIC_DATA_END", lenient)),
+  X86_CPUID_POLICY: () => fixed(cpuidPolicyRecord()),
+  X86_MSR_POLICY: ({ lenient }) => fixed(msrPolicyRecord(lenient)),
+  UNKNOWN: () => fixed(unknownOptionalRecord()),
+};
 
 /** Adds non-zero padding to a record whose body needs some (lenient). */
 function withPadding<R extends { padding?: Uint8Array }>(record: R, bodyLength: number, seed: Uint8Array | undefined): R {
@@ -476,7 +470,8 @@ export function libxcRecord(constraints: LibxcRecordConstraints = {}): fc.Arbitr
     { version: 3, options: constraints.byteOrder === "big" ? 1 : 0, reserved1: 0, reserved2: 0 },
     { type: DomainType.X86_PV, pageShift, reserved: 0, xenMajor: 4, xenMinor: 17 },
   );
-  const builders = kinds.map((kind) => libxcBuilder(kind, lenient, pageSize, maxPfn, constraints.maxPagesPerRecord ?? 6));
+  const options: LibxcBuilderOptions = { lenient, pageSize, maxPfn, maxPages: constraints.maxPagesPerRecord ?? 6 };
+  const builders = kinds.map((kind) => LIBXC_BUILDERS[kind](options));
   return fc
     .record({
       make: builders.length === 1 ? (builders[0] as Builder<LibxcRecord>) : fc.oneof(...builders),
@@ -500,7 +495,7 @@ export function libxcRecord(constraints: LibxcRecordConstraints = {}): fc.Arbitr
 export type LibxlRecordKind = LibxlRecordTypeName | "UNKNOWN";
 
 /** Every libxl record kind, in type-id order, UNKNOWN last. */
-export const LIBXL_RECORD_KINDS: readonly LibxlRecordKind[] = ["END", "LIBXC_CONTEXT", "EMULATOR_XENSTORE_DATA", "EMULATOR_CONTEXT", "CHECKPOINT_END", "CHECKPOINT_STATE", "UNKNOWN"];
+export const LIBXL_RECORD_KINDS: readonly LibxlRecordKind[] = [...LIBXL_RECORD_NAMES, "UNKNOWN"];
 
 /** xenstore key/value pairs as QEMU writes them: relative keys, printable values. @internal */
 export function xenstoreEntries(): fc.Arbitrary<Array<[Uint8Array, Uint8Array]>> {
@@ -515,28 +510,30 @@ export function xenstoreEntries(): fc.Arbitrary<Array<[Uint8Array, Uint8Array]>>
 
 const EMULATOR_IDS = [EmulatorId.UNKNOWN, EmulatorId.QEMU_TRADITIONAL, EmulatorId.QEMU_UPSTREAM];
 
-function libxlRecordArbitrary(kind: LibxlRecordKind, lenient: boolean): fc.Arbitrary<LibxlRecord> {
-  switch (kind) {
-    case "END":
-    case "LIBXC_CONTEXT":
-    case "CHECKPOINT_END":
-      return extra(lenient).map((x) => ({ type: kind, ...x }) as LibxlRecord);
-    case "EMULATOR_XENSTORE_DATA":
-      return fc
-        .record({ emulatorId: fc.constantFrom(...EMULATOR_IDS), index: lenient ? fc.nat({ max: 3 }) : fc.constant(0), entries: xenstoreEntries() })
-        .map((r): LibxlRecord => ({ type: "EMULATOR_XENSTORE_DATA", ...r }));
-    case "EMULATOR_CONTEXT":
-      return fc
-        .record({ emulatorId: fc.constantFrom(...EMULATOR_IDS), index: lenient ? fc.nat({ max: 3 }) : fc.constant(0), data: smallBytes(0, 40) })
-        .map((r): LibxlRecord => ({ type: "EMULATOR_CONTEXT", ...r }));
-    case "CHECKPOINT_STATE":
-      return fc
-        .record({ controlId: fc.constantFrom(...Object.values(CheckpointStateId)), x: extra(lenient) })
-        .map(({ controlId, x }): LibxlRecord => ({ type: "CHECKPOINT_STATE", controlId, ...x }));
-    case "UNKNOWN":
-      return unknownOptionalRecord();
-  }
+/** A libxl signalling record (lenient: maybe `extra`). */
+function libxlSignal(type: "END" | "LIBXC_CONTEXT" | "CHECKPOINT_END", lenient: boolean): fc.Arbitrary<LibxlRecord> {
+  return extra(lenient).map((x): LibxlRecord => ({ type, ...x }));
 }
+
+/** The arbitrary of every libxl record kind (a kind without one does not compile). */
+const LIBXL_ARBITRARIES: { readonly [K in LibxlRecordKind]: (lenient: boolean) => fc.Arbitrary<LibxlRecord> } = {
+  END: (lenient) => libxlSignal("END", lenient),
+  LIBXC_CONTEXT: (lenient) => libxlSignal("LIBXC_CONTEXT", lenient),
+  EMULATOR_XENSTORE_DATA: (lenient) =>
+    fc
+      .record({ emulatorId: fc.constantFrom(...EMULATOR_IDS), index: lenient ? fc.nat({ max: 3 }) : fc.constant(0), entries: xenstoreEntries() })
+      .map((r): LibxlRecord => ({ type: "EMULATOR_XENSTORE_DATA", ...r })),
+  EMULATOR_CONTEXT: (lenient) =>
+    fc
+      .record({ emulatorId: fc.constantFrom(...EMULATOR_IDS), index: lenient ? fc.nat({ max: 3 }) : fc.constant(0), data: smallBytes(0, 40) })
+      .map((r): LibxlRecord => ({ type: "EMULATOR_CONTEXT", ...r })),
+  CHECKPOINT_END: (lenient) => libxlSignal("CHECKPOINT_END", lenient),
+  CHECKPOINT_STATE: (lenient) =>
+    fc
+      .record({ controlId: fc.constantFrom(...Object.values(CheckpointStateId)), x: extra(lenient) })
+      .map(({ controlId, x }): LibxlRecord => ({ type: "CHECKPOINT_STATE", controlId, ...x })),
+  UNKNOWN: () => unknownOptionalRecord(),
+};
 
 /** Constraints of {@link libxlRecord}. */
 export interface LibxlRecordConstraints {
@@ -562,7 +559,7 @@ export function libxlRecord(constraints: LibxlRecordConstraints = {}): fc.Arbitr
   for (const kind of kinds) if (!LIBXL_RECORD_KINDS.includes(kind)) invalid(name, `unknown record type ${JSON.stringify(kind)}`);
   const lenient = constraints.lenient ?? false;
   const littleEndian = constraints.byteOrder !== "big";
-  const arbitraries = kinds.map((kind) => libxlRecordArbitrary(kind, lenient));
+  const arbitraries = kinds.map((kind) => LIBXL_ARBITRARIES[kind](lenient));
   return fc
     .record({
       record: arbitraries.length === 1 ? (arbitraries[0] as fc.Arbitrary<LibxlRecord>) : fc.oneof(...arbitraries),

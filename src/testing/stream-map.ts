@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { libxcTable } from "../libxc/codec.js";
 import { DomainType } from "../libxc/constants.js";
+import { libxlTable } from "../libxl/codec.js";
 import { SaveFileDecoder, detectFormat, type SaveFileEvent, type StreamFormat } from "../savefile.js";
 import { RECORD_HEADER_SIZE, paddedLength } from "../wire/frame.js";
 
@@ -56,8 +58,10 @@ export interface StreamMap {
   validEnds: Set<number>;
 }
 
-const LIBXC_STRUCTURAL = new Set(["END", "CHECKPOINT"]);
-const LIBXL_STRUCTURAL = new Set(["END", "LIBXC_CONTEXT", "CHECKPOINT_END", "CHECKPOINT_STATE"]);
+/** True for records the decoder's state machine turns on (the registries' `steersDecoder`). */
+function steersDecoder(layer: "libxc" | "libxl", typeId: number): boolean {
+  return (layer === "libxc" ? libxcTable : libxlTable).typeOf(typeId)?.appears.steersDecoder === true;
+}
 
 /**
  * Maps a valid v2 stream: decodes it (with default limits) and records the
@@ -97,6 +101,7 @@ export function streamMap(bytes: Uint8Array, format?: MappedFormat): StreamMap {
       const littleEndian = event.layer === "libxc" ? libxcLittle : libxlLittle;
       const view = new DataView(bytes.buffer, bytes.byteOffset + event.offset, RECORD_HEADER_SIZE);
       const type = event.record.type;
+      const typeId = view.getUint32(0, littleEndian);
       const size = RECORD_HEADER_SIZE + paddedLength(event.bodyLength);
       frames.push({
         kind: "record",
@@ -105,10 +110,10 @@ export function streamMap(bytes: Uint8Array, format?: MappedFormat): StreamMap {
         size,
         littleEndian,
         index: event.index,
-        typeId: view.getUint32(0, littleEndian),
+        typeId,
         type,
         bodyLength: event.bodyLength,
-        structural: (event.layer === "libxc" ? LIBXC_STRUCTURAL : LIBXL_STRUCTURAL).has(type),
+        structural: steersDecoder(event.layer, typeId),
       });
       const end = event.offset + size;
       if (event.layer === "libxc" && type === "CHECKPOINT") {

@@ -9,52 +9,64 @@
  * @module
  * @internal
  */
-import { DomainType } from "../libxc/constants.js";
+import { LIBXC_REGISTRY } from "../libxc/codec.js";
+import { DomainType, type LibxcRecordTypeName } from "../libxc/constants.js";
 import { isBigEndianImage } from "../libxc/header.js";
-import { LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY } from "../libxl/constants.js";
+import type { LibxcRecord, X86PvVcpuRecord } from "../libxc/types.js";
+import { LIBXL_REGISTRY } from "../libxl/codec.js";
+import { LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY, type LibxlRecordTypeName } from "../libxl/constants.js";
+import type { LibxlRecord } from "../libxl/types.js";
 import type { SaveFileEvent } from "../savefile.js";
+import type { RecordNamed } from "../wire/codec.js";
 import { hex32 } from "../wire/frame.js";
-
-/** Display names of libxc record types, as the reference prints them. */
-const LIBXC_NAMES: Readonly<Record<string, string>> = {
-  END: "End",
-  PAGE_DATA: "Page data",
-  X86_PV_INFO: "x86 PV info",
-  X86_PV_P2M_FRAMES: "x86 PV P2M frames",
-  X86_PV_VCPU_BASIC: "x86 PV vcpu basic",
-  X86_PV_VCPU_EXTENDED: "x86 PV vcpu extended",
-  X86_PV_VCPU_XSAVE: "x86 PV vcpu xsave",
-  SHARED_INFO: "Shared info",
-  X86_TSC_INFO: "TSC info",
-  HVM_CONTEXT: "HVM context",
-  HVM_PARAMS: "HVM params",
-  TOOLSTACK: "Toolstack",
-  X86_PV_VCPU_MSRS: "x86 PV vcpu msrs",
-  VERIFY: "Verify",
-  CHECKPOINT: "Checkpoint",
-  CHECKPOINT_DIRTY_PFN_LIST: "Checkpoint dirty pfn list",
-  STATIC_DATA_END: "Static data end",
-  X86_CPUID_POLICY: "x86 CPUID policy",
-  X86_MSR_POLICY: "x86 MSR policy",
-};
-
-const LIBXL_NAMES: Readonly<Record<string, string>> = {
-  END: "End",
-  LIBXC_CONTEXT: "Libxc context",
-  EMULATOR_XENSTORE_DATA: "Emulator xenstore data",
-  EMULATOR_CONTEXT: "Emulator context",
-  CHECKPOINT_END: "Checkpoint end",
-  CHECKPOINT_STATE: "Checkpoint state",
-};
 
 const EMULATOR_NAMES: readonly string[] = ["Unknown", "Qemu Traditional", "Qemu Upstream"];
 
-const VCPU_KIND: Readonly<Record<string, string>> = {
-  X86_PV_VCPU_BASIC: "basic",
-  X86_PV_VCPU_EXTENDED: "extended",
-  X86_PV_VCPU_XSAVE: "xsave",
-  X86_PV_VCPU_MSRS: "msrs",
+/** The lines a record type adds under its "Record:" line, where the reference prints any. */
+type Details<R> = (record: R, emit: (line: string) => void) => void;
+
+/** The kind word of a PV vCPU record, as the reference prints it ("basic", ...). */
+function vcpuKind(type: string): string {
+  return type.slice("X86_PV_VCPU_".length).toLowerCase();
+}
+
+const vcpuDetails: Details<X86PvVcpuRecord> = (record, emit) => {
+  const kind = vcpuKind(record.type);
+  if (record.context.length === 0) emit(`Warning: X86_PV_VCPU_${kind} record with zero content`);
+  emit(`  vcpu${record.vcpuId} ${kind} context, ${record.context.length} bytes`);
 };
+
+/**
+ * Detail lines per libxc record type (verify-stream-v2's libxc.py). A type
+ * without an entry prints only its "Libxc Record:" line, as in the
+ * reference.
+ */
+const LIBXC_DETAILS: { readonly [N in LibxcRecordTypeName]?: Details<RecordNamed<LibxcRecord, N>> } = {
+  X86_PV_INFO: (record, emit) => emit(`  ${record.guestWidth * 8}bit guest, ${record.ptLevels} levels of pagetables`),
+  X86_PV_P2M_FRAMES: (record, emit) => emit(`  Start pfn 0x${record.startPfn.toString(16)}, End 0x${record.endPfn.toString(16)}`),
+  X86_PV_VCPU_BASIC: vcpuDetails,
+  X86_PV_VCPU_EXTENDED: vcpuDetails,
+  X86_PV_VCPU_XSAVE: vcpuDetails,
+  X86_PV_VCPU_MSRS: vcpuDetails,
+  X86_TSC_INFO: (record, emit) => emit(`  Mode ${record.mode}, ${record.khz} kHz, ${record.nsec} ns, incarnation ${record.incarnation}`),
+  HVM_PARAMS: (record, emit) => {
+    if (record.params.length === 0) emit("Warning: HVM_PARAMS record with zero content");
+  },
+};
+
+/** Detail lines per libxl record type (libxl.py). */
+const LIBXL_DETAILS: { readonly [N in LibxlRecordTypeName]?: Details<RecordNamed<LibxlRecord, N>> } = {
+  EMULATOR_XENSTORE_DATA: (record, emit) => {
+    emit(`Emulator Xenstore Data (${EMULATOR_NAMES[record.emulatorId] ?? record.emulatorId}, idx ${record.index})`);
+    for (const [key, value] of record.entries) emit(`  '${latin1(key)}' = '${latin1(value)}'`);
+  },
+  EMULATOR_CONTEXT: (record, emit) => emit(`  Index ${record.index}, type ${EMULATOR_NAMES[record.emulatorId] ?? record.emulatorId}`),
+};
+
+/** The detail function of a record, typed for its record. */
+function detailsOf<R extends { type: string }>(table: { readonly [name: string]: Details<never> | undefined }, record: R): Details<R> | undefined {
+  return table[record.type] as Details<R> | undefined;
+}
 
 function latin1(bytes: Uint8Array): string {
   let text = "";
@@ -106,14 +118,12 @@ export class Listing {
     if (event.layer === "libxl") {
       this.flush();
       const record = event.record;
-      const name = record.type === "UNKNOWN" ? `Unknown optional ${hex32(record.typeId)}` : LIBXL_NAMES[record.type];
-      emit(`Libxl Record: ${name}, length ${event.bodyLength}`);
-      if (record.type === "EMULATOR_XENSTORE_DATA") {
-        emit(`Emulator Xenstore Data (${EMULATOR_NAMES[record.emulatorId] ?? record.emulatorId}, idx ${record.index})`);
-        for (const [key, value] of record.entries) emit(`  '${latin1(key)}' = '${latin1(value)}'`);
-      } else if (record.type === "EMULATOR_CONTEXT") {
-        emit(`  Index ${record.index}, type ${EMULATOR_NAMES[record.emulatorId] ?? record.emulatorId}`);
+      if (record.type === "UNKNOWN") {
+        emit(`Libxl Record: Unknown optional ${hex32(record.typeId)}, length ${event.bodyLength}`);
+        return;
       }
+      emit(`Libxl Record: ${LIBXL_REGISTRY[record.type].display}, length ${event.bodyLength}`);
+      detailsOf(LIBXL_DETAILS, record)?.(record, emit);
       return;
     }
     const record = event.record;
@@ -122,33 +132,12 @@ export class Listing {
       return;
     }
     this.flush();
-    const name = record.type === "UNKNOWN" ? `Unknown optional ${hex32(record.typeId)}` : LIBXC_NAMES[record.type];
-    emit(`Libxc Record: ${name}, length ${event.bodyLength}`);
-    switch (record.type) {
-      case "X86_PV_INFO":
-        emit(`  ${record.guestWidth * 8}bit guest, ${record.ptLevels} levels of pagetables`);
-        break;
-      case "X86_PV_P2M_FRAMES":
-        emit(`  Start pfn 0x${record.startPfn.toString(16)}, End 0x${record.endPfn.toString(16)}`);
-        break;
-      case "X86_PV_VCPU_BASIC":
-      case "X86_PV_VCPU_EXTENDED":
-      case "X86_PV_VCPU_XSAVE":
-      case "X86_PV_VCPU_MSRS": {
-        const kind = VCPU_KIND[record.type] as string;
-        if (record.context.length === 0) emit(`Warning: X86_PV_VCPU_${kind} record with zero content`);
-        emit(`  vcpu${record.vcpuId} ${kind} context, ${record.context.length} bytes`);
-        break;
-      }
-      case "X86_TSC_INFO":
-        emit(`  Mode ${record.mode}, ${record.khz} kHz, ${record.nsec} ns, incarnation ${record.incarnation}`);
-        break;
-      case "HVM_PARAMS":
-        if (record.params.length === 0) emit("Warning: HVM_PARAMS record with zero content");
-        break;
-      default:
-        break;
+    if (record.type === "UNKNOWN") {
+      emit(`Libxc Record: Unknown optional ${hex32(record.typeId)}, length ${event.bodyLength}`);
+      return;
     }
+    emit(`Libxc Record: ${LIBXC_REGISTRY[record.type].display}, length ${event.bodyLength}`);
+    detailsOf(LIBXC_DETAILS, record)?.(record, emit);
   }
 
   /** Emits a pending squash line (at the end of the stream). */

@@ -11,6 +11,8 @@
  * @internal
  */
 import type { Layer } from "../errors.js";
+import { LIBXC_RECORD_NAMES, LIBXC_REGISTRY, type LibxcPlacement } from "../libxc/codec.js";
+import { LIBXL_RECORD_NAMES, LIBXL_REGISTRY, type LibxlPlacement } from "../libxl/codec.js";
 import type { SaveFileEvent } from "../savefile.js";
 import type { AnyFindingCode, Profile, Severity } from "./types.js";
 import type { VerifyState } from "./state.js";
@@ -78,7 +80,18 @@ export function bodyOffset(event: { offset: number }): number {
   return event.offset + 8;
 }
 
-/** Layer of an event. @internal */
-export function layerOf(event: SaveFileEvent): Layer {
-  return event.layer;
+/** The event keys of the libxc records whose registry placement passes `test`. @internal */
+export function libxcKeysWhere(test: (placement: LibxcPlacement) => boolean): EventKey[] {
+  return LIBXC_RECORD_NAMES.filter((name) => test(LIBXC_REGISTRY[name].appears)).map((name) => `libxc:${name}`);
 }
+
+/** The event keys of the libxl records whose registry placement passes `test`. @internal */
+export function libxlKeysWhere(test: (placement: LibxlPlacement) => boolean): EventKey[] {
+  return LIBXL_RECORD_NAMES.filter((name) => test(LIBXL_REGISTRY[name].appears)).map((name) => `libxl:${name}`);
+}
+
+/** The PV vCPU records (registry: `perVcpu`). @internal */
+export const VCPU_RECORD_KEYS: readonly EventKey[] = /*@__PURE__*/ libxcKeysWhere((at) => at.perVcpu === true);
+
+/** The emulator records (registry: `deviceModel`). @internal */
+export const EMULATOR_RECORD_KEYS: readonly EventKey[] = /*@__PURE__*/ libxlKeysWhere((at) => at.deviceModel === true);

@@ -7,6 +7,7 @@
  * @module
  * @internal
  */
+import { LIBXC_REGISTRY } from "../libxc/codec.js";
 import { DomainType, PageType, pageTypeHasData } from "../libxc/constants.js";
 import { isBigEndianImage } from "../libxc/header.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, PageDataRecord, X86PvInfoRecord } from "../libxc/types.js";
@@ -213,11 +214,12 @@ export class VerifyState {
     const record: LibxcRecord = event.record;
     VerifyState.addTotals(this.libxcTotals, record.type === "UNKNOWN" ? this.unknownKey(this.libxcTotals, record.typeId) : record.type, event.bodyLength);
     const isPageData = record.type === "PAGE_DATA";
-    // v2: STATIC_DATA_END is inferred at the first X86_PV_P2M_FRAMES or PAGE_DATA (spec "v3 compat with v2").
+    // v2: STATIC_DATA_END is inferred at the first memory record, X86_PV_P2M_FRAMES or PAGE_DATA (spec "v3 compat with v2").
     if (
       this.staticDataEnd === "none" &&
       this.version < 3 &&
-      (record.type === "X86_PV_P2M_FRAMES" || isPageData)
+      record.type !== "UNKNOWN" &&
+      LIBXC_REGISTRY[record.type].appears.phase === "memory"
     ) {
       this.staticDataEnd = "inferred";
     }
@@ -278,8 +280,17 @@ export class VerifyState {
         this.libxcEnded = true;
         this.libxcEndOffset = event.offset;
         break;
-      default:
+      // No state of their own (the totals above count them).
+      case "TOOLSTACK":
+      case "VERIFY":
+      case "CHECKPOINT_DIRTY_PFN_LIST":
+      case "X86_CPUID_POLICY":
+      case "X86_MSR_POLICY":
+      case "UNKNOWN":
         break;
+      default:
+        // Every record type is a case above: a new one must be placed here.
+        record satisfies never;
     }
     if (!isPageData) this.lastWasPageData = false;
   }
@@ -407,9 +418,4 @@ export class VerifyState {
     if (listing !== undefined) summary.listing = listing;
     return summary;
   }
-}
-
-/** Name of a page type nibble. @internal */
-export function pageTypeName(type: number): string {
-  return PAGE_TYPE_NAMES[type] ?? String(type);
 }

@@ -14,9 +14,6 @@ import { XenStreamError, type Layer } from "../errors.js";
 /** 2^32, for splitting and joining 64-bit words without BigInt. */
 export const TWO_POW_32 = 0x1_0000_0000;
 
-/** Largest value of the 52-bit PFN field. */
-export const PFN_MAX = 2 ** 52 - 1;
-
 /** Where a reader's bytes sit in the whole stream, for error messages. */
 export interface ReaderContext {
   /** Absolute stream offset of `bytes[0]`. */
@@ -25,7 +22,7 @@ export interface ReaderContext {
   recordIndex?: number;
   /** Layer for errors. */
   layer?: Layer;
-  /** What is being read, e.g. `"PAGE_DATA record"`. */
+  /** What is being read, e.g. `"libxc image header"`. */
   what: string;
   /**
    * Absolute offset of the body_length field, when reading a record body:
@@ -39,15 +36,47 @@ export class Reader {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly littleEndian: boolean;
-  readonly context: ReaderContext;
+  /** Absolute stream offset of `bytes[0]`. */
+  readonly base: number;
   /** Cursor, relative to `bytes`. */
   pos = 0;
+  private readonly layer: Layer | undefined;
+  private readonly recordIndex: number | undefined;
+  private readonly lengthField: number | undefined;
+  /** What is read, or (record bodies) the record's type name. */
+  private readonly what: string;
+  /** True for a record body: `what` is a type name, the message is built on failure. */
+  private readonly record: boolean;
 
-  constructor(bytes: Uint8Array, littleEndian: boolean, context: ReaderContext) {
+  /**
+   * A reader over `bytes`. `context` is copied, not kept: a caller may pass
+   * one object for many readers. With `recordBody`, `context.what` is the
+   * record's type name and messages say "layer record N (TYPE)".
+   */
+  constructor(bytes: Uint8Array, littleEndian: boolean, context: ReaderContext, recordBody = false) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.littleEndian = littleEndian;
-    this.context = context;
+    this.base = context.base;
+    this.layer = context.layer;
+    this.recordIndex = context.recordIndex;
+    this.lengthField = context.lengthField;
+    this.what = context.what;
+    this.record = recordBody;
+  }
+
+  /**
+   * A reader over one record body whose header is at `headerOffset`.
+   * Allocates nothing but the reader and its view: the "layer record N
+   * (TYPE)" description is only built when a read fails.
+   */
+  static forRecord(body: Uint8Array, littleEndian: boolean, headerOffset: number, layer: Layer, recordIndex: number, typeName: string): Reader {
+    RECORD_CONTEXT.base = headerOffset + 8;
+    RECORD_CONTEXT.layer = layer;
+    RECORD_CONTEXT.recordIndex = recordIndex;
+    RECORD_CONTEXT.lengthField = headerOffset + 4;
+    RECORD_CONTEXT.what = typeName;
+    return new Reader(body, littleEndian, RECORD_CONTEXT, true);
   }
 
   /** Bytes left after the cursor. */
@@ -57,14 +86,15 @@ export class Reader {
 
   /** Absolute stream offset of relative position `pos` (default: cursor). */
   offsetOf(pos: number = this.pos): number {
-    return this.context.base + pos;
+    return this.base + pos;
   }
 
   /** Throws a XenStreamError located at relative position `pos`. */
   fail(code: XenStreamError["code"], pos: number, message: string): never {
-    throw new XenStreamError(code, this.offsetOf(pos), `${this.context.what}: ${message}`, {
-      ...(this.context.recordIndex === undefined ? {} : { recordIndex: this.context.recordIndex }),
-      ...(this.context.layer === undefined ? {} : { layer: this.context.layer }),
+    const what = this.record ? `${this.layer ?? ""} record ${this.recordIndex ?? 0} (${this.what})` : this.what;
+    throw new XenStreamError(code, this.offsetOf(pos), `${what}: ${message}`, {
+      ...(this.recordIndex === undefined ? {} : { recordIndex: this.recordIndex }),
+      ...(this.layer === undefined ? {} : { layer: this.layer }),
     });
   }
 
@@ -73,8 +103,8 @@ export class Reader {
    * record, at the cursor).
    */
   failLength(message: string): never {
-    const { lengthField } = this.context;
-    this.fail("BAD_LENGTH", lengthField === undefined ? this.pos : lengthField - this.context.base, message);
+    const { lengthField } = this;
+    this.fail("BAD_LENGTH", lengthField === undefined ? this.pos : lengthField - this.base, message);
   }
 
   private need(size: number, field: string): number {
@@ -102,20 +132,6 @@ export class Reader {
     return this.view.getBigUint64(this.need(8, field), this.littleEndian);
   }
 
-  /**
-   * A u64 that the spec bounds to `bits` bits (at most 53), as a number.
-   * Fails with BAD_FIELD when a higher bit is set.
-   */
-  u64Bounded(field: string, bits: number): number {
-    const at = this.need(8, field);
-    const { low, high } = readWords(this.view, at, this.littleEndian);
-    const highBits = bits - 32;
-    if (high >= 2 ** highBits) {
-      this.fail("BAD_FIELD", at, `${field} exceeds ${bits} bits`);
-    }
-    return high * TWO_POW_32 + low;
-  }
-
   /** A view (not a copy) of the next `size` bytes. */
   bytesView(size: number, field: string): Uint8Array {
     const at = this.need(size, field);
@@ -130,18 +146,31 @@ export class Reader {
   }
 }
 
+/** The one context object record readers are built from (copied by the constructor). */
+const RECORD_CONTEXT: { base: number; layer: Layer; recordIndex: number; lengthField: number; what: string } = {
+  base: 0,
+  layer: "libxc",
+  recordIndex: 0,
+  lengthField: 0,
+  what: "",
+};
+
+/** Byte positions of the low and the high 32-bit half of a u64. */
+export interface WordOffsets {
+  readonly low: number;
+  readonly high: number;
+}
+
+const LITTLE_WORDS: WordOffsets = { low: 0, high: 4 };
+const BIG_WORDS: WordOffsets = { low: 4, high: 0 };
+
 /**
  * Where the low and the high 32-bit half of a u64 sit within its 8 bytes.
  * Word order flips with endianness, so this is the one place that knows it.
+ * Returns one of two shared objects (no allocation per call).
  */
-export function wordOffsets(littleEndian: boolean): { low: number; high: number } {
-  return littleEndian ? { low: 0, high: 4 } : { low: 4, high: 0 };
-}
-
-/** The two 32-bit halves of the u64 at `pos`. */
-export function readWords(view: DataView, pos: number, littleEndian: boolean): { low: number; high: number } {
-  const at = wordOffsets(littleEndian);
-  return { low: view.getUint32(pos + at.low, littleEndian), high: view.getUint32(pos + at.high, littleEndian) };
+export function wordOffsets(littleEndian: boolean): WordOffsets {
+  return littleEndian ? LITTLE_WORDS : BIG_WORDS;
 }
 
 /** True when every byte of `bytes` is zero. */

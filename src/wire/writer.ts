@@ -9,7 +9,6 @@
  * @internal
  */
 import { XenStreamError } from "../errors.js";
-import { TWO_POW_32 } from "./reader.js";
 
 /** @internal */
 export class Writer {
@@ -82,10 +81,4 @@ export class Writer {
     this.bytes.fill(0, this.pos, this.pos + count);
     this.pos += count;
   }
-}
-
-/** Splits an exact non-negative integer below 2^53 into u32 halves. */
-export function splitWords(value: number): { low: number; high: number } {
-  const high = Math.floor(value / TWO_POW_32);
-  return { low: value - high * TWO_POW_32, high };
 }

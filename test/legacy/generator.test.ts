@@ -6,7 +6,8 @@
 import { describe, expect, test } from "vitest";
 import { decodeSaveFile, type LibxcRecord } from "../../src/index.js";
 import { convertLegacy } from "../../src/legacy/index.js";
-import { LegacyPrng, generateLegacyStream } from "../../src/testing/legacy-generator.js";
+import { generateLegacyStream } from "../../src/testing/legacy-generator.js";
+import { LegacyPrng } from "../../src/testing/prng.js";
 import { verifyStream } from "../../src/verify/index.js";
 import { expectBytes } from "./legacy-bytes.js";
 

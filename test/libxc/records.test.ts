@@ -22,6 +22,7 @@ import {
   type LibxcStream,
 } from "../../src/index.js";
 import { cat, filled, hex, pattern, u16, u32, zeros } from "../helpers/hex.js";
+import { decodeSplit } from "../helpers/decode.js";
 import { thrown } from "../helpers/errors.js";
 
 // ---------------------------------------------------------------- helpers
@@ -524,14 +525,7 @@ describe("every record type: hand bytes <-> value", () => {
     const c = cases[1] as Case;
     const bytes = cat(headers(true), frame(true, c.typeId, c.body(true)), END_BYTES);
     const whole = decodeLibxcEvents(bytes);
-    const decoder = new LibxcDecoder();
-    const events = [];
-    let start = 0;
-    for (const cut of [1, 30, 44, 60, 3000, 20000, bytes.length]) {
-      events.push(...decoder.push(bytes.subarray(start, cut)));
-      start = cut;
-    }
-    decoder.end();
+    const events = decodeSplit(() => new LibxcDecoder(), bytes, [1, 30, 44, 60, 3000, 20000]);
     expect(events).toStrictEqual(whole);
   });
 

@@ -20,22 +20,15 @@ import {
   type LibxlStream,
 } from "../../src/index.js";
 import { cat, hex } from "../helpers/hex.js";
+import { decodeSplit } from "../helpers/decode.js";
 import { thrown } from "../helpers/errors.js";
 
 // ---------------------------------------------------------------- helpers
 
 
-/** Decodes `bytes` pushed in the given chunks (end() not called). */
+/** Decodes `bytes` pushed in the given chunks. */
 function pushChunks(bytes: Uint8Array, cuts: readonly number[]): LibxlEvent[] {
-  const decoder = new LibxlDecoder();
-  const events: LibxlEvent[] = [];
-  let start = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    events.push(...decoder.push(bytes.subarray(start, cut)));
-    start = cut;
-  }
-  decoder.end();
-  return events;
+  return decodeSplit(() => new LibxlDecoder(), bytes, cuts);
 }
 
 /** A short summary of an event: layer, kind, offset and record type. */

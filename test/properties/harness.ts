@@ -5,24 +5,9 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import { XenStreamError, isXenStreamError } from "../../src/index.js";
 
-/** A push decoder class (LibxcDecoder, LibxlDecoder, SaveFileDecoder). */
-export interface PushDecoderLike<E> {
-  push(chunk: Uint8Array): E[];
-  end(): void;
-}
+import { decodeSplit, type PushDecoderLike } from "../helpers/decode.js";
 
-/** Decodes `bytes` split at `cuts` (sorted offsets) with a fresh decoder. */
-export function decodeSplit<E>(make: () => PushDecoderLike<E>, bytes: Uint8Array, cuts: number[]): E[] {
-  const decoder = make();
-  const events: E[] = [];
-  let start = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    events.push(...decoder.push(bytes.subarray(start, cut)));
-    start = cut;
-  }
-  decoder.end();
-  return events;
-}
+export { decodeSplit };
 
 /** Sorted distinct cut points inside [0, length]. */
 export function cutsArbitrary(maxCuts = 12): fc.Arbitrary<(length: number) => number[]> {

@@ -7,9 +7,9 @@ import { describe, expect, test } from "vitest";
 import { decodeLibxcStream, decodeSaveFile, type LibxcRecord } from "../../src/index.js";
 import { verifyStream } from "../../src/verify/index.js";
 import { libxcTable } from "../../src/libxc/codec.js";
-import { NO_CONTEXT, libxlTable } from "../../src/libxl/records.js";
+import { NO_CONTEXT, libxlTable } from "../../src/libxl/codec.js";
 import { REC_LENGTH_MAX, paddedLength } from "../../src/wire/frame.js";
-import type { RawFrame } from "../../src/wire/record.js";
+import type { RawFrame } from "../../src/wire/frame-reader.js";
 import {
   LIBXC_RECORD_KINDS,
   LIBXL_RECORD_KINDS,

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { SaveFileDecoder, convertLegacy, decodeSaveFile, encodeSaveFile, isXenStreamError, type SaveFileDecoderOptions } from "../../src/index.js";
+import { cutsEvery, decodeSplit } from "../helpers/decode.js";
 import { jsonText, saveFileFromJson, valueToJson, type Json } from "../helpers/vector-json.js";
 import { generateVectors, ownedFilesOnDisk, type Manifest, type ManifestEntry } from "./catalogue.js";
 import type { LegacyManifestEntry, LegacyMode, LegacyOutputEntry } from "./legacy-catalogue.js";
@@ -48,9 +49,7 @@ function verdict(run: () => unknown): "valid" | { code: string; offset: number }
 
 /** Decodes with the push decoder, `chunk` bytes at a time. */
 function decodeChunked(bytes: Uint8Array, options: SaveFileDecoderOptions, chunk: number): void {
-  const decoder = new SaveFileDecoder(options);
-  for (let pos = 0; pos < bytes.length; pos += chunk) decoder.push(bytes.subarray(pos, pos + chunk));
-  decoder.end();
+  decodeSplit(() => new SaveFileDecoder(options), bytes, cutsEvery(bytes.length, chunk));
 }
 
 describe("spec-vectors/ is what the generator produces", () => {

@@ -5,34 +5,8 @@
  * and HVM guests, v2 and v3, libxc / libxl / xl, plain and checkpointed, and
  * mutations of fields, lengths, types, order and raw bytes.
  */
+import { Prng } from "../../src/testing/prng.js";
 import { cat } from "../helpers/hex.js";
-
-/** mulberry32: tiny, seedable, good enough to spread test cases. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(min: number, max: number): number {
-    return min + this.int(max - min + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)] as T;
-  }
-}
 
 // ---------------------------------------------------------------- bytes
 
@@ -163,20 +137,20 @@ export function hvmParamsBody(params: Array<[number, number]>, reserved = 0): Ui
 const DATA_TYPES = [0, 0, 0, 0, 1, 2, 3, 4, 9, 0xa, 0xb, 0xc];
 const NODATA_TYPES = [0xd, 0xe, 0xf];
 
-function batches(rng: Rng, maxPfn: number, passes: number): Rec[] {
+function batches(rng: Prng, maxPfn: number, passes: number): Rec[] {
   const out: Rec[] = [];
   let budget = 6; // data pages per stream, to keep files small
   for (let pass = 0; pass < passes; pass++) {
-    let pfn = rng.int(3);
-    const count = rng.range(1, 2);
+    let pfn = rng.below(3);
+    const count = rng.int(1, 2);
     for (let b = 0; b < count && pfn <= maxPfn; b++) {
       const entries: Array<{ pfn: number; type: number }> = [];
-      const size = rng.range(1, 4);
+      const size = rng.int(1, 4);
       for (let i = 0; i < size && pfn <= maxPfn; i++) {
         const withData = budget > 0 && rng.chance(0.6);
         if (withData) budget--;
         entries.push({ pfn, type: withData ? rng.pick(DATA_TYPES) : rng.pick(NODATA_TYPES) });
-        pfn += rng.range(1, 3);
+        pfn += rng.int(1, 3);
       }
       if (entries.length > 0) out.push(xc(LIBXC.PAGE_DATA, pageDataBody(entries)));
     }
@@ -185,21 +159,21 @@ function batches(rng: Rng, maxPfn: number, passes: number): Rec[] {
 }
 
 /** A valid stream, as Xen's savers (or the spec) would write it. */
-export function validStream(rng: Rng): StreamModel {
+export function validStream(rng: Prng): StreamModel {
   const guest = rng.chance(0.5) ? "pv" : "hvm";
   // PVH guests have a libxc HVM stream but no device model, hence no emulator records.
   const configType = guest === "pv" ? "pv" : rng.pick(["hvm", "hvm", "pvh"]);
   const version = rng.chance(0.7) ? 3 : 2;
   const format = rng.pick(["libxc", "libxl", "xl", "xl"] as const);
   const checkpointed = rng.chance(0.1);
-  const vcpus = rng.range(1, 2);
+  const vcpus = rng.int(1, 2);
   const width = rng.chance(0.8) ? 8 : 4;
-  const maxPfn = rng.range(3, 40);
+  const maxPfn = rng.int(3, 40);
   const libxc: Rec[] = [];
   if (guest === "pv") libxc.push(xc(LIBXC.X86_PV_INFO, concat([new Uint8Array([width, width === 8 ? 4 : 3]), new Uint8Array(6)])));
   if (version === 3) {
-    if (rng.chance(0.8)) libxc.push(xc(LIBXC.CPUID_POLICY, new Uint8Array(24 * rng.range(1, 3))));
-    if (rng.chance(0.8)) libxc.push(xc(LIBXC.MSR_POLICY, new Uint8Array(16 * rng.range(1, 2))));
+    if (rng.chance(0.8)) libxc.push(xc(LIBXC.CPUID_POLICY, new Uint8Array(24 * rng.int(1, 3))));
+    if (rng.chance(0.8)) libxc.push(xc(LIBXC.MSR_POLICY, new Uint8Array(16 * rng.int(1, 2))));
     libxc.push(xc(LIBXC.STATIC_DATA_END));
   }
   if (guest === "pv") {
@@ -207,21 +181,21 @@ export function validStream(rng: Rng): StreamModel {
     const frames = Math.floor(maxPfn / perFrame) + 1;
     libxc.push(xc(LIBXC.X86_PV_P2M_FRAMES, concat([le32(0), le32(maxPfn), ...Array.from({ length: frames }, (_, i) => le64(BigInt(i)))])));
   }
-  const epochs = checkpointed ? rng.range(1, 2) : 1;
+  const epochs = checkpointed ? rng.int(1, 2) : 1;
   for (let epoch = 0; epoch < epochs; epoch++) {
-    libxc.push(...batches(rng, maxPfn, epoch === 0 ? rng.range(1, 2) : 1));
+    libxc.push(...batches(rng, maxPfn, epoch === 0 ? rng.int(1, 2) : 1));
     if (!checkpointed && rng.chance(0.05)) {
       libxc.push(xc(LIBXC.VERIFY));
       libxc.push(...batches(rng, maxPfn, 1));
     }
-    libxc.push(xc(LIBXC.TSC_INFO, tscBody(rng.int(3))));
+    libxc.push(xc(LIBXC.TSC_INFO, tscBody(rng.below(3))));
     if (guest === "pv") {
       libxc.push(xc(LIBXC.SHARED_INFO, new Uint8Array(4096)));
       for (let v = 0; v < vcpus; v++) {
         libxc.push(xc(LIBXC.VCPU_BASIC, vcpuBody(v, new Uint8Array(width === 8 ? 5168 : 2800))));
         if (rng.chance(0.7)) libxc.push(xc(LIBXC.VCPU_EXTENDED, vcpuBody(v, new Uint8Array(64))));
-        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_XSAVE, vcpuBody(v, new Uint8Array(16 + 8 * rng.int(10)))));
-        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_MSRS, vcpuBody(v, new Uint8Array(16 * rng.range(1, 2)))));
+        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_XSAVE, vcpuBody(v, new Uint8Array(16 + 8 * rng.below(10)))));
+        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_MSRS, vcpuBody(v, new Uint8Array(16 * rng.int(1, 2)))));
       }
     } else {
       const params = hvmParamsBody([
@@ -235,7 +209,7 @@ export function validStream(rng: Rng): StreamModel {
     if (checkpointed) {
       libxc.push(xc(LIBXC.CHECKPOINT));
       if (format !== "libxc") {
-        if (configType === "hvm") libxc.push(xl(LIBXL.EMULATOR_CONTEXT, concat([le32(2), le32(0), new Uint8Array(rng.range(1, 40))])));
+        if (configType === "hvm") libxc.push(xl(LIBXL.EMULATOR_CONTEXT, concat([le32(2), le32(0), new Uint8Array(rng.int(1, 40))])));
         libxc.push(xl(LIBXL.CHECKPOINT_END));
       }
     }
@@ -247,7 +221,7 @@ export function validStream(rng: Rng): StreamModel {
       if (rng.chance(0.15)) {
         libxlTail.push(xl(LIBXL.XENSTORE, concat([le32(2), le32(0), ascii("physmap/f0000000/start_addr\0f0000000\0")])));
       }
-      libxlTail.push(xl(LIBXL.EMULATOR_CONTEXT, concat([le32(2), le32(0), ascii("QEVM"), new Uint8Array(rng.range(0, 60))])));
+      libxlTail.push(xl(LIBXL.EMULATOR_CONTEXT, concat([le32(2), le32(0), ascii("QEVM"), new Uint8Array(rng.int(0, 60))])));
     }
     libxlTail.push(xl(LIBXL.END));
   }
@@ -396,7 +370,7 @@ export function render(model: StreamModel): Uint8Array {
 
 // ---------------------------------------------------------------- mutations
 
-type Mutation = (model: StreamModel, rng: Rng) => boolean;
+type Mutation = (model: StreamModel, rng: Prng) => boolean;
 
 function recordsOf(model: StreamModel, layer: "libxc" | "libxl", type?: number): Array<{ list: Rec[]; index: number; rec: Rec }> {
   const out: Array<{ list: Rec[]; index: number; rec: Rec }> = [];
@@ -415,7 +389,7 @@ function patchBody(rec: Rec, pos: number, bytes: Uint8Array): void {
   rec.body = body;
 }
 
-function withRecord(model: StreamModel, layer: "libxc" | "libxl", type: number, rng: Rng, edit: (rec: Rec) => void): boolean {
+function withRecord(model: StreamModel, layer: "libxc" | "libxl", type: number, rng: Prng, edit: (rec: Rec) => void): boolean {
   const found = recordsOf(model, layer, type);
   if (found.length === 0) return false;
   edit(rng.pick(found).rec);
@@ -425,17 +399,17 @@ function withRecord(model: StreamModel, layer: "libxc" | "libxl", type: number, 
 const OPTIONAL_TYPES = [0x80000000, 0x80000001, 0xfffffffe];
 
 const MUTATIONS: Record<string, Mutation> = {
-  imageOptionReserved: (m, r) => ((m.imageOptions |= 1 << r.range(1, 15)), true),
-  imageRes1: (m, r) => ((m.imageRes1 = r.range(1, 0xffff)), true),
-  imageRes2: (m, r) => ((m.imageRes2 = r.range(1, 0xffffffff)), true),
+  imageOptionReserved: (m, r) => ((m.imageOptions |= 1 << r.int(1, 15)), true),
+  imageRes1: (m, r) => ((m.imageRes1 = r.int(1, 0xffff)), true),
+  imageRes2: (m, r) => ((m.imageRes2 = r.int(1, 0xffffffff)), true),
   imageBigEndian: (m) => ((m.imageOptions |= 1), true),
   version: (m) => ((m.version = m.version === 3 ? 2 : 3), true),
   versionBad: (m, r) => ((m.version = r.pick([0, 1, 4, 0x100]) as 2), true),
-  domainReserved: (m, r) => ((m.domainRes = r.range(1, 0xffff)), true),
+  domainReserved: (m, r) => ((m.domainRes = r.int(1, 0xffff)), true),
   domainType: (m, r) => ((m.domainType = r.pick([0, 3, m.domainType === 1 ? 2 : 1])), true),
   pageShift: (m, r) => ((m.pageShift = r.pick([0, 11, 13, 16, 21, 30])), true),
-  libxlReservedLow: (m, r) => m.format !== "libxc" && ((m.libxlOptions |= 1 << r.range(2, 15)), true),
-  libxlReservedHigh: (m, r) => m.format !== "libxc" && ((m.libxlOptions = (m.libxlOptions | (1 << r.range(16, 31))) >>> 0), true),
+  libxlReservedLow: (m, r) => m.format !== "libxc" && ((m.libxlOptions |= 1 << r.int(2, 15)), true),
+  libxlReservedHigh: (m, r) => m.format !== "libxc" && ((m.libxlOptions = (m.libxlOptions | (1 << r.int(16, 31))) >>> 0), true),
   libxlBigEndian: (m) => m.format !== "libxc" && ((m.libxlOptions |= 1), true),
   libxlLegacy: (m) => m.format !== "libxc" && ((m.libxlOptions |= 2), true),
   padding: (m, r) => {
@@ -443,7 +417,7 @@ const MUTATIONS: Record<string, Mutation> = {
     if (padded.length === 0) return false;
     const { rec } = r.pick(padded);
     const pad = new Uint8Array((8 - (rec.body.length % 8)) % 8);
-    pad[r.int(pad.length)] = r.range(1, 255);
+    pad[r.below(pad.length)] = r.int(1, 255);
     rec.padding = pad;
     return true;
   },
@@ -453,43 +427,43 @@ const MUTATIONS: Record<string, Mutation> = {
       ...recordsOf(m, "libxl").filter(({ rec }) => [0, 1, 4].includes(rec.type)),
     ];
     if (signals.length === 0) return false;
-    r.pick(signals).rec.body = new Uint8Array(r.range(1, 12));
+    r.pick(signals).rec.body = new Uint8Array(r.int(1, 12));
     return true;
   },
-  pageReserved: (m, r) => withRecord(m, "libxc", 1, r, (rec) => patchBody(rec, 4, le32(r.range(1, 0xffff)))),
-  pfnReserved: (m, r) => withRecord(m, "libxc", 1, r, (rec) => patchBody(rec, 14, new Uint8Array([(rec.body[14] as number) | (r.range(1, 15) << 4)]))),
-  pageType: (m, r) => withRecord(m, "libxc", 1, r, (rec) => patchBody(rec, 15, new Uint8Array([((rec.body[15] as number) & 0x0f) | (r.range(5, 8) << 4)]))),
+  pageReserved: (m, r) => withRecord(m, "libxc", 1, r, (rec) => patchBody(rec, 4, le32(r.int(1, 0xffff)))),
+  pfnReserved: (m, r) => withRecord(m, "libxc", 1, r, (rec) => patchBody(rec, 14, new Uint8Array([(rec.body[14] as number) | (r.int(1, 15) << 4)]))),
+  pageType: (m, r) => withRecord(m, "libxc", 1, r, (rec) => patchBody(rec, 15, new Uint8Array([((rec.body[15] as number) & 0x0f) | (r.int(5, 8) << 4)]))),
   pageCount: (m, r) => withRecord(m, "libxc", 1, r, (rec) => patchBody(rec, 0, le32(r.pick([0, 1, 2, 5, 100000])))),
   pvInfoWidth: (m, r) => withRecord(m, "libxc", 2, r, (rec) => patchBody(rec, 0, new Uint8Array([r.pick([0, 2, 4, 8, 16])]))),
   pvInfoLevels: (m, r) => withRecord(m, "libxc", 2, r, (rec) => patchBody(rec, 1, new Uint8Array([r.pick([2, 3, 4, 5])]))),
-  pvInfoReserved: (m, r) => withRecord(m, "libxc", 2, r, (rec) => patchBody(rec, r.range(2, 7), new Uint8Array([r.range(1, 255)]))),
-  pvInfoLong: (m, r) => withRecord(m, "libxc", 2, r, (rec) => patchBody(rec, 8, new Uint8Array(r.range(1, 8)))),
+  pvInfoReserved: (m, r) => withRecord(m, "libxc", 2, r, (rec) => patchBody(rec, r.int(2, 7), new Uint8Array([r.int(1, 255)]))),
+  pvInfoLong: (m, r) => withRecord(m, "libxc", 2, r, (rec) => patchBody(rec, 8, new Uint8Array(r.int(1, 8)))),
   vcpuReserved: (m, r) =>
-    withRecord(m, "libxc", r.pick([4, 5, 6, 12]), r, (rec) => patchBody(rec, 4, le32(r.range(1, 0xffffffff)))),
+    withRecord(m, "libxc", r.pick([4, 5, 6, 12]), r, (rec) => patchBody(rec, 4, le32(r.int(1, 0xffffffff)))),
   vcpuEmpty: (m, r) => withRecord(m, "libxc", r.pick([4, 5, 6, 12]), r, (rec) => (rec.body = rec.body.subarray(0, 8))),
   vcpuSize: (m, r) => withRecord(m, "libxc", r.pick([4, 5, 6, 12]), r, (rec) => (rec.body = new Uint8Array(r.pick([8 + 100, 8 + 2800, 8 + 5168, 8 + 200, 4])))),
-  tscReserved: (m, r) => withRecord(m, "libxc", 8, r, (rec) => patchBody(rec, 20, le32(r.range(1, 255)))),
-  tscMode: (m, r) => withRecord(m, "libxc", 8, r, (rec) => patchBody(rec, 0, le32(r.range(3, 9)))),
-  hvmParamsReserved: (m, r) => withRecord(m, "libxc", 10, r, (rec) => patchBody(rec, 4, le32(r.range(1, 255)))),
+  tscReserved: (m, r) => withRecord(m, "libxc", 8, r, (rec) => patchBody(rec, 20, le32(r.int(1, 255)))),
+  tscMode: (m, r) => withRecord(m, "libxc", 8, r, (rec) => patchBody(rec, 0, le32(r.int(3, 9)))),
+  hvmParamsReserved: (m, r) => withRecord(m, "libxc", 10, r, (rec) => patchBody(rec, 4, le32(r.int(1, 255)))),
   hvmParamsEmpty: (m, r) => withRecord(m, "libxc", 10, r, (rec) => (rec.body = new Uint8Array(8))),
   hvmContextEmpty: (m, r) => withRecord(m, "libxc", 9, r, (rec) => (rec.body = new Uint8Array(0))),
-  hvmContextGarbage: (m, r) => withRecord(m, "libxc", 9, r, (rec) => patchBody(rec, r.int(rec.body.length), new Uint8Array([r.range(1, 255)]))),
-  p2mStartEnd: (m, r) => withRecord(m, "libxc", 3, r, (rec) => patchBody(rec, 0, le32(r.range(50, 5000)))),
+  hvmContextGarbage: (m, r) => withRecord(m, "libxc", 9, r, (rec) => patchBody(rec, r.below(rec.body.length), new Uint8Array([r.int(1, 255)]))),
+  p2mStartEnd: (m, r) => withRecord(m, "libxc", 3, r, (rec) => patchBody(rec, 0, le32(r.int(50, 5000)))),
   p2mLength: (m, r) => withRecord(m, "libxc", 3, r, (rec) => (rec.body = concat([rec.body, new Uint8Array(r.pick([4, 8, 16]))]))),
   sharedInfoSize: (m, r) => withRecord(m, "libxc", 7, r, (rec) => (rec.body = new Uint8Array(r.pick([0, 4095, 4097, 8192])))),
   policyLength: (m, r) => withRecord(m, "libxc", r.pick([17, 18]), r, (rec) => (rec.body = new Uint8Array(r.pick([0, 8, 20, 30, 48])))),
   optionalLibxc: (m, r) => {
-    m.libxc.splice(r.int(m.libxc.length + 1), 0, xc(r.pick(OPTIONAL_TYPES), new Uint8Array(r.range(0, 20))));
+    m.libxc.splice(r.below(m.libxc.length + 1), 0, xc(r.pick(OPTIONAL_TYPES), new Uint8Array(r.int(0, 20))));
     return true;
   },
   optionalLibxl: (m, r) => {
     if (m.format === "libxc") return false;
     const list = r.chance(0.5) ? m.libxlTail : m.libxlHead;
-    list.splice(r.int(list.length + (list === m.libxlTail ? 0 : 1)), 0, xl(r.pick(OPTIONAL_TYPES), new Uint8Array(r.range(0, 20))));
+    list.splice(r.below(list.length + (list === m.libxlTail ? 0 : 1)), 0, xl(r.pick(OPTIONAL_TYPES), new Uint8Array(r.int(0, 20))));
     return true;
   },
   unknownMandatory: (m, r) => {
-    m.libxc.splice(r.int(m.libxc.length), 0, xc(r.pick([0x13, 0x20, 0x7fffffff]), new Uint8Array(r.range(0, 16))));
+    m.libxc.splice(r.below(m.libxc.length), 0, xc(r.pick([0x13, 0x20, 0x7fffffff]), new Uint8Array(r.int(0, 16))));
     return true;
   },
   otherGuestRecord: (m, r) => {
@@ -501,29 +475,29 @@ const MUTATIONS: Record<string, Mutation> = {
         : r.chance(0.5)
           ? xc(LIBXC.SHARED_INFO, new Uint8Array(4096))
           : xc(LIBXC.VCPU_BASIC, vcpuBody(0, new Uint8Array(5168)));
-    m.libxc.splice(Math.max(0, m.libxc.length - 1 - r.int(3)), 0, rec);
+    m.libxc.splice(Math.max(0, m.libxc.length - 1 - r.below(3)), 0, rec);
     return true;
   },
-  toolstack: (m, r) => (m.libxc.splice(r.int(m.libxc.length), 0, xc(LIBXC.TOOLSTACK, new Uint8Array(r.range(0, 16)))), true),
-  dirtyPfnList: (m, r) => (m.libxc.splice(r.int(m.libxc.length), 0, xc(LIBXC.DIRTY_PFN_LIST, new Uint8Array(8 * r.int(3)))), true),
-  staticDataEndExtra: (m, r) => (m.libxc.splice(r.int(m.libxc.length), 0, xc(LIBXC.STATIC_DATA_END)), true),
-  verifyRecord: (m, r) => (m.libxc.splice(Math.max(0, m.libxc.length - 1 - r.int(4)), 0, xc(LIBXC.VERIFY)), true),
+  toolstack: (m, r) => (m.libxc.splice(r.below(m.libxc.length), 0, xc(LIBXC.TOOLSTACK, new Uint8Array(r.int(0, 16)))), true),
+  dirtyPfnList: (m, r) => (m.libxc.splice(r.below(m.libxc.length), 0, xc(LIBXC.DIRTY_PFN_LIST, new Uint8Array(8 * r.below(3)))), true),
+  staticDataEndExtra: (m, r) => (m.libxc.splice(r.below(m.libxc.length), 0, xc(LIBXC.STATIC_DATA_END)), true),
+  verifyRecord: (m, r) => (m.libxc.splice(Math.max(0, m.libxc.length - 1 - r.below(4)), 0, xc(LIBXC.VERIFY)), true),
   deleteRecord: (m, r) => {
     const list = r.chance(0.8) || m.libxlTail.length === 0 ? m.libxc : m.libxlTail;
     if (list.length === 0) return false;
-    list.splice(r.int(list.length), 1);
+    list.splice(r.below(list.length), 1);
     return true;
   },
   duplicateRecord: (m, r) => {
     if (m.libxc.length === 0) return false;
-    const index = r.int(m.libxc.length);
+    const index = r.below(m.libxc.length);
     const rec = m.libxc[index] as Rec;
-    m.libxc.splice(index + r.int(3), 0, { ...rec });
+    m.libxc.splice(index + r.below(3), 0, { ...rec });
     return true;
   },
   swapRecords: (m, r) => {
     if (m.libxc.length < 3) return false;
-    const i = r.int(m.libxc.length - 2);
+    const i = r.below(m.libxc.length - 2);
     const a = m.libxc[i] as Rec;
     m.libxc[i] = m.libxc[i + 1] as Rec;
     m.libxc[i + 1] = a;
@@ -531,12 +505,12 @@ const MUTATIONS: Record<string, Mutation> = {
   },
   moveRecord: (m, r) => {
     if (m.libxc.length < 3) return false;
-    const [rec] = m.libxc.splice(r.int(m.libxc.length - 1), 1);
-    m.libxc.splice(r.int(m.libxc.length), 0, rec as Rec);
+    const [rec] = m.libxc.splice(r.below(m.libxc.length - 1), 1);
+    m.libxc.splice(r.below(m.libxc.length), 0, rec as Rec);
     return true;
   },
   trailing: (m, r) => ((m.trailing = new Uint8Array(r.pick([1, 8, 16, 44]))), true),
-  emulatorId: (m, r) => withRecord(m, "libxl", r.pick([2, 3]), r, (rec) => patchBody(rec, 0, le32(r.range(3, 9)))),
+  emulatorId: (m, r) => withRecord(m, "libxl", r.pick([2, 3]), r, (rec) => patchBody(rec, 0, le32(r.int(3, 9)))),
   xenstoreGood: (m, r) => {
     if (m.format === "libxc") return false;
     const data = r.pick(["physmap/1/name\0vga\0", "a\0b\0c-d_e@f/g\0value with spaces\0"]);
@@ -551,7 +525,7 @@ const MUTATIONS: Record<string, Mutation> = {
   },
   checkpointRecordsOutOfPlace: (m, r) => {
     if (m.format === "libxc") return false;
-    const rec = r.chance(0.5) ? xl(LIBXL.CHECKPOINT_END) : xl(LIBXL.CHECKPOINT_STATE, le32(r.int(5)));
+    const rec = r.chance(0.5) ? xl(LIBXL.CHECKPOINT_END) : xl(LIBXL.CHECKPOINT_STATE, le32(r.below(5)));
     m.libxlTail.splice(0, 0, rec);
     return true;
   },
@@ -566,7 +540,7 @@ const MUTATIONS: Record<string, Mutation> = {
   noLibxcContext: (m) => m.format !== "libxc" && ((m.libxcContext = false), (m.libxc = []), true),
   libxlRecordFirst: (m, r) => {
     if (m.format === "libxc") return false;
-    m.libxlHead.push(xl(LIBXL.EMULATOR_CONTEXT, concat([le32(2), le32(0), new Uint8Array(r.range(0, 9))])));
+    m.libxlHead.push(xl(LIBXL.EMULATOR_CONTEXT, concat([le32(2), le32(0), new Uint8Array(r.int(0, 9))])));
     return true;
   },
   secondLibxcContext: (m) => {
@@ -574,8 +548,8 @@ const MUTATIONS: Record<string, Mutation> = {
     m.libxlHead.push(xl(LIBXL.LIBXC_CONTEXT));
     return true;
   },
-  xlOptionalFlags: (m, r) => m.format === "xl" && ((m.xl.optional = r.range(1, 0xffff)), true),
-  xlMandatoryUnknown: (m, r) => m.format === "xl" && ((m.xl.mandatory |= 1 << r.range(2, 31)), true),
+  xlOptionalFlags: (m, r) => m.format === "xl" && ((m.xl.optional = r.int(1, 0xffff)), true),
+  xlMandatoryUnknown: (m, r) => m.format === "xl" && ((m.xl.mandatory |= 1 << r.int(2, 31)), true),
   xlNoStreamV2: (m) => m.format === "xl" && ((m.xl.mandatory &= ~2), true),
   xlNoJson: (m) => m.format === "xl" && ((m.xl.mandatory &= ~1), true),
   xlBigEndian: (m) => m.format === "xl" && ((m.xl.byteOrder = "big"), true),
@@ -591,7 +565,7 @@ const MUTATIONS: Record<string, Mutation> = {
   typeField: (m, r) => {
     const all = [...recordsOf(m, "libxc"), ...recordsOf(m, "libxl")];
     if (all.length === 0) return false;
-    r.pick(all).rec.type = r.int(0x14);
+    r.pick(all).rec.type = r.below(0x14);
     return true;
   },
 };
@@ -599,26 +573,26 @@ const MUTATIONS: Record<string, Mutation> = {
 export const MUTATION_NAMES = Object.keys(MUTATIONS);
 
 /** Byte-level mutations on the rendered stream. */
-function mutateBytes(bytes: Uint8Array, rng: Rng, names: string[]): Uint8Array {
-  const kind = rng.int(3);
+function mutateBytes(bytes: Uint8Array, rng: Prng, names: string[]): Uint8Array {
+  const kind = rng.below(3);
   if (kind === 0) {
     const out = bytes.slice();
-    const flips = rng.range(1, 3);
+    const flips = rng.int(1, 3);
     for (let i = 0; i < flips; i++) {
-      const at = rng.int(out.length);
-      out[at] = (out[at] as number) ^ (1 << rng.int(8));
+      const at = rng.below(out.length);
+      out[at] = (out[at] as number) ^ (1 << rng.below(8));
     }
     names.push(`flip${flips}`);
     return out;
   }
   if (kind === 1) {
-    const cut = rng.int(bytes.length);
+    const cut = rng.below(bytes.length);
     names.push(`truncate@${cut}`);
     return bytes.subarray(0, cut);
   }
   const out = bytes.slice();
-  const at = rng.int(out.length - 4) & ~7;
-  new DataView(out.buffer).setUint32(at + rng.pick([0, 4]), rng.pick([0, 1, 5, 8, 0x10, 0x80000000, rng.int(2 ** 32)]), true);
+  const at = rng.below(out.length - 4) & ~7;
+  new DataView(out.buffer).setUint32(at + rng.pick([0, 4]), rng.pick([0, 1, 5, 8, 0x10, 0x80000000, rng.below(2 ** 32)]), true);
   names.push(`word@${at}`);
   return out;
 }
@@ -637,7 +611,7 @@ export interface GeneratedCase {
  * mutations, 1 in 5 with a byte-level mutation.
  */
 export function generateCase(seed: number): GeneratedCase {
-  const rng = new Rng(seed);
+  const rng = new Prng(seed);
   const model = validStream(rng);
   const roll = rng.next();
   let bytes: Uint8Array;

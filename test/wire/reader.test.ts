@@ -1,11 +1,11 @@
 /**
  * Reader: bounds-checked cursor. Every out-of-bounds read is a
- * XenStreamError BAD_LENGTH at the absolute offset of the read; u64Bounded
- * fails with BAD_FIELD at the offset of the u64.
+ * XenStreamError BAD_LENGTH at the absolute offset of the read; a record
+ * reader points BAD_LENGTH at the record's body_length field.
  */
 import { describe, expect, test } from "vitest";
 import { XenStreamError } from "../../src/index.js";
-import { PFN_MAX, Reader, TWO_POW_32, isAllZero, readWords, viewOf } from "../../src/wire/reader.js";
+import { Reader, TWO_POW_32, isAllZero, viewOf, wordOffsets } from "../../src/wire/reader.js";
 import { hex, offsetCopy } from "../helpers/hex.js";
 import { thrown } from "../helpers/errors.js";
 
@@ -65,7 +65,6 @@ describe("Reader bounds failures: BAD_LENGTH at base + position of the read", ()
     { name: "u16 with 1 left", skip: 15, read: (r) => r.u16("f"), at: 15 },
     { name: "u32 with 3 left", skip: 13, read: (r) => r.u32("f"), at: 13 },
     { name: "u64 with 7 left", skip: 9, read: (r) => r.u64("f"), at: 9 },
-    { name: "u64Bounded with 4 left", skip: 12, read: (r) => r.u64Bounded("f", 52), at: 12 },
     { name: "bytesView 5 with 4 left", skip: 12, read: (r) => r.bytesView(5, "f"), at: 12 },
     { name: "bytesView 2^32", skip: 0, read: (r) => r.bytesView(TWO_POW_32, "f"), at: 0 },
   ];
@@ -92,6 +91,21 @@ describe("Reader bounds failures: BAD_LENGTH at base + position of the read", ()
     expect(error.layer).toBeUndefined();
   });
 
+  test("a record reader: base after the 8-byte header, BAD_LENGTH at body_length, message names the record", () => {
+    const reader = Reader.forRecord(BYTES, true, 96, "libxl", 4, "EMULATOR_CONTEXT");
+    expect(reader.offsetOf(0)).toBe(104);
+    reader.pos = 14;
+    const error = thrown(() => reader.u32("index"));
+    expect(error.code).toBe("BAD_LENGTH");
+    expect(error.offset).toBe(100);
+    expect(error.recordIndex).toBe(4);
+    expect(error.layer).toBe("libxl");
+    expect(error.message).toBe("libxl record 4 (EMULATOR_CONTEXT): index needs 4 bytes, only 2 left (at offset 100, record 4)");
+    const field = thrown(() => reader.fail("BAD_FIELD", 2, "bad"));
+    expect(field.offset).toBe(106);
+    expect(field.message).toBe("libxl record 4 (EMULATOR_CONTEXT): bad (at offset 106, record 4)");
+  });
+
   test("fail() places any code at base + pos", () => {
     const reader = new Reader(BYTES, true, { base: 40, what: "x" });
     const error = thrown(() => reader.fail("BAD_FIELD", 3, "nope"));
@@ -100,49 +114,22 @@ describe("Reader bounds failures: BAD_LENGTH at base + position of the read", ()
   });
 });
 
-describe("u64Bounded", () => {
-  // bytes are written little-endian and big-endian by hand
-  const rows: { name: string; le: string; be: string; bits: number; value?: number }[] = [
-    { name: "0", le: "00 00 00 00 00 00 00 00", be: "00 00 00 00 00 00 00 00", bits: 52, value: 0 },
-    { name: "2^32", le: "00 00 00 00 01 00 00 00", be: "00 00 00 01 00 00 00 00", bits: 52, value: 2 ** 32 },
-    { name: "2^52-1", le: "ff ff ff ff ff ff 0f 00", be: "00 0f ff ff ff ff ff ff", bits: 52, value: PFN_MAX },
-    { name: "2^52", le: "00 00 00 00 00 00 10 00", be: "00 10 00 00 00 00 00 00", bits: 52 },
-    { name: "2^64-1", le: "ff ff ff ff ff ff ff ff", be: "ff ff ff ff ff ff ff ff", bits: 52 },
-    { name: "2^53-1 in 53 bits", le: "ff ff ff ff ff ff 1f 00", be: "00 1f ff ff ff ff ff ff", bits: 53, value: 2 ** 53 - 1 },
-    { name: "2^53 in 53 bits", le: "00 00 00 00 00 00 20 00", be: "00 20 00 00 00 00 00 00", bits: 53 },
-    { name: "2^32-1 in 32 bits", le: "ff ff ff ff 00 00 00 00", be: "00 00 00 00 ff ff ff ff", bits: 32, value: 2 ** 32 - 1 },
-    { name: "2^32 in 32 bits", le: "00 00 00 00 01 00 00 00", be: "00 00 00 01 00 00 00 00", bits: 32 },
-  ];
-  for (const row of rows) {
-    for (const littleEndian of [true, false]) {
-      test(`${row.name} (${row.bits} bits) ${littleEndian ? "LE" : "BE"}`, () => {
-        // 4 bytes in front so the u64 sits at relative position 4
-        const bytes = offsetCopy(hex(`aa aa aa aa ${littleEndian ? row.le : row.be}`));
-        const reader = new Reader(bytes, littleEndian, { base: 200, what: "t" });
-        reader.u32("lead");
-        if (row.value === undefined) {
-          const error = thrown(() => reader.u64Bounded("pfn", row.bits));
-          expect(error.code).toBe("BAD_FIELD");
-          expect(error.offset).toBe(204);
-        } else {
-          expect(reader.u64Bounded("pfn", row.bits)).toBe(row.value);
-          expect(reader.pos).toBe(12);
-        }
-      });
-    }
-  }
-});
-
 describe("helpers", () => {
-  test("TWO_POW_32 and PFN_MAX", () => {
+  test("TWO_POW_32", () => {
     expect(TWO_POW_32).toBe(4294967296);
-    expect(PFN_MAX).toBe(4503599627370495);
   });
 
-  test("readWords flips word order with endianness", () => {
-    const bytes = hex("01 02 03 04 05 06 07 08");
-    expect(readWords(viewOf(bytes), 0, true)).toEqual({ low: 0x04030201, high: 0x08070605 });
-    expect(readWords(viewOf(bytes), 0, false)).toEqual({ low: 0x05060708, high: 0x01020304 });
+  test("wordOffsets flips word order with endianness, without allocating", () => {
+    const view = viewOf(hex("01 02 03 04 05 06 07 08"));
+    for (const [littleEndian, low, high] of [
+      [true, 0x04030201, 0x08070605],
+      [false, 0x05060708, 0x01020304],
+    ] as const) {
+      const at = wordOffsets(littleEndian);
+      expect(view.getUint32(at.low, littleEndian)).toBe(low);
+      expect(view.getUint32(at.high, littleEndian)).toBe(high);
+      expect(wordOffsets(littleEndian)).toBe(at); // one shared object per byte order
+    }
   });
 
   test("viewOf respects byteOffset and byteLength", () => {

@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { XenStreamError, encodeRawRecord } from "../../src/index.js";
 import { libxcTable } from "../../src/libxc/codec.js";
 import { ByteQueue } from "../../src/wire/queue.js";
-import { FrameReader } from "../../src/wire/record.js";
+import { FrameReader } from "../../src/wire/frame-reader.js";
 import { hex } from "../helpers/hex.js";
 
 describe("encodeRawRecord", () => {
@@ -65,7 +65,7 @@ describe("encodeRawRecord", () => {
 });
 
 describe("FrameReader.take", () => {
-  const options = { maxRecordLength: 0x08000000, keepUnknownMandatory: false, reuseEntries: false };
+  const options = { maxRecordLength: 0x08000000, keepUnknownMandatory: false };
 
   test("waits for the header, then (header consumed) for the padded body, telling what it needs", () => {
     const record = hex("23 01 00 80 03 00 00 00 aa bb cc 01 02 03 04 05");

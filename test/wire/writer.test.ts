@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { XenStreamError } from "../../src/index.js";
-import { Writer, splitWords } from "../../src/wire/writer.js";
+import { Writer } from "../../src/wire/writer.js";
 import { hex } from "../helpers/hex.js";
 import { thrown } from "../helpers/errors.js";
 
@@ -93,19 +93,4 @@ describe("Writer range checks: BAD_VALUE at base + cursor", () => {
     expect(error.code).toBe("BAD_VALUE");
     expect(error.offset).toBe(70);
   });
-});
-
-describe("splitWords", () => {
-  const rows = [
-    { value: 0, low: 0, high: 0 },
-    { value: 0xffffffff, low: 0xffffffff, high: 0 },
-    { value: 2 ** 32, low: 0, high: 1 },
-    { value: 2 ** 52 - 1, low: 0xffffffff, high: 0xfffff },
-    { value: 2 ** 53 - 1, low: 0xffffffff, high: 0x1fffff },
-  ];
-  for (const row of rows) {
-    test(String(row.value), () => {
-      expect(splitWords(row.value)).toEqual({ low: row.low, high: row.high });
-    });
-  }
 });

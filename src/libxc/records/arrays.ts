@@ -5,14 +5,13 @@
  * @module
  * @internal
  */
-import type { RecordCodec } from "../../wire/codec.js";
+import type { BodyCodec } from "../../wire/codec.js";
 import type { Reader } from "../../wire/reader.js";
 import type { Writer } from "../../wire/writer.js";
 import {
   COUNT_HEADER_SIZE,
   CPUID_POLICY_ENTRY_SIZE,
   HVM_PARAMS_ENTRY_SIZE,
-  LibxcRecordType,
   MSR_POLICY_ENTRY_SIZE,
 } from "../constants.js";
 import type {
@@ -43,16 +42,14 @@ function readEntries<E>(reader: Reader, entry: EntryCodec<E>, count: number): E[
  * records, which Xen refuses when empty.
  */
 function entryArrayCodec<R extends { type: string }, E>(
-  name: R["type"] & keyof typeof LibxcRecordType,
+  name: R["type"],
   entry: EntryCodec<E>,
   allowEmpty: boolean,
   wrap: (entries: E[]) => R,
   unwrap: (record: R) => E[],
-): RecordCodec<R, LibxcCodecContext> {
+): BodyCodec<R, LibxcCodecContext> {
   const rule = `a ${allowEmpty ? "" : "non-zero "}multiple of ${entry.size} bytes`;
   return {
-    name,
-    typeId: LibxcRecordType[name],
     decode(reader) {
       const length = reader.remaining;
       if (length % entry.size !== 0 || (!allowEmpty && length === 0)) {
@@ -137,9 +134,7 @@ export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, b
  * HVM_PARAMS: count u32, reserved u32, count {index u64, value u64}. Xen
  * requires the exact length and skips a count of 0.
  */
-export const hvmParamsCodec: RecordCodec<HvmParamsRecord, LibxcCodecContext> = {
-  name: "HVM_PARAMS",
-  typeId: LibxcRecordType.HVM_PARAMS,
+export const hvmParamsCodec: BodyCodec<HvmParamsRecord, LibxcCodecContext> = {
   decode(reader) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {

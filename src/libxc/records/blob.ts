@@ -5,20 +5,17 @@
  * @module
  * @internal
  */
-import type { RecordCodec } from "../../wire/codec.js";
-import { LibxcRecordType } from "../constants.js";
+import type { BodyCodec } from "../../wire/codec.js";
 import type { HvmContextRecord, SharedInfoRecord, ToolstackRecord } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
 
 type BlobRecord = SharedInfoRecord | HvmContextRecord | ToolstackRecord;
 
 /** Returns a complaint when `length` is not allowed, else undefined. */
-type LengthRule = (length: number, context: LibxcCodecContext) => string | undefined;
+type LengthCheck = (length: number, context: LibxcCodecContext) => string | undefined;
 
-function blobCodec<R extends BlobRecord>(name: R["type"], rule: LengthRule): RecordCodec<R, LibxcCodecContext> {
+function blobCodec<R extends BlobRecord>(name: R["type"], rule: LengthCheck): BodyCodec<R, LibxcCodecContext> {
   return {
-    name,
-    typeId: LibxcRecordType[name],
     decode: (reader, context) => {
       const complaint = rule(reader.remaining, context);
       if (complaint !== undefined) reader.failLength(complaint);

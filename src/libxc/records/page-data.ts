@@ -11,13 +11,12 @@
  * @module
  * @internal
  */
-import type { RecordCodec } from "../../wire/codec.js";
+import type { BodyCodec } from "../../wire/codec.js";
 import type { Writer } from "../../wire/writer.js";
-import { wordOffsets } from "../../wire/reader.js";
-import { splitWords } from "../../wire/writer.js";
+import { TWO_POW_32, wordOffsets } from "../../wire/reader.js";
 import {
   COUNT_HEADER_SIZE,
-  LibxcRecordType,
+  PAGE_DATA_ENTRY_SIZE,
   PAGE_DATA_PFN_MAX,
   isKnownPageType,
   pageTypeHasData,
@@ -25,11 +24,7 @@ import {
 import type { PageDataRecord, PfnEntry } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
 
-const PFN_ENTRY_SIZE = 8;
-
-export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
-  name: "PAGE_DATA",
-  typeId: LibxcRecordType.PAGE_DATA,
+export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
 
   decode(reader, { pageSize, entryPool }) {
     const length = reader.remaining;
@@ -39,7 +34,7 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
     const count = reader.u32("count");
     const reserved = reader.u32("reserved");
     if (count < 1) reader.fail("BAD_FIELD", 0, "count is 0; at least one pfn is required");
-    const arrayEnd = COUNT_HEADER_SIZE + count * PFN_ENTRY_SIZE;
+    const arrayEnd = COUNT_HEADER_SIZE + count * PAGE_DATA_ENTRY_SIZE;
     if (length < arrayEnd) {
       reader.failLength(`body of ${length} bytes is too short for ${count} pfns (${arrayEnd} bytes)`);
     }
@@ -55,7 +50,7 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
     // The hot loop of every decoder: no object but the entry per pfn (and
     // none at all when entries are reused).
     const at = wordOffsets(littleEndian);
-    for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PFN_ENTRY_SIZE) {
+    for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PAGE_DATA_ENTRY_SIZE) {
       const low = view.getUint32(pos + at.low, littleEndian);
       const high = view.getUint32(pos + at.high, littleEndian);
       const type = high >>> 28;
@@ -80,7 +75,7 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
     const expected = arrayEnd + dataPages * pageSize;
     if (length !== expected) {
       reader.failLength(
-        `expected ${COUNT_HEADER_SIZE} + ${count * PFN_ENTRY_SIZE} + ${dataPages * pageSize} = ${expected} bytes ` +
+        `expected ${COUNT_HEADER_SIZE} + ${count * PAGE_DATA_ENTRY_SIZE} + ${dataPages * pageSize} = ${expected} bytes ` +
           `(${dataPages} pages of data), got ${length}`,
       );
     }
@@ -109,15 +104,16 @@ export const pageDataCodec: RecordCodec<PageDataRecord, LibxcCodecContext> = {
         `PAGE_DATA: ${dataPages} entries carry data, so pages must be ${dataPages * pageSize} bytes, got ${record.pages.length}`,
       );
     }
-    return COUNT_HEADER_SIZE + count * PFN_ENTRY_SIZE + record.pages.length;
+    return COUNT_HEADER_SIZE + count * PAGE_DATA_ENTRY_SIZE + record.pages.length;
   },
 
   encode(writer: Writer, record) {
     writer.u32(record.entries.length, "count");
     writer.u32(record.reserved ?? 0, "reserved");
+    // One entry per pfn: split the 52-bit pfn into u32 halves in place (no object per pfn).
     for (const entry of record.entries) {
-      const { low, high } = splitWords(entry.pfn);
-      writer.u64Words(low, ((entry.type << 28) | ((entry.reserved ?? 0) << 20) | high) >>> 0);
+      const high = Math.floor(entry.pfn / TWO_POW_32);
+      writer.u64Words(entry.pfn - high * TWO_POW_32, ((entry.type << 28) | ((entry.reserved ?? 0) << 20) | high) >>> 0);
     }
     writer.raw(record.pages);
   },

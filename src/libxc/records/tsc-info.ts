@@ -6,14 +6,12 @@
  * @module
  * @internal
  */
-import type { RecordCodec } from "../../wire/codec.js";
-import { LibxcRecordType, X86_TSC_INFO_SIZE } from "../constants.js";
+import type { BodyCodec } from "../../wire/codec.js";
+import { X86_TSC_INFO_SIZE } from "../constants.js";
 import type { X86TscInfoRecord } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
 
-export const tscInfoCodec: RecordCodec<X86TscInfoRecord, LibxcCodecContext> = {
-  name: "X86_TSC_INFO",
-  typeId: LibxcRecordType.X86_TSC_INFO,
+export const tscInfoCodec: BodyCodec<X86TscInfoRecord, LibxcCodecContext> = {
   decode(reader) {
     if (reader.remaining !== X86_TSC_INFO_SIZE) {
       reader.failLength(`body must be ${X86_TSC_INFO_SIZE} bytes, got ${reader.remaining}`);

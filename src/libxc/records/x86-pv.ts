@@ -6,9 +6,8 @@
  * @module
  * @internal
  */
-import { withExtra, extraLength, type RecordCodec } from "../../wire/codec.js";
+import { withExtra, extraLength, type BodyCodec } from "../../wire/codec.js";
 import {
-  LibxcRecordType,
   P2M_FRAMES_HEADER_SIZE,
   VCPU_HEADER_SIZE,
   X86_PV_INFO_SIZE,
@@ -24,9 +23,7 @@ const ZERO_RESERVED = new Uint8Array(PV_INFO_RESERVED_SIZE);
  * accepts a longer body and ignores the rest (kept as `extra`); width and
  * levels are judged by the verifier, not here.
  */
-export const x86PvInfoCodec: RecordCodec<X86PvInfoRecord, LibxcCodecContext> = {
-  name: "X86_PV_INFO",
-  typeId: LibxcRecordType.X86_PV_INFO,
+export const x86PvInfoCodec: BodyCodec<X86PvInfoRecord, LibxcCodecContext> = {
   decode(reader) {
     if (reader.remaining < X86_PV_INFO_SIZE) {
       reader.failLength(`body must be at least ${X86_PV_INFO_SIZE} bytes, got ${reader.remaining}`);
@@ -55,9 +52,7 @@ export const x86PvInfoCodec: RecordCodec<X86PvInfoRecord, LibxcCodecContext> = {
  * depends on the guest width (X86_PV_INFO), so it is the verifier's check;
  * the decoder requires whole u64 entries and start <= end, as Xen does.
  */
-export const x86PvP2mFramesCodec: RecordCodec<X86PvP2mFramesRecord, LibxcCodecContext> = {
-  name: "X86_PV_P2M_FRAMES",
-  typeId: LibxcRecordType.X86_PV_P2M_FRAMES,
+export const x86PvP2mFramesCodec: BodyCodec<X86PvP2mFramesRecord, LibxcCodecContext> = {
   decode(reader) {
     const length = reader.remaining;
     if (length < P2M_FRAMES_HEADER_SIZE || length % 8 !== 0) {
@@ -87,10 +82,8 @@ export const x86PvP2mFramesCodec: RecordCodec<X86PvP2mFramesRecord, LibxcCodecCo
  * The PV vCPU records: vcpu_id u32, reserved u32, context blob. Blob sizes
  * and the vcpu_id range depend on the domain, so they are verifier checks.
  */
-function vcpuCodec(name: VcpuRecordTypeName): RecordCodec<X86PvVcpuRecord, LibxcCodecContext> {
+export function vcpuCodec(name: VcpuRecordTypeName): BodyCodec<X86PvVcpuRecord, LibxcCodecContext> {
   return {
-    name,
-    typeId: LibxcRecordType[name],
     decode(reader) {
       if (reader.remaining < VCPU_HEADER_SIZE) {
         reader.failLength(`body must be at least ${VCPU_HEADER_SIZE} bytes, got ${reader.remaining}`);
@@ -108,7 +101,3 @@ function vcpuCodec(name: VcpuRecordTypeName): RecordCodec<X86PvVcpuRecord, Libxc
   };
 }
 
-export const vcpuBasicCodec = vcpuCodec("X86_PV_VCPU_BASIC");
-export const vcpuExtendedCodec = vcpuCodec("X86_PV_VCPU_EXTENDED");
-export const vcpuXsaveCodec = vcpuCodec("X86_PV_VCPU_XSAVE");
-export const vcpuMsrsCodec = vcpuCodec("X86_PV_VCPU_MSRS");

@@ -6,8 +6,10 @@
  */
 import type { Rule } from "../rule.js";
 import { layoutRules } from "./layout.js";
+import { libxlRules } from "./libxl.js";
 import { referenceRules } from "./reference.js";
 import { restoreRules } from "./restore.js";
+import { xlRules } from "./xl.js";
 
 /** Every rule; each declares the profiles it runs in. @internal */
-export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...restoreRules];
+export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...libxlRules, ...xlRules, ...restoreRules];

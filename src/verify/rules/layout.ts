@@ -1,61 +1,44 @@
 /**
- * The spec's own rules that Xen's verify-stream-v2 never checks: record
- * order and presence, records valid for one guest type only, STATIC_DATA_END
- * (explicit in v3, inferred in v2), duplicates, CHECKPOINT_STATE, xenstore
- * key/value encoding and the xl header flags.
+ * The libxc layout rules of the spec that Xen's verify-stream-v2 never
+ * checks: record order and presence, records valid for one guest type
+ * only, STATIC_DATA_END (explicit in v3, inferred in v2), duplicates. The
+ * record classes they use are the placement facts of the libxc registry
+ * (src/libxc/codec.ts). The libxl rules are in libxl.ts, the xl header's
+ * in xl.ts.
  *
  * Where every real Xen saver departs from the spec (HVM_CONTEXT written
  * before HVM_PARAMS) the finding is info, so a stream written by a real Xen
  * verifies with no errors.
  *
  * Sources: docs/specs/libxc-migration-stream.pandoc "Layout", "STATIC_DATA_END",
- * "v3 compat with v2"; docs/specs/libxl-migration-stream.pandoc
- * "EMULATOR_XENSTORE_DATA", "CHECKPOINT_STATE"; libxc-stream.md §7–§8.
+ * "v3 compat with v2"; libxc-stream.md §7–§8.
  *
  * @module
  * @internal
  */
+import { libxcNamesWhere } from "../../libxc/codec.js";
 import type { LibxcRecord } from "../../libxc/types.js";
-import { CheckpointStateId, CHECKPOINT_STATE_SIZE } from "../../libxl/constants.js";
-import { isAllZero } from "../../wire/reader.js";
-import { XlMandatoryFlag } from "../../xl/constants.js";
-import { BOTH_ERROR, BOTH_INFO, bodyOffset, type Rule } from "../rule.js";
+import { BOTH_ERROR, BOTH_INFO, VCPU_RECORD_KEYS, libxcKeysWhere, libxlKeysWhere, type Rule } from "../rule.js";
 import type { VerifyState } from "../state.js";
 
-const PV_ONLY = new Set<string>([
-  "X86_PV_INFO",
-  "X86_PV_P2M_FRAMES",
-  "X86_PV_VCPU_BASIC",
-  "X86_PV_VCPU_EXTENDED",
-  "X86_PV_VCPU_XSAVE",
-  "X86_PV_VCPU_MSRS",
-  "SHARED_INFO",
-]);
-const HVM_ONLY = new Set<string>(["HVM_CONTEXT", "HVM_PARAMS"]);
-const VCPU_TYPES = ["X86_PV_VCPU_BASIC", "X86_PV_VCPU_EXTENDED", "X86_PV_VCPU_XSAVE", "X86_PV_VCPU_MSRS"] as const;
-const VCPU_SET = new Set<string>(VCPU_TYPES);
+// Every class below comes from the placement facts of the libxc registry.
 
+/** Records of PV streams only. */
+const PV_ONLY = libxcNamesWhere((at) => !at.guests.includes("hvm"));
+/** Records of HVM streams only. */
+const HVM_ONLY = libxcNamesWhere((at) => !at.guests.includes("pv"));
+/** The PV vCPU records. */
+const VCPU_SET = libxcNamesWhere((at) => at.perVcpu === true);
 /** Memory content: must follow STATIC_DATA_END (C refuses it before, in v3). */
-const MEMORY = new Set<string>(["PAGE_DATA", "X86_PV_P2M_FRAMES"]);
+const MEMORY = libxcNamesWhere((at) => at.phase === "memory");
 /** Register content: must follow STATIC_DATA_END too (spec). */
-const REGISTERS = new Set<string>([...VCPU_TYPES, "SHARED_INFO", "X86_TSC_INFO", "HVM_CONTEXT", "HVM_PARAMS"]);
+const REGISTERS = libxcNamesWhere((at) => at.phase === "registers");
 /** Static data: must precede STATIC_DATA_END. */
-const STATIC = new Set<string>(["X86_PV_INFO", "X86_CPUID_POLICY", "X86_MSR_POLICY"]);
-
-const ALL_LIBXC_TYPES = [
-  "PAGE_DATA",
-  "X86_PV_INFO",
-  "X86_PV_P2M_FRAMES",
-  ...VCPU_TYPES,
-  "SHARED_INFO",
-  "X86_TSC_INFO",
-  "HVM_CONTEXT",
-  "HVM_PARAMS",
-  "X86_CPUID_POLICY",
-  "X86_MSR_POLICY",
-  "VERIFY",
-  "CHECKPOINT",
-].map((type) => `libxc:${type}`);
+const STATIC = libxcNamesWhere((at) => at.phase === "static");
+/** Records after STATIC_DATA_END that are neither memory nor registers (VERIFY, CHECKPOINT). */
+const AFTER_STATIC = libxcNamesWhere((at) => at.phase === "afterStatic");
+/** Every record with a position rule. */
+const POSITIONED = libxcKeysWhere((at) => at.phase !== "any");
 
 function libxcRecord(event: Parameters<NonNullable<Rule["check"]>>[0]): LibxcRecord | undefined {
   return event.layer === "libxc" && event.kind === "record" ? event.record : undefined;
@@ -87,12 +70,12 @@ const staticDataEndFirst: Rule = {
   code: "RECORD_ORDER",
   severity: BOTH_ERROR,
   description: "STATIC_DATA_END precedes memory and register content (v3: explicit; v2: inferred at the first X86_PV_P2M_FRAMES/PAGE_DATA).",
-  on: ALL_LIBXC_TYPES,
+  on: POSITIONED,
   check(event, state, context) {
     const record = libxcRecord(event);
     if (record === undefined || state.staticDataEnd !== "none") return;
     const isMemory = MEMORY.has(record.type);
-    if (!isMemory && !REGISTERS.has(record.type) && record.type !== "CHECKPOINT" && record.type !== "VERIFY") return;
+    if (!isMemory && !REGISTERS.has(record.type) && !AFTER_STATIC.has(record.type)) return;
     if (state.version >= 3) {
       if (state.once("sde-missing")) {
         context.report(`${record.type} before STATIC_DATA_END: a version 3 stream sends STATIC_DATA_END before memory and register content`, {
@@ -127,7 +110,7 @@ const pvOrder: Rule = {
   code: "RECORD_ORDER",
   severity: BOTH_ERROR,
   description: "PV streams: X86_PV_INFO, then X86_PV_P2M_FRAMES, then PAGE_DATA, then the vCPU records (spec Layout: each depends on the ones before).",
-  on: ["libxc:X86_PV_P2M_FRAMES", "libxc:PAGE_DATA", ...VCPU_TYPES.map((type) => `libxc:${type}`)],
+  on: ["libxc:X86_PV_P2M_FRAMES", "libxc:PAGE_DATA", ...VCPU_RECORD_KEYS],
   check(event, state, context) {
     const record = libxcRecord(event);
     if (record === undefined || state.guest !== "pv") return;
@@ -164,13 +147,12 @@ const singleRecords: Rule = {
   code: "DUPLICATE_RECORD",
   severity: BOTH_ERROR,
   description: "X86_PV_INFO and STATIC_DATA_END appear at most once per libxc stream, LIBXC_CONTEXT once per libxl stream (Xen's restore fails a second one).",
-  on: ["libxc:X86_PV_INFO", "libxc:STATIC_DATA_END", "libxl:LIBXC_CONTEXT"],
+  on: [...libxcKeysWhere((at) => at.once === true), ...libxlKeysWhere((at) => at.once === true)],
   check(event, state, context) {
     if (event.kind !== "record") return;
     const type = event.record.type;
-    const seen =
-      type === "X86_PV_INFO" ? state.pvInfoCount : type === "STATIC_DATA_END" ? state.staticDataEndCount : state.libxcContexts;
-    if (seen > 0) context.report(`second ${type} record`);
+    const totals = event.layer === "libxc" ? state.libxcTotals : state.libxlTotals;
+    if ((totals[type]?.count ?? 0) > 0) context.report(`second ${type} record`);
   },
 };
 
@@ -180,7 +162,7 @@ const repeatedRecords: Rule = {
   code: "DUPLICATE_RECORD",
   severity: BOTH_INFO,
   description: "SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT and a vCPU's records repeated within one checkpoint: Xen's restore keeps the later one (info).",
-  on: ["libxc:SHARED_INFO", "libxc:X86_TSC_INFO", "libxc:HVM_CONTEXT", ...VCPU_TYPES.map((type) => `libxc:${type}`)],
+  on: ["libxc:SHARED_INFO", "libxc:X86_TSC_INFO", "libxc:HVM_CONTEXT", ...VCPU_RECORD_KEYS],
   check(event, state, context) {
     const record = libxcRecord(event);
     if (record === undefined) return;
@@ -257,148 +239,7 @@ const verifyRecord: Rule = {
   },
 };
 
-/**
- * CHECKPOINT_STATE (disagreement 11): libxl writes body_length 4, the spec
- * diagram shows 8 (id + padding); both are accepted, anything else is not.
- * The forward stream only carries CHECKPOINT_NEW (0).
- */
-const checkpointState: Rule = {
-  name: "checkpoint-state",
-  code: "BAD_FIELD",
-  severity: BOTH_ERROR,
-  description: "CHECKPOINT_STATE: body_length 4 (libxl) or 8 (spec diagram, zero-filled), control_id 0-3, and CHECKPOINT_NEW in a forward stream (warning; error in restore).",
-  on: ["libxl:CHECKPOINT_STATE"],
-  check(event, state, context) {
-    if (event.kind !== "record" || event.record.type !== "CHECKPOINT_STATE") return;
-    const { controlId, extra } = event.record;
-    if (extra !== undefined) {
-      if (extra.length !== CHECKPOINT_STATE_SIZE) {
-        context.report(`CHECKPOINT_STATE body must be 4 or 8 bytes, got ${event.bodyLength}`, { code: "BAD_SIZE", offset: event.offset + 4 });
-      } else if (!isAllZero(extra)) {
-        context.report("CHECKPOINT_STATE bytes 4-7 are not zero", { code: "RESERVED_NONZERO", offset: bodyOffset(event) + 4 });
-      }
-    }
-    if (controlId > CheckpointStateId.CHECKPOINT_SVM_RESUMED) {
-      context.report(`unknown CHECKPOINT_STATE control_id ${controlId}`, { offset: bodyOffset(event) });
-    } else if (controlId !== CheckpointStateId.CHECKPOINT_NEW) {
-      context.report(`CHECKPOINT_STATE control_id ${controlId} is a back-channel (secondary to primary) message, not a forward-stream one`, {
-        offset: bodyOffset(event),
-        severity: state.profile === "restore" ? "error" : "warning",
-      });
-    }
-  },
-};
-
-/** Xenstore key characters (libxl spec: "keys strictly as alphanumeric ASCII and -/_@"). */
-function isKeyByte(byte: number): boolean {
-  return (
-    (byte >= 0x30 && byte <= 0x39) ||
-    (byte >= 0x41 && byte <= 0x5a) ||
-    (byte >= 0x61 && byte <= 0x7a) ||
-    byte === 0x2d ||
-    byte === 0x2f ||
-    byte === 0x5f ||
-    byte === 0x40
-  );
-}
-
-function printable(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length && i < 64; i++) {
-    const byte = bytes[i] as number;
-    text += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`;
-  }
-  return bytes.length > 64 ? `${text}...` : text;
-}
-
-/** EMULATOR_XENSTORE_DATA key/value encoding (libxl spec; libxl__restore_emulator_xenstore_data()). */
-const xenstoreData: Rule = {
-  name: "xenstore-data",
-  code: "XENSTORE_KEY",
-  severity: BOTH_ERROR,
-  description: "EMULATOR_XENSTORE_DATA: keys non-empty, relative, alphanumeric ASCII and -/_@ (error); values printable ASCII (warning). NUL termination is checked by the decoder.",
-  on: ["libxl:EMULATOR_XENSTORE_DATA"],
-  check(event, _state, context) {
-    if (event.kind !== "record" || event.record.type !== "EMULATOR_XENSTORE_DATA") return;
-    let pos = bodyOffset(event) + 8;
-    for (const [key, value] of event.record.entries) {
-      if (key.length === 0) context.report("empty xenstore key", { offset: pos });
-      else if (key[0] === 0x2f) context.report(`xenstore key "${printable(key)}" is absolute; keys are relative`, { offset: pos });
-      else {
-        const bad = key.findIndex((byte) => !isKeyByte(byte));
-        if (bad >= 0) context.report(`xenstore key "${printable(key)}" has a character outside [A-Za-z0-9-/_@]`, { offset: pos + bad });
-      }
-      const valuePos = pos + key.length + 1;
-      const badValue = value.findIndex((byte) => byte < 0x20 || byte > 0x7e);
-      if (badValue >= 0) {
-        context.report(`xenstore value "${printable(value)}" is not printable ASCII`, {
-          code: "XENSTORE_VALUE",
-          severity: "warning",
-          offset: valuePos + badValue,
-        });
-      }
-      pos = valuePos + value.length + 1;
-    }
-  },
-};
-
-/** Emulator records belong to HVM guests (libxl: "Received an emulator ... record when none was expected"). */
-const emulatorGuest: Rule = {
-  name: "emulator-guest-type",
-  code: "WRONG_GUEST_TYPE",
-  severity: { spec: "warning", restore: "error" },
-  description: "EMULATOR_XENSTORE_DATA and EMULATOR_CONTEXT belong to HVM guests with a device model; libxl refuses them for PV and PVH guests.",
-  on: ["libxl:EMULATOR_XENSTORE_DATA", "libxl:EMULATOR_CONTEXT"],
-  check(event, state, context) {
-    if (event.kind !== "record") return;
-    const xlType = state.xlGuestType;
-    if (state.guest === "pv" || xlType === "pv") context.report(`${event.record.type} for a PV guest (no device model)`);
-    else if (xlType === "pvh") context.report(`${event.record.type} for a PVH guest (no device model)`);
-  },
-};
-
-/** xl header (xl-header.md §1): flags and the stored configuration. */
-const xlHeader: Rule = {
-  name: "xl-header",
-  code: "XL_HEADER",
-  severity: { spec: "warning", restore: "error" },
-  description: "xl header: STREAMv2 set for a v2 stream (else xl runs the legacy converter; error in restore), no optional flags, a JSON config that parses, native (little-endian) byte order.",
-  on: ["xl:header"],
-  check(event, _state, context) {
-    if (event.layer !== "xl") return;
-    const { header } = event;
-    if (header.byteOrder === "big") {
-      context.report("big-endian xl header: xl on x86 refuses it (\"File has wrong byte order\")", { code: "BIG_ENDIAN", offset: 32 });
-    }
-    if ((header.mandatoryFlags & XlMandatoryFlag.STREAMV2) === 0) {
-      context.report("xl header without the STREAMv2 flag: xl would treat the stream as legacy and run the converter on it", {
-        offset: 36,
-      });
-    }
-    if (header.optionalFlags !== 0) {
-      context.report(`xl optional_flags 0x${header.optionalFlags.toString(16)}: none are defined (xl ignores them)`, {
-        offset: 40,
-        severity: "warning",
-      });
-    }
-  },
-};
-
-/** A JSON config that does not parse (checked after the state read it). */
-const xlConfig: Rule = {
-  name: "xl-config",
-  code: "XL_HEADER",
-  severity: { spec: "warning", restore: "warning" },
-  description: "xl header with the JSON flag: the stored config parses as JSON (else xl restore needs a config file).",
-  finish(state, context) {
-    const xl = state.xl;
-    if (xl === undefined || (xl.mandatoryFlags & XlMandatoryFlag.JSON) === 0) return;
-    if (xl.config === undefined || xl.config.length === 0) context.report("xl JSON flag set but no config stored", { offset: 48, layer: "xl" });
-    else if (!state.xlConfigParsed) context.report("xl stored config does not parse as JSON", { offset: 52, layer: "xl" });
-  },
-};
-
-/** The spec rules. @internal */
+/** The libxc layout rules. @internal */
 export const layoutRules: readonly Rule[] = [
   guestType,
   staticDataEndFirst,
@@ -410,9 +251,4 @@ export const layoutRules: readonly Rule[] = [
   presence,
   checkpointed,
   verifyRecord,
-  checkpointState,
-  xenstoreData,
-  emulatorGuest,
-  xlHeader,
-  xlConfig,
 ];

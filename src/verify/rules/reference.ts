@@ -17,7 +17,7 @@ import { IHDR_OPT_BIG_ENDIAN, IHDR_OPT_RESERVED_MASK } from "../../libxc/constan
 import { EmulatorId, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_RESERVED_MASK } from "../../libxl/constants.js";
 import { hex32 } from "../../wire/frame.js";
 import { isAllZero } from "../../wire/reader.js";
-import { BOTH_ERROR, BOTH_WARNING, bodyOffset, type Rule } from "../rule.js";
+import { BOTH_ERROR, BOTH_WARNING, EMULATOR_RECORD_KEYS, VCPU_RECORD_KEYS, bodyOffset, libxcKeysWhere, type Rule } from "../rule.js";
 
 const hex = (value: number, width = 0): string => `0x${value.toString(16).padStart(width, "0")}`;
 
@@ -170,7 +170,7 @@ const vcpuReserved: Rule = {
   code: "RESERVED_NONZERO",
   severity: BOTH_ERROR,
   description: "X86_PV_VCPU_*: the reserved u32 after vcpu_id is zero (verify_record_x86_pv_vcpu_generic).",
-  on: ["libxc:X86_PV_VCPU_BASIC", "libxc:X86_PV_VCPU_EXTENDED", "libxc:X86_PV_VCPU_XSAVE", "libxc:X86_PV_VCPU_MSRS"],
+  on: VCPU_RECORD_KEYS,
   check(event, _state, context) {
     if (event.kind !== "record" || event.layer !== "libxc") return;
     const record = event.record;
@@ -189,7 +189,7 @@ const zeroContent: Rule = {
   code: "ZERO_CONTENT",
   severity: BOTH_WARNING,
   description: "X86_PV_VCPU_* with no blob and HVM_PARAMS with count 0: tolerated (spec erratum 1), warned by verify-stream-v2, skipped by Xen's restore.",
-  on: ["libxc:X86_PV_VCPU_BASIC", "libxc:X86_PV_VCPU_EXTENDED", "libxc:X86_PV_VCPU_XSAVE", "libxc:X86_PV_VCPU_MSRS", "libxc:HVM_PARAMS"],
+  on: [...VCPU_RECORD_KEYS, "libxc:HVM_PARAMS"],
   check(event, _state, context) {
     if (event.kind !== "record" || event.layer !== "libxc") return;
     const record = event.record;
@@ -281,7 +281,7 @@ const v3InV2: Rule = {
   code: "V3_RECORD_IN_V2",
   severity: BOTH_ERROR,
   description: "STATIC_DATA_END, X86_CPUID_POLICY and X86_MSR_POLICY appear only in version 3 streams (spec; verifier; Xen's restore accepts them in v2).",
-  on: ["libxc:STATIC_DATA_END", "libxc:X86_CPUID_POLICY", "libxc:X86_MSR_POLICY"],
+  on: libxcKeysWhere((at) => !at.versions.includes(2)),
   check(event, state, context) {
     if (event.kind !== "record" || state.version >= 3) return;
     context.report(`${event.record.type} record in a version ${state.version} stream (a version 3 record)`);
@@ -345,7 +345,7 @@ const emulatorId: Rule = {
   code: "BAD_FIELD",
   severity: BOTH_ERROR,
   description: "EMULATOR_XENSTORE_DATA / EMULATOR_CONTEXT: emulator_id is 0, 1 or 2 (spec: 3+ reserved; verifier; libxl's reader ignores it).",
-  on: ["libxl:EMULATOR_XENSTORE_DATA", "libxl:EMULATOR_CONTEXT"],
+  on: EMULATOR_RECORD_KEYS,
   check(event, _state, context) {
     if (event.kind !== "record" || !("emulatorId" in event.record)) return;
     const id = event.record.emulatorId;

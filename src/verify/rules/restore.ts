@@ -8,13 +8,11 @@
  * @module
  * @internal
  */
+import { VCPU_CONTEXT_SIZE_32, VCPU_CONTEXT_SIZE_64 } from "../../libxc/constants.js";
 import { REC_LENGTH_MAX } from "../../wire/frame.js";
-import { RESTORE_ERROR, bodyOffset, type Rule } from "../rule.js";
+import { RESTORE_ERROR, VCPU_RECORD_KEYS, bodyOffset, type Rule } from "../rule.js";
 import { hvmContextProblem } from "../hvm-context.js";
 
-/** vcpu_guest_context sizes (hvm-context-and-cpu.md §3). */
-const VCPU_CONTEXT_SIZE_32 = 2800;
-const VCPU_CONTEXT_SIZE_64 = 5168;
 /** Largest EXTENDED blob (xen_domctl_ext_vcpucontext). */
 const VCPU_EXTENDED_MAX = 128;
 /** Smallest XSAVE blob (xcr0 + xcr0_accum). */
@@ -103,7 +101,7 @@ const vcpuBlob: Rule = {
   code: "BAD_SIZE",
   severity: RESTORE_ERROR,
   description: "PV vCPU blobs: BASIC exactly 2800/5168 bytes for the guest width, EXTENDED <= 128, XSAVE >= 16, MSRS a multiple of 16; vcpu_id below the config's max_vcpus (handle_x86_pv_vcpu_blob()).",
-  on: ["libxc:X86_PV_VCPU_BASIC", "libxc:X86_PV_VCPU_EXTENDED", "libxc:X86_PV_VCPU_XSAVE", "libxc:X86_PV_VCPU_MSRS"],
+  on: VCPU_RECORD_KEYS,
   check(event, state, context) {
     if (event.kind !== "record" || event.layer !== "libxc") return;
     const record = event.record;
