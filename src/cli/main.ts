@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "convert a legacy (Xen <= 4.5) stream to migration v2 (like convert-legacy-stream)",
     load: async () => (await import("./convert-legacy.js")).convertLegacyCommand,
   },
+  "extract-memory": {
+    summary: "write a save file's guest memory as a raw image, an ELF core or a Xen dump-core",
+    load: async () => (await import("./extract-memory.js")).extractMemoryCommand,
+  },
 };
 
 function usage(): string {
