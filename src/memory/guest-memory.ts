@@ -11,7 +11,7 @@
 import { XenStreamError } from "../errors.js";
 import { SaveFileDecoder } from "../savefile.js";
 import type { SaveFileDecoderOptions } from "../savefile.js";
-import { MemoryIndexer } from "./layout.js";
+import { MemoryIndexer, ZERO_PAGE } from "./layout.js";
 import type { MemoryIndexOptions, MemoryLayout } from "./layout.js";
 import type { PfnRun } from "./page-index.js";
 import { walk } from "./paging.js";
@@ -217,7 +217,8 @@ export class GuestMemory extends GuestMemoryBase {
    */
   readPage(pfn: number): Uint8Array | undefined {
     const position = this.layout.index.get(pfn);
-    return position === undefined ? undefined : this.bytes.subarray(position, position + this.pageSize);
+    if (position === undefined) return undefined;
+    return position === ZERO_PAGE ? new Uint8Array(this.pageSize) : this.bytes.subarray(position, position + this.pageSize);
   }
 
   /**
@@ -234,7 +235,7 @@ export class GuestMemory extends GuestMemoryBase {
     let at = 0;
     for (const segment of segments(address, out.length, this.pageSize)) {
       const position = this.positionOf(segment.pfn, address + at);
-      out.set(this.bytes.subarray(position + segment.offset, position + segment.offset + segment.length), at);
+      if (position !== ZERO_PAGE) out.set(this.bytes.subarray(position + segment.offset, position + segment.offset + segment.length), at);
       at += segment.length;
     }
     return out;
@@ -351,7 +352,7 @@ export class AsyncGuestMemory extends GuestMemoryBase {
   async readPage(pfn: number): Promise<Uint8Array | undefined> {
     const position = this.layout.index.get(pfn);
     if (position === undefined) return undefined;
-    return this.exactly(position, this.pageSize);
+    return position === ZERO_PAGE ? new Uint8Array(this.pageSize) : this.exactly(position, this.pageSize);
   }
 
   /** Reads guest-physical memory; see {@link GuestMemory.read}. */
@@ -361,7 +362,7 @@ export class AsyncGuestMemory extends GuestMemoryBase {
     let at = 0;
     for (const segment of segments(address, out.length, this.pageSize)) {
       const position = this.positionOf(segment.pfn, address + at);
-      out.set(await this.exactly(position + segment.offset, segment.length), at);
+      if (position !== ZERO_PAGE) out.set(await this.exactly(position + segment.offset, segment.length), at);
       at += segment.length;
     }
     return out;

@@ -16,6 +16,16 @@ import { PageIndex } from "./page-index.js";
 const PAGE_DATA_HEADER = 8;
 const PFN_ENTRY_SIZE = 8;
 
+/**
+ * The position recorded for a page sent as XALLOC and never with data:
+ * restore populates it without writing it, so the guest has a zero page
+ * there (Xen xg_sr_common.h: page_type_to_populate()).
+ */
+export const ZERO_PAGE = -2;
+
+/** XEN_DOMCTL_PFINFO_XALLOC >> 28. */
+const XALLOC = 0xe;
+
 /** The guest kinds a libxc stream can carry. */
 export type GuestKind = "pv" | "hvm";
 
@@ -59,7 +69,10 @@ export interface MemoryLayout {
   guestWidth: number;
   /** PV page-table levels from X86_PV_INFO (3 or 4); undefined for HVM. */
   ptLevels: number | undefined;
-  /** pfn -> absolute stream offset of its last copy's contents. */
+  /**
+   * pfn -> absolute stream offset of its last copy's contents, or
+   * {@link ZERO_PAGE} for a page populated (XALLOC) but never sent.
+   */
   index: PageIndex;
   /** PV vCPU records by vCPU id, copied (small). */
   vcpus: SavedVcpu[];
@@ -144,6 +157,7 @@ export class MemoryIndexer {
           const entry = entries[i] as { pfn: number; type: number };
           if (!pageTypeHasData(entry.type)) {
             this.entriesWithoutData++;
+            if (entry.type === XALLOC && this.index.get(entry.pfn) === undefined) this.index.set(entry.pfn, ZERO_PAGE);
             continue;
           }
           this.index.set(entry.pfn, position);

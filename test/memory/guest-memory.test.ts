@@ -254,6 +254,23 @@ describe("AsyncGuestMemory over a random-access source", () => {
   });
 });
 
+describe("XALLOC pages", () => {
+  it("a pfn sent only as XALLOC is a zero page; one sent with data before keeps it", () => {
+    const guest = new GuestPages();
+    guest.fill(1, 1);
+    const stream = libxcGuestStream("hvm", [
+      ...guest.pageRecords(),
+      { type: "PAGE_DATA", entries: [{ pfn: 1, type: 0xe }, { pfn: 2, type: 0xe }, { pfn: 3, type: 0xd }], pages: new Uint8Array(0) },
+    ]);
+    const memory = GuestMemory.fromBytes(stream);
+    expect(memory.readPage(1)).toEqual(new GuestPages().fill(1, 1));
+    expect(memory.readPage(2)).toEqual(new Uint8Array(PAGE));
+    expect(memory.read(2 * PAGE - 2, 4)).toEqual(Uint8Array.from([...new GuestPages().fill(1, 1).subarray(PAGE - 2), 0, 0]));
+    expect(memory.hasPage(3)).toBe(false);
+    expect([...memory.runs()]).toEqual([{ pfn: 1, count: 2 }]);
+  });
+});
+
 describe("checkpoints", () => {
   it("selects the memory of one checkpoint of a checkpointed stream", () => {
     const a = new GuestPages();
@@ -349,6 +366,39 @@ describe("MemoryImageBuilder", () => {
     expect(view.getBigUint64(desc + 112 + 16 * 8, true)).toBe(0xffff_8000_0020_1abcn);
     expect(view.getBigUint64(desc + 112 + 19 * 8, true)).toBe(0xffff_8000_0020_1ff0n);
     expect(view.getBigUint64(desc + 112 + 17 * 8, true)).toBe(0xe033n);
+  });
+
+  it("property: for any batches (duplicates, holes, XTAB), the raw image, the ELF pages and readPage all hold the last copy", () => {
+    const entry = fc.record({ pfn: fc.integer({ min: 0, max: 40 }), type: fc.constantFrom(0, 0, 0, 1, 0xf, 0xd), seed: fc.integer({ min: 0, max: 255 }) });
+    fc.assert(
+      fc.property(fc.array(fc.array(entry, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 6 }), (batches) => {
+        const model = new Map<number, Uint8Array>();
+        const records = batches.map((batch) => {
+          const withData = batch.filter((e) => e.type !== 0xf && e.type !== 0xd);
+          const pages = new Uint8Array(withData.length * PAGE);
+          withData.forEach((e, i) => {
+            const page = new GuestPages().fill(e.pfn, e.seed);
+            pages.set(page, i * PAGE);
+            model.set(e.pfn, page);
+          });
+          return { type: "PAGE_DATA" as const, entries: batch.map((e) => ({ pfn: e.pfn, type: e.type })), pages };
+        });
+        const stream = libxcGuestStream("hvm", records);
+        const memory = GuestMemory.fromBytes(stream);
+        const { image } = build(stream, "raw");
+        const elf = build(stream, "elf").image;
+        expect(memory.pageCount).toBe(model.size);
+        for (let pfn = 0; pfn <= 40; pfn++) {
+          const expected = model.get(pfn);
+          expect(memory.readPage(pfn)).toEqual(expected);
+          if (expected !== undefined) {
+            expect(image.subarray(pfn * PAGE, (pfn + 1) * PAGE)).toEqual(expected);
+            expect(elf.subarray(4096 + pfn * PAGE, 4096 + (pfn + 1) * PAGE)).toEqual(expected);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("refuses a pfn no physical address space holds, at the entry's offset", () => {
