@@ -7,20 +7,16 @@
  * @module
  * @internal
  */
-import { closeSync, fstat, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
-import { parseArgs, promisify } from "node:util";
+import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { isXenStreamError } from "../errors.js";
-import { decodeSaveFileAsync } from "../io/decode.js";
-import { fileSource } from "../io/file.js";
-import type { ByteSource } from "../io/source.js";
 import { fileRandomAccess } from "../io/random-access.js";
 import { AsyncGuestMemory } from "../memory/guest-memory.js";
 import { MemoryImageBuilder } from "../memory/image.js";
 import type { MemoryImageFormat, MemoryMap } from "../memory/image.js";
 import { writeXenCore } from "../memory/xen-core.js";
+import { decodeInput, inputName, inputSource } from "./input.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
-
-const fstatAsync = promisify(fstat);
 
 const USAGE = `usage: xen-stream extract-memory [FILE|-] -o OUT [options]
 
@@ -52,18 +48,12 @@ function summaryLine(map: MemoryMap, output: string): string {
   return `${output}: ${map.format} image of ${map.pages} pages (${mib.toFixed(1)} MiB) in ${map.runs.length} run${map.runs.length === 1 ? "" : "s"}, ${map.guest.toUpperCase()} guest\n`;
 }
 
-async function inputSource(file: string | undefined, io: CliIO): Promise<ByteSource> {
-  if (file !== undefined && file !== "-") return fileSource(file, { sync: true });
-  const stats = io.stdin === process.stdin ? await fstatAsync(0).catch(() => undefined) : undefined;
-  return stats?.isFile() === true ? fileSource(0, { sync: true }) : (io.stdin as ByteSource);
-}
-
 async function extractOnePass(file: string | undefined, io: CliIO, fd: number, format: MemoryImageFormat, checkpoint: number | undefined): Promise<MemoryMap> {
   const builder = new MemoryImageBuilder(checkpoint === undefined ? { format } : { format, checkpoint });
   const place = (position: number, bytes: Uint8Array): void => {
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
   };
-  for await (const event of decodeSaveFileAsync(await inputSource(file, io))) builder.add(event, place);
+  await decodeInput(await inputSource(file, io), (event) => builder.add(event, place));
   const map = builder.finish(place);
   ftruncateSync(fd, map.fileSize);
   const { layout: _layout, ...plain } = map as MemoryMap & { layout?: unknown };
@@ -112,7 +102,7 @@ export const extractMemoryCommand: CliCommand = {
     }
     const file = positionals[0];
     if (values.format === "xen-core" && (file === undefined || file === "-")) return fail("--format xen-core needs a FILE (it reads pages back in pfn order)");
-    const name = file === undefined || file === "-" ? "<stdin>" : file;
+    const name = inputName(file);
     let fd: number;
     try {
       fd = openSync(values.output, "w");
