@@ -38,6 +38,47 @@ export async function inputSource(file: string | undefined, io: CliIO): Promise<
 const TRAILER_HEAD = 64;
 
 /**
+ * Collects the bytes after a complete stream: keeps the first 64 to name
+ * them, counts the rest. @internal
+ */
+export class TrailerCollector {
+  private readonly head = new Uint8Array(TRAILER_HEAD);
+  private length = 0;
+
+  /** Takes bytes past the stream's end. */
+  add(bytes: Uint8Array): void {
+    if (this.length < TRAILER_HEAD) this.head.set(bytes.subarray(0, TRAILER_HEAD - this.length), this.length);
+    this.length += bytes.length;
+  }
+
+  /** What the bytes are, or undefined when there were none. */
+  finish(): StreamTrailer | undefined {
+    return this.length === 0 ? undefined : classifyTrailer(this.head.subarray(0, Math.min(this.length, TRAILER_HEAD)), this.length);
+  }
+}
+
+/**
+ * Pushes `chunk` into a decoder or verifier a wanted unit at a time, and
+ * hands what follows the end of its stream to `trailer`, so that bytes
+ * after the stream (xl's migration message) are not a decoding error.
+ * Returns false when the consumer stopped (a fatal fault). @internal
+ */
+export function pushUntilEnd(consumer: { readonly bytesWanted: number; push(chunk: Uint8Array): unknown }, chunk: Uint8Array, trailer: TrailerCollector): boolean {
+  let rest = chunk;
+  while (rest.length > 0) {
+    const wanted = consumer.bytesWanted;
+    if (wanted === 0) {
+      trailer.add(rest);
+      return true;
+    }
+    const piece = wanted >= rest.length ? rest : rest.subarray(0, wanted);
+    if (consumer.push(piece) === false) return false;
+    rest = rest.subarray(piece.length);
+  }
+  return true;
+}
+
+/**
  * Decodes a save file or stream from `source`, handing every event to
  * `visit`. Bytes after the end of the stream are not a decoding error
  * here: they are counted and named (xl's migration message, or data) in
@@ -50,8 +91,7 @@ export async function decodeInput(
   options: SaveFileDecoderOptions = {},
 ): Promise<{ bytes: number; trailer: StreamTrailer | undefined }> {
   const decoder = new SaveFileDecoder(options);
-  const head = new Uint8Array(TRAILER_HEAD);
-  let trailerLength = 0;
+  const trailer = new TrailerCollector();
   let bytes = 0;
   const consumer = {
     get bytesWanted(): number {
@@ -64,13 +104,9 @@ export async function decodeInput(
   };
   for await (const chunk of readWantedChunks(source, consumer)) {
     bytes += chunk.length;
-    if (decoder.bytesWanted > 0) {
-      decoder.pushEach(chunk, visit);
-      continue;
-    }
-    if (trailerLength < TRAILER_HEAD) head.set(chunk.subarray(0, TRAILER_HEAD - trailerLength), trailerLength);
-    trailerLength += chunk.length;
+    if (decoder.bytesWanted > 0) decoder.pushEach(chunk, visit);
+    else trailer.add(chunk);
   }
   decoder.end();
-  return { bytes, trailer: trailerLength === 0 ? undefined : classifyTrailer(head.subarray(0, Math.min(trailerLength, TRAILER_HEAD)), trailerLength) };
+  return { bytes, trailer: trailer.finish() };
 }

@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "compare two save files: headers, config, records, vCPU/HVM state, CPU policy, memory",
     load: async () => (await import("./diff.js")).diffCommand,
   },
+  tap: {
+    summary: "pass a stream through unchanged (or to a command, as xl migrate -s) while verifying it",
+    load: async () => (await import("./tap.js")).tapCommand,
+  },
   "extract-memory": {
     summary: "write a save file's guest memory as a raw image, an ELF core or a Xen dump-core",
     load: async () => (await import("./extract-memory.js")).extractMemoryCommand,
