@@ -7,17 +7,14 @@
  * @module
  * @internal
  */
-import { fstat } from "node:fs";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import { readWantedChunks } from "../io/decode.js";
-import { fileSource } from "../io/file.js";
-import type { ByteSource } from "../io/source.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption } from "../savefile.js";
+import { describeTrailer } from "../xl/migration.js";
+import { inputName, inputSource, pushUntilEnd, TrailerCollector } from "./input.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
-
-const fstatAsync = promisify(fstat);
 
 const USAGE = `usage: xen-stream verify [FILE|-] [options]
 
@@ -92,18 +89,19 @@ function plural(count: number, word: string): string {
  * Feeds the input to the verifier in exactly the pieces it wants next (a
  * header, then one whole record), read into one reused buffer: no record is
  * ever assembled from pieces or copied (the verifier keeps no views).
+ * Bytes after the end of the stream go to `trailer`, to be named.
  */
-async function readInput(file: string | undefined, io: CliIO, verifier: StreamVerifier): Promise<void> {
-  let source: ByteSource;
-  if (file !== undefined && file !== "-") source = fileSource(file, { sync: true });
-  else {
-    // Standard input: read fd 0 directly when it is a regular file (`< file`);
-    // a pipe is read through the stream, which owns the (non-blocking) fd.
-    const stats = io.stdin === process.stdin ? await fstatAsync(0).catch(() => undefined) : undefined;
-    source = stats?.isFile() === true ? fileSource(0, { sync: true }) : (io.stdin as ByteSource);
-  }
-  for await (const chunk of readWantedChunks(source, verifier)) {
-    if (!verifier.push(chunk)) return;
+async function readInput(file: string | undefined, io: CliIO, verifier: StreamVerifier, trailer: TrailerCollector): Promise<void> {
+  const consumer = {
+    get bytesWanted(): number {
+      return verifier.bytesWanted === 0 && !verifier.done ? 1 << 16 : verifier.bytesWanted;
+    },
+    get bytesHeld(): number {
+      return verifier.bytesHeld;
+    },
+  };
+  for await (const chunk of readWantedChunks(await inputSource(file, io), consumer)) {
+    if (!pushUntilEnd(verifier, chunk, trailer)) return;
   }
 }
 
@@ -142,7 +140,7 @@ export const verifyCommand: CliCommand = {
     if (!FORMATS.includes(values.format)) return fail(`--format must be one of ${FORMATS.join(", ")}, got "${values.format}"`);
     if (!PROFILES.includes(values.profile)) return fail(`--profile must be one of ${PROFILES.join(", ")}, got "${values.profile}"`);
     const file = positionals[0];
-    const name = file === undefined || file === "-" ? "<stdin>" : file;
+    const name = inputName(file);
     const verbose = values.verbose;
     const json = values.json;
 
@@ -159,14 +157,29 @@ export const verifyCommand: CliCommand = {
             },
           }),
     });
+    const trailer = new TrailerCollector();
     try {
-      await readInput(file, io, verifier);
+      await readInput(file, io, verifier, trailer);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       io.stderr.write(`xen-stream verify: cannot read ${name}: ${message}\n`);
       return EXIT_USAGE;
     }
-    const report: VerifyReport = verifier.end();
+    const verified: VerifyReport = verifier.end();
+    // Bytes after a complete stream: xl's migration message is expected on
+    // a live migration's wire (info); anything else is TRAILING_DATA.
+    const found = trailer.finish();
+    let report = verified;
+    if (found !== undefined) {
+      const extra: Finding = {
+        severity: found.kind === "permission-to-go" ? "info" : "error",
+        code: found.kind === "permission-to-go" ? "MIGRATION_MESSAGE" : "TRAILING_DATA",
+        offset: verified.summary.bytes,
+        message: describeTrailer(found),
+      };
+      if (!json && (verbose || extra.severity !== "info")) writeOut(io, `${formatFinding(extra)}\n`);
+      report = { ...verified, ok: verified.ok && extra.severity !== "error", findings: [...verified.findings, extra] };
+    }
     if (json) {
       writeOut(io, `${JSON.stringify(report, null, 2)}\n`);
     } else {

@@ -27,6 +27,11 @@ export type Profile = "spec" | "restore";
  * fault. Codes are API: never renamed or reused.
  */
 export const FindingCode = {
+  /**
+   * xl's migration message ("domain is yours, you are cleared to unpause",
+   * 44 bytes) after the stream, as a live migration's wire carries it (info).
+   */
+  MIGRATION_MESSAGE: "MIGRATION_MESSAGE",
   /** A reserved field, reserved bit or reserved flag is not zero. */
   RESERVED_NONZERO: "RESERVED_NONZERO",
   /** Record padding holds a non-zero byte. */
