@@ -10,7 +10,9 @@ import { readWantedChunks } from "../io/decode.js";
 import { fileSource } from "../io/file.js";
 import { SaveFileDecoder } from "../savefile.js";
 import type { SaveFileDecoderOptions, SaveFileEvent } from "../savefile.js";
-import { classifyTrailer } from "../xl/migration.js";
+import type { StreamVerifier } from "../verify/verifier.js";
+import type { Finding, VerifyReport } from "../verify/types.js";
+import { classifyTrailer, describeTrailer } from "../xl/migration.js";
 import type { StreamTrailer } from "../xl/migration.js";
 import type { ByteSource } from "../io/source.js";
 import type { CliIO } from "./io.js";
@@ -109,4 +111,40 @@ export async function decodeInput(
   }
   decoder.end();
   return { bytes, trailer: trailer.finish() };
+}
+
+/**
+ * Feeds a verifier in exactly the pieces it wants next (a header, then one
+ * whole record), read into one reused buffer: no record is ever assembled
+ * from pieces or copied (the verifier keeps no views). Bytes after the end
+ * of the stream go to `trailer`, to be named. @internal
+ */
+export async function feedVerifier(source: ByteSource, verifier: StreamVerifier, trailer: TrailerCollector): Promise<void> {
+  const consumer = {
+    get bytesWanted(): number {
+      return verifier.bytesWanted === 0 && !verifier.done ? 1 << 16 : verifier.bytesWanted;
+    },
+    get bytesHeld(): number {
+      return verifier.bytesHeld;
+    },
+  };
+  for await (const chunk of readWantedChunks(source, consumer)) {
+    if (!pushUntilEnd(verifier, chunk, trailer)) return;
+  }
+}
+
+/**
+ * The verifier's report with the bytes after the stream taken into
+ * account: xl's migration message is expected on a live migration's wire
+ * (an info finding); anything else is a TRAILING_DATA error. @internal
+ */
+export function withTrailer(report: VerifyReport, trailer: StreamTrailer | undefined): { report: VerifyReport; added: Finding | undefined } {
+  if (trailer === undefined) return { report, added: undefined };
+  const added: Finding = {
+    severity: trailer.kind === "permission-to-go" ? "info" : "error",
+    code: trailer.kind === "permission-to-go" ? "MIGRATION_MESSAGE" : "TRAILING_DATA",
+    offset: report.summary.bytes,
+    message: describeTrailer(trailer),
+  };
+  return { report: { ...report, ok: report.ok && added.severity !== "error", findings: [...report.findings, added] }, added };
 }

@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "convert a legacy (Xen <= 4.5) stream to migration v2 (like convert-legacy-stream)",
     load: async () => (await import("./convert-legacy.js")).convertLegacyCommand,
   },
+  info: {
+    summary: "one screen about a save file: layers, guest, vCPUs, memory, config, CPU, passes, verdict",
+    load: async () => (await import("./info.js")).infoCommand,
+  },
   stats: {
     summary: "statistics: pages by type, pfn ranges and holes, memory passes, batch sizes, bytes by record type",
     load: async () => (await import("./stats.js")).statsCommand,

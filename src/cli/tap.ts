@@ -14,10 +14,10 @@ import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { StreamVerifier } from "../verify/verifier.js";
-import type { Finding, Profile, VerifyReport } from "../verify/types.js";
+import type { Finding, Profile } from "../verify/types.js";
 import { describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
-import { pushUntilEnd, TrailerCollector } from "./input.js";
+import { pushUntilEnd, TrailerCollector, withTrailer } from "./input.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream tap [options] [-- CMD [ARGS...]]
@@ -143,15 +143,12 @@ export const tapCommand: CliCommand = {
     } finally {
       if (child !== undefined) child.stdin?.end();
     }
-    const report: VerifyReport = verifier.end();
     const found = trailer.finish();
+    const { report, added } = withTrailer(verifier.end(), found);
+    if (added !== undefined && added.severity === "error") io.stderr.write(`xen-stream tap: ${describeFinding(added)}\n`);
+    const ok = report.ok;
     const extra = found === undefined ? "" : `; ${describeTrailer(found)}`;
-    let ok = report.ok;
-    if (found !== undefined && found.kind !== "permission-to-go") {
-      ok = false;
-      io.stderr.write(`xen-stream tap: error TRAILING_DATA at offset ${report.summary.bytes}: ${describeTrailer(found)}\n`);
-    }
-    if (values.report !== undefined) writeFileSync(values.report as string, `${JSON.stringify({ ...report, ok, trailer: found ?? null }, null, 2)}\n`);
+    if (values.report !== undefined) writeFileSync(values.report as string, `${JSON.stringify({ ...report, trailer: found ?? null }, null, 2)}\n`);
     const childCode = childExit === undefined ? 0 : await childExit;
     if (!ok || values.quiet !== true) {
       io.stderr.write(`xen-stream tap: ${ok ? "valid" : "INVALID"} stream of ${report.summary.bytes} bytes${extra}\n`);

@@ -8,12 +8,10 @@
  * @internal
  */
 import { parseArgs } from "node:util";
-import { readWantedChunks } from "../io/decode.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption } from "../savefile.js";
-import { describeTrailer } from "../xl/migration.js";
-import { inputName, inputSource, pushUntilEnd, TrailerCollector } from "./input.js";
+import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer } from "./input.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream verify [FILE|-] [options]
@@ -85,26 +83,6 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/**
- * Feeds the input to the verifier in exactly the pieces it wants next (a
- * header, then one whole record), read into one reused buffer: no record is
- * ever assembled from pieces or copied (the verifier keeps no views).
- * Bytes after the end of the stream go to `trailer`, to be named.
- */
-async function readInput(file: string | undefined, io: CliIO, verifier: StreamVerifier, trailer: TrailerCollector): Promise<void> {
-  const consumer = {
-    get bytesWanted(): number {
-      return verifier.bytesWanted === 0 && !verifier.done ? 1 << 16 : verifier.bytesWanted;
-    },
-    get bytesHeld(): number {
-      return verifier.bytesHeld;
-    },
-  };
-  for await (const chunk of readWantedChunks(await inputSource(file, io), consumer)) {
-    if (!pushUntilEnd(verifier, chunk, trailer)) return;
-  }
-}
-
 /** @internal */
 export const verifyCommand: CliCommand = {
   summary: "verify a save file or stream (verify-stream-v2 checks, spec rules, restore rules)",
@@ -159,27 +137,14 @@ export const verifyCommand: CliCommand = {
     });
     const trailer = new TrailerCollector();
     try {
-      await readInput(file, io, verifier, trailer);
+      await feedVerifier(await inputSource(file, io), verifier, trailer);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       io.stderr.write(`xen-stream verify: cannot read ${name}: ${message}\n`);
       return EXIT_USAGE;
     }
-    const verified: VerifyReport = verifier.end();
-    // Bytes after a complete stream: xl's migration message is expected on
-    // a live migration's wire (info); anything else is TRAILING_DATA.
-    const found = trailer.finish();
-    let report = verified;
-    if (found !== undefined) {
-      const extra: Finding = {
-        severity: found.kind === "permission-to-go" ? "info" : "error",
-        code: found.kind === "permission-to-go" ? "MIGRATION_MESSAGE" : "TRAILING_DATA",
-        offset: verified.summary.bytes,
-        message: describeTrailer(found),
-      };
-      if (!json && (verbose || extra.severity !== "info")) writeOut(io, `${formatFinding(extra)}\n`);
-      report = { ...verified, ok: verified.ok && extra.severity !== "error", findings: [...verified.findings, extra] };
-    }
+    const { report, added } = withTrailer(verifier.end(), trailer.finish());
+    if (added !== undefined && !json && (verbose || added.severity !== "info")) writeOut(io, `${formatFinding(added)}\n`);
     if (json) {
       writeOut(io, `${JSON.stringify(report, null, 2)}\n`);
     } else {

@@ -11,6 +11,7 @@ import type { LibxcEvent, LibxcRecordEvent } from "../libxc/decoder.js";
 import type { LibxlEvent, LibxlRecordEvent } from "../libxl/decoder.js";
 import { PageIndex } from "../memory/page-index.js";
 import type { XlHeaderEvent } from "../savefile.js";
+import { latin1Text } from "./text.js";
 
 /**
  * A 52-bit hash of a page (two 32-bit multiply-rotate lanes over its
@@ -88,7 +89,7 @@ export class DigestCollector {
     if (any.kind === "header" && any.layer === "xl") {
       const { config, ...rest } = any.header;
       digest.headers.xl = rest;
-      if (config !== undefined) digest.config = String.fromCharCode(...config.subarray(0, config.length - (config[config.length - 1] === 0 ? 1 : 0)));
+      if (config !== undefined) digest.config = latin1Text(config);
       return;
     }
     if (any.kind === "header") {
