@@ -14,7 +14,8 @@ import { diffDigests } from "../inspect/diff.js";
 import type { StreamDiff } from "../inspect/diff.js";
 import type { PfnRun } from "../memory/page-index.js";
 import { parseCommand } from "./args.js";
-import { decodeInput, inputName, inputSource } from "./input.js";
+import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
+import { startProgress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream diff A B [options]
@@ -81,7 +82,7 @@ export const diffCommand: CliCommand = {
     for (const file of positionals) {
       const collector = new DigestCollector();
       try {
-        await decodeInput(await inputSource(file, io), (event) => collector.add(event));
+        await decodeInput(await inputSource(file, io), (event) => collector.add(event), {}, startProgress(io, `diff ${inputName(file)}`, inputSize(file)));
       } catch (error) {
         if (isXenStreamError(error)) {
           io.stderr.write(`xen-stream diff: ${inputName(file)}: ${error.code}: ${error.message}\n`);

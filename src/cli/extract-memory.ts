@@ -15,7 +15,8 @@ import { AsyncGuestMemory } from "../memory/guest-memory.js";
 import { MemoryImageBuilder } from "../memory/image.js";
 import type { MemoryImageFormat, MemoryMap } from "../memory/image.js";
 import { writeXenCore } from "../memory/xen-core.js";
-import { decodeInput, inputName, inputSource } from "./input.js";
+import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
+import { startProgress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream extract-memory [FILE|-] -o OUT [options]
@@ -53,7 +54,7 @@ async function extractOnePass(file: string | undefined, io: CliIO, fd: number, f
   const place = (position: number, bytes: Uint8Array): void => {
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
   };
-  await decodeInput(await inputSource(file, io), (event) => builder.add(event, place));
+  await decodeInput(await inputSource(file, io), (event) => builder.add(event, place), {}, startProgress(io, `extract-memory ${inputName(file)}`, inputSize(file)));
   const map = builder.finish(place);
   ftruncateSync(fd, map.fileSize);
   const { layout: _layout, ...plain } = map as MemoryMap & { layout?: unknown };

@@ -15,7 +15,8 @@ import type { VerifyReport, VerifySummary } from "../verify/types.js";
 import { describeTrailer } from "../xl/migration.js";
 import type { StreamTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
-import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer } from "./input.js";
+import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer, inputSize } from "./input.js";
+import { startProgress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream info [FILE|-] [options]
@@ -110,7 +111,7 @@ export const infoCommand: CliCommand = {
     const verifier = new StreamVerifier({ profile, onEvent: (event) => collector.add(event) });
     const trailer = new TrailerCollector();
     try {
-      await feedVerifier(await inputSource(file, io), verifier, trailer);
+      await feedVerifier(await inputSource(file, io), verifier, trailer, startProgress(io, `info ${inputName(file)}`, inputSize(file)));
     } catch (error) {
       io.stderr.write(`xen-stream info: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT_USAGE;

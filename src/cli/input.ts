@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { fstat } from "node:fs";
+import { fstat, statSync } from "node:fs";
 import { promisify } from "node:util";
 import { readWantedChunks } from "../io/decode.js";
 import { fileSource } from "../io/file.js";
@@ -16,8 +16,20 @@ import { classifyTrailer, describeTrailer } from "../xl/migration.js";
 import type { StreamTrailer } from "../xl/migration.js";
 import type { ByteSource } from "../io/source.js";
 import type { CliIO } from "./io.js";
+import type { Progress } from "./progress.js";
 
 const fstatAsync = promisify(fstat);
+
+/** The size of FILE when it is a regular file (for progress), else undefined. @internal */
+export function inputSize(file: string | undefined): number | undefined {
+  if (file === undefined || file === "-") return undefined;
+  try {
+    const stats = statSync(file);
+    return stats.isFile() ? stats.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The display name of an input argument. @internal */
 export function inputName(file: string | undefined): string {
@@ -91,6 +103,7 @@ export async function decodeInput(
   source: ByteSource,
   visit: (event: SaveFileEvent) => void,
   options: SaveFileDecoderOptions = {},
+  progress?: Progress,
 ): Promise<{ bytes: number; trailer: StreamTrailer | undefined }> {
   const decoder = new SaveFileDecoder(options);
   const trailer = new TrailerCollector();
@@ -108,7 +121,9 @@ export async function decodeInput(
     bytes += chunk.length;
     if (decoder.bytesWanted > 0) decoder.pushEach(chunk, visit);
     else trailer.add(chunk);
+    progress?.update(bytes);
   }
+  progress?.done();
   decoder.end();
   return { bytes, trailer: trailer.finish() };
 }
@@ -119,7 +134,7 @@ export async function decodeInput(
  * from pieces or copied (the verifier keeps no views). Bytes after the end
  * of the stream go to `trailer`, to be named. @internal
  */
-export async function feedVerifier(source: ByteSource, verifier: StreamVerifier, trailer: TrailerCollector): Promise<void> {
+export async function feedVerifier(source: ByteSource, verifier: StreamVerifier, trailer: TrailerCollector, progress?: Progress): Promise<void> {
   const consumer = {
     get bytesWanted(): number {
       return verifier.bytesWanted === 0 && !verifier.done ? 1 << 16 : verifier.bytesWanted;
@@ -128,8 +143,15 @@ export async function feedVerifier(source: ByteSource, verifier: StreamVerifier,
       return verifier.bytesHeld;
     },
   };
-  for await (const chunk of readWantedChunks(source, consumer)) {
-    if (!pushUntilEnd(verifier, chunk, trailer)) return;
+  let bytes = 0;
+  try {
+    for await (const chunk of readWantedChunks(source, consumer)) {
+      if (!pushUntilEnd(verifier, chunk, trailer)) return;
+      bytes += chunk.length;
+      progress?.update(bytes);
+    }
+  } finally {
+    progress?.done();
   }
 }
 

@@ -11,7 +11,8 @@ import { StatsCollector } from "../inspect/stats.js";
 import type { StreamStats } from "../inspect/stats.js";
 import { describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
-import { decodeInput, inputName, inputSource } from "./input.js";
+import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
+import { startProgress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream stats [FILE|-] [options]
@@ -71,7 +72,7 @@ export const statsCommand: CliCommand = {
     const collector = new StatsCollector();
     let input;
     try {
-      input = await decodeInput(await inputSource(file, io), (event) => collector.add(event));
+      input = await decodeInput(await inputSource(file, io), (event) => collector.add(event), {}, startProgress(io, `stats ${inputName(file)}`, inputSize(file)));
     } catch (error) {
       if (isXenStreamError(error)) {
         io.stderr.write(`xen-stream stats: ${inputName(file)}: ${error.code}: ${error.message}\n`);

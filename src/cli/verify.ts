@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption } from "../savefile.js";
-import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer } from "./input.js";
+import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer, inputSize } from "./input.js";
+import { startProgress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream verify [FILE|-] [options]
@@ -137,7 +138,7 @@ export const verifyCommand: CliCommand = {
     });
     const trailer = new TrailerCollector();
     try {
-      await feedVerifier(await inputSource(file, io), verifier, trailer);
+      await feedVerifier(await inputSource(file, io), verifier, trailer, startProgress(io, `verify ${name}`, inputSize(file)));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       io.stderr.write(`xen-stream verify: cannot read ${name}: ${message}\n`);
