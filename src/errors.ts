@@ -33,6 +33,10 @@
  *   handle (for example a legacy stream before the converter is asked for).
  * - `BAD_VALUE` — a value passed to an encoder is not representable.
  * - `USAGE` — an API misuse that depends on input (push after end, ...).
+ *
+ * Guest memory (reading the pages a stream carries):
+ * - `NOT_PRESENT` — a guest page or mapping a read needs is not there: a
+ *   pfn the stream never sent, or a non-present page-table entry.
  */
 export const ErrorCode = {
   TRUNCATED: "TRUNCATED",
@@ -49,6 +53,7 @@ export const ErrorCode = {
   UNSUPPORTED: "UNSUPPORTED",
   BAD_VALUE: "BAD_VALUE",
   USAGE: "USAGE",
+  NOT_PRESENT: "NOT_PRESENT",
 } as const;
 
 /** One of the {@link ErrorCode} values. */

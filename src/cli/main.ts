@@ -20,6 +20,26 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "convert a legacy (Xen <= 4.5) stream to migration v2 (like convert-legacy-stream)",
     load: async () => (await import("./convert-legacy.js")).convertLegacyCommand,
   },
+  info: {
+    summary: "one screen about a save file: layers, guest, vCPUs, memory, config, CPU, passes, verdict",
+    load: async () => (await import("./info.js")).infoCommand,
+  },
+  stats: {
+    summary: "statistics: pages by type, pfn ranges and holes, memory passes, batch sizes, bytes by record type",
+    load: async () => (await import("./stats.js")).statsCommand,
+  },
+  diff: {
+    summary: "compare two save files: headers, config, records, vCPU/HVM state, CPU policy, memory",
+    load: async () => (await import("./diff.js")).diffCommand,
+  },
+  tap: {
+    summary: "pass a stream through unchanged (or to a command, as xl migrate -s) while verifying it",
+    load: async () => (await import("./tap.js")).tapCommand,
+  },
+  "extract-memory": {
+    summary: "write a save file's guest memory as a raw image, an ELF core or a Xen dump-core",
+    load: async () => (await import("./extract-memory.js")).extractMemoryCommand,
+  },
 };
 
 function usage(): string {

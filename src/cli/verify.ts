@@ -7,17 +7,13 @@
  * @module
  * @internal
  */
-import { fstat } from "node:fs";
-import { parseArgs, promisify } from "node:util";
-import { readWantedChunks } from "../io/decode.js";
-import { fileSource } from "../io/file.js";
-import type { ByteSource } from "../io/source.js";
+import { parseArgs } from "node:util";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption } from "../savefile.js";
+import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer, inputSize } from "./input.js";
+import { startProgress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
-
-const fstatAsync = promisify(fstat);
 
 const USAGE = `usage: xen-stream verify [FILE|-] [options]
 
@@ -88,25 +84,6 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/**
- * Feeds the input to the verifier in exactly the pieces it wants next (a
- * header, then one whole record), read into one reused buffer: no record is
- * ever assembled from pieces or copied (the verifier keeps no views).
- */
-async function readInput(file: string | undefined, io: CliIO, verifier: StreamVerifier): Promise<void> {
-  let source: ByteSource;
-  if (file !== undefined && file !== "-") source = fileSource(file, { sync: true });
-  else {
-    // Standard input: read fd 0 directly when it is a regular file (`< file`);
-    // a pipe is read through the stream, which owns the (non-blocking) fd.
-    const stats = io.stdin === process.stdin ? await fstatAsync(0).catch(() => undefined) : undefined;
-    source = stats?.isFile() === true ? fileSource(0, { sync: true }) : (io.stdin as ByteSource);
-  }
-  for await (const chunk of readWantedChunks(source, verifier)) {
-    if (!verifier.push(chunk)) return;
-  }
-}
-
 /** @internal */
 export const verifyCommand: CliCommand = {
   summary: "verify a save file or stream (verify-stream-v2 checks, spec rules, restore rules)",
@@ -142,7 +119,7 @@ export const verifyCommand: CliCommand = {
     if (!FORMATS.includes(values.format)) return fail(`--format must be one of ${FORMATS.join(", ")}, got "${values.format}"`);
     if (!PROFILES.includes(values.profile)) return fail(`--profile must be one of ${PROFILES.join(", ")}, got "${values.profile}"`);
     const file = positionals[0];
-    const name = file === undefined || file === "-" ? "<stdin>" : file;
+    const name = inputName(file);
     const verbose = values.verbose;
     const json = values.json;
 
@@ -159,14 +136,16 @@ export const verifyCommand: CliCommand = {
             },
           }),
     });
+    const trailer = new TrailerCollector();
     try {
-      await readInput(file, io, verifier);
+      await feedVerifier(await inputSource(file, io), verifier, trailer, startProgress(io, `verify ${name}`, inputSize(file)));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       io.stderr.write(`xen-stream verify: cannot read ${name}: ${message}\n`);
       return EXIT_USAGE;
     }
-    const report: VerifyReport = verifier.end();
+    const { report, added } = withTrailer(verifier.end(), trailer.finish());
+    if (added !== undefined && !json && (verbose || added.severity !== "info")) writeOut(io, `${formatFinding(added)}\n`);
     if (json) {
       writeOut(io, `${JSON.stringify(report, null, 2)}\n`);
     } else {

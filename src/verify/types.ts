@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { SaveFileEvent } from "../savefile.js";
 import type { ErrorCode, Layer } from "../errors.js";
 import type { FormatOption, StreamFormat } from "../savefile.js";
 
@@ -27,6 +28,11 @@ export type Profile = "spec" | "restore";
  * fault. Codes are API: never renamed or reused.
  */
 export const FindingCode = {
+  /**
+   * xl's migration message ("domain is yours, you are cleared to unpause",
+   * 44 bytes) after the stream, as a live migration's wire carries it (info).
+   */
+  MIGRATION_MESSAGE: "MIGRATION_MESSAGE",
   /** A reserved field, reserved bit or reserved flag is not zero. */
   RESERVED_NONZERO: "RESERVED_NONZERO",
   /** Record padding holds a non-zero byte. */
@@ -231,6 +237,12 @@ export interface VerifyOptions {
    * `maxFindings` (which the report only counts).
    */
   onFinding?: (finding: Finding) => void;
+  /**
+   * Called with every decoded event after the rules have seen it, so that
+   * one pass can verify and collect (what `xen-stream info` does). Byte
+   * fields and PAGE_DATA entries are valid only during the call.
+   */
+  onEvent?: (event: SaveFileEvent) => void;
   /**
    * Highest pfn tracked by the distinct-pfn bitmap (memory: this / 8 bytes).
    * @defaultValue 134217727 (2^27 - 1: 512 GiB of 4 KiB pages, a 16 MiB bitmap)

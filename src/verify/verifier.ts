@@ -103,6 +103,7 @@ export class StreamVerifier {
   private readonly listing: Listing | undefined;
   private readonly formatOption: string;
   private readonly onFinding: ((finding: Finding) => void) | undefined;
+  private readonly onEvent: ((event: SaveFileEvent) => void) | undefined;
   private errors = 0;
   private dropped = 0;
   private stopped = false;
@@ -122,6 +123,7 @@ export class StreamVerifier {
     this.maxFindings = maxFindings;
     this.formatOption = options.format ?? "auto";
     this.onFinding = options.onFinding;
+    this.onEvent = options.onEvent;
     const decoderOptions: SaveFileDecoderOptions & InternalDecoderOptions = {
       format: options.format ?? "auto",
       maxRecordLength: options.maxRecordLength ?? REC_LENGTH_MAX,
@@ -186,6 +188,7 @@ export class StreamVerifier {
       (rule.check as NonNullable<Rule["check"]>)(event, this.state, this.context);
     }
     this.state.observe(event);
+    this.onEvent?.(event);
   };
 
   private fail(error: unknown): void {

@@ -1,0 +1,134 @@
+/**
+ * What two streams are compared by, gathered in one pass each: a 52-bit
+ * hash of the last copy of every page (in a pfn index: 8 bytes per page,
+ * 2 MiB per GiB of guest memory), and the non-memory facts (headers,
+ * config, the record sequence, the bodies of the state records).
+ *
+ * @module
+ */
+import { pageTypeHasData } from "../libxc/constants.js";
+import type { LibxcEvent, LibxcRecordEvent } from "../libxc/decoder.js";
+import type { LibxlEvent, LibxlRecordEvent } from "../libxl/decoder.js";
+import { PageIndex } from "../memory/page-index.js";
+import type { XlHeaderEvent } from "../savefile.js";
+import { latin1Text } from "./text.js";
+
+/**
+ * A 52-bit hash of a page (two 32-bit multiply-rotate lanes over its
+ * little-endian words, folded into an exact double). Equal pages hash
+ * equal; two different pages collide with probability about 2^-52.
+ */
+export function pageHash(page: Uint8Array): number {
+  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  let a = 0x811c_9dc5;
+  let b = 0x0100_0193 ^ page.length;
+  const words = page.length >>> 2;
+  for (let i = 0, pos = 0; i < words; i++, pos += 4) {
+    const w = view.getUint32(pos, true);
+    a = Math.imul(a ^ w, 0x9e37_79b1);
+    a = (a << 13) | (a >>> 19);
+    b = Math.imul(b + w, 0x85eb_ca77);
+    b = (b << 17) | (b >>> 15);
+  }
+  for (let pos = words << 2; pos < page.length; pos++) a = Math.imul(a ^ (page[pos] as number), 0x9e37_79b1);
+  a = Math.imul(a ^ (a >>> 16), 0x7feb_352d) >>> 0;
+  b = Math.imul(b ^ (b >>> 15), 0x846c_a68b) >>> 0;
+  return (b & 0x000f_ffff) * 0x1_0000_0000 + a;
+}
+
+/** The facts of one stream that a diff compares. */
+export interface StreamDigest {
+  /** pfn -> hash of its last copy. */
+  pages: PageIndex;
+  /** Page size (0 before a libxc domain header). */
+  pageSize: number;
+  /** Header values by layer (`xl`, `libxl`, `libxc image`, `libxc domain`). */
+  headers: Record<string, unknown>;
+  /** The xl config text, when the file has one. */
+  config: string | undefined;
+  /** Record types in order per layer, runs of PAGE_DATA as one entry with a count. */
+  sequence: { layer: string; type: string; count: number }[];
+  /** Bodies of the state records (vCPU, HVM context, policies, shared info, params, TSC), last copy, keyed by type[/vCPU]. */
+  state: Map<string, unknown>;
+}
+
+const STATE_RECORDS = new Set([
+  "X86_PV_INFO",
+  "X86_PV_VCPU_BASIC",
+  "X86_PV_VCPU_EXTENDED",
+  "X86_PV_VCPU_XSAVE",
+  "X86_PV_VCPU_MSRS",
+  "SHARED_INFO",
+  "X86_TSC_INFO",
+  "HVM_CONTEXT",
+  "HVM_PARAMS",
+  "X86_CPUID_POLICY",
+  "X86_MSR_POLICY",
+  "EMULATOR_CONTEXT",
+  "EMULATOR_XENSTORE_DATA",
+]);
+
+/** Copies byte fields out of a record (event views are valid only during the call). */
+function detach(value: unknown): unknown {
+  if (value instanceof Uint8Array) return value.slice();
+  if (Array.isArray(value)) return value.map(detach);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, detach(field)]));
+  }
+  return value;
+}
+
+/** Folds one stream's events into a {@link StreamDigest}. */
+export class DigestCollector {
+  private readonly digest: StreamDigest = { pages: new PageIndex(), pageSize: 0, headers: {}, config: undefined, sequence: [], state: new Map() };
+
+  /** Takes the next event. */
+  add(event: { layer: string; kind: string }): void {
+    const digest = this.digest;
+    const any = event as XlHeaderEvent | LibxlEvent | LibxcEvent;
+    if (any.kind === "header" && any.layer === "xl") {
+      const { config, ...rest } = any.header;
+      digest.headers.xl = rest;
+      if (config !== undefined) digest.config = latin1Text(config);
+      return;
+    }
+    if (any.kind === "header") {
+      digest.headers.libxl = detach(any.header);
+      return;
+    }
+    if (any.kind === "imageHeader") {
+      digest.headers["libxc image"] = detach(any.header);
+      return;
+    }
+    if (any.kind === "domainHeader") {
+      digest.headers["libxc domain"] = detach(any.header);
+      digest.pageSize = 2 ** any.header.pageShift;
+      return;
+    }
+    const { record, layer } = any as LibxcRecordEvent | LibxlRecordEvent;
+    const name = record.type === "UNKNOWN" ? `0x${record.typeId.toString(16).padStart(8, "0")}` : record.type;
+    const last = digest.sequence[digest.sequence.length - 1];
+    if (last !== undefined && last.layer === layer && last.type === name && name === "PAGE_DATA") last.count++;
+    else digest.sequence.push({ layer, type: name, count: 1 });
+    if (record.type === "PAGE_DATA") {
+      const { entries, pages } = record;
+      const size = digest.pageSize;
+      let at = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i] as { pfn: number; type: number };
+        if (!pageTypeHasData(entry.type)) continue;
+        digest.pages.set(entry.pfn, pageHash(pages.subarray(at, at + size)));
+        at += size;
+      }
+      return;
+    }
+    if (!STATE_RECORDS.has(record.type)) return;
+    const key = "vcpuId" in record ? `${record.type}/${record.vcpuId}` : record.type;
+    digest.state.set(key, detach(record));
+  }
+
+  /** The digest. */
+  finish(): StreamDigest {
+    return this.digest;
+  }
+}
