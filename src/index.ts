@@ -203,12 +203,6 @@ export type {
   LegacyOptions,
   LegacyEvent,
   LegacyLayoutEvent,
-  LegacyXlHeaderEvent,
-  LegacyLibxlHeaderEvent,
-  LegacyLibxlRecordEvent,
-  LegacyImageHeaderEvent,
-  LegacyDomainHeaderEvent,
-  LegacyLibxcRecordEvent,
   LegacyPassthroughEvent,
   LegacyEndEvent,
 } from "./legacy/index.js";

@@ -18,7 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Writable } from "node:stream";
 import { isXenStreamError } from "../errors.js";
-import { readWantedChunks, type WantedConsumer } from "../io/decode.js";
+import { readWantedChunks } from "../io/decode.js";
 import { fileSource } from "../io/file.js";
 import { LegacyConverter } from "../legacy/convert.js";
 import type { LegacyOptions, LegacyOutputFormat } from "../legacy/types.js";
@@ -171,15 +171,7 @@ function stdinFd(io: CliIO): number | undefined {
  * sink is done with them when its write resolves.
  */
 async function convertFd(fd: number, converter: LegacyConverter, sink: Sink): Promise<number> {
-  const consumer: WantedConsumer = {
-    get bytesWanted() {
-      return converter.done ? 0 : Math.max(1, converter.reader.needed);
-    },
-    get bytesHeld() {
-      return converter.reader.buffered;
-    },
-  };
-  for await (const chunk of readWantedChunks(fileSource(fd, { sync: true }), consumer)) {
+  for await (const chunk of readWantedChunks(fileSource(fd, { sync: true }), converter)) {
     if (converter.done) break; // the byte after the end: counted below
     const parts = converter.push(chunk);
     if (parts.length > 0) await sink.write(parts);

@@ -59,6 +59,21 @@ export class ByteQueue {
     return this.read(size, true);
   }
 
+  /**
+   * Up to `max` of the next bytes, consumed, without ever assembling: a
+   * view of the rest of the first chunk (empty when nothing is queued).
+   * For bytes that are streamed on rather than parsed (pass-through,
+   * skipped data), which need no particular piece size.
+   */
+  takeFront(max: number): Uint8Array {
+    if (this.available === 0 || max <= 0) return EMPTY;
+    const firstChunk = this.chunks[this.first] as Uint8Array;
+    const size = Math.min(max, firstChunk.length - this.head);
+    const result = firstChunk.subarray(this.head, this.head + size);
+    this.advance(size);
+    return result;
+  }
+
   /** Consumes `size` bytes. Caller must have checked `has(size)`. */
   skip(size: number): void {
     this.read(size, true, false);
