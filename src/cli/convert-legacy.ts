@@ -18,7 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Writable } from "node:stream";
 import { isXenStreamError } from "../errors.js";
-import { readWantedChunks } from "../io/decode.js";
+import { readWantedChunks } from "../io/wanted.js";
 import { fileSource } from "../io/file.js";
 import { LegacyConverter } from "../legacy/convert.js";
 import type { LegacyOptions, LegacyOutputFormat } from "../legacy/types.js";

@@ -9,7 +9,7 @@
  */
 import { fstat } from "node:fs";
 import { parseArgs, promisify } from "node:util";
-import { readWantedChunks } from "../io/decode.js";
+import { readWantedChunks } from "../io/wanted.js";
 import { fileSource } from "../io/file.js";
 import type { ByteSource } from "../io/source.js";
 import { StreamVerifier } from "../verify/verifier.js";

@@ -111,6 +111,18 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
   }
 
   /**
+   * Lets the decoder assemble large items that straddle pushed chunks in
+   * one reused buffer (see ByteQueue): byte fields of an assembled item
+   * are then valid only until the next chunk is pushed. For drivers that
+   * cut their input to `bytesWanted` and are done with each event before
+   * the next push (io's async decoders, the verifier).
+   * @internal
+   */
+  reuseAssemblyBuffer(): void {
+    this.queue.reuseAssembly = true;
+  }
+
+  /**
    * Declares the input complete and returns the events that completes
    * (none for the v2 decoders; a legacy QEMU state read to the end of the
    * input completes here).
