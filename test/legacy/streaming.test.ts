@@ -65,6 +65,18 @@ describe("chunking invariance on generated streams", () => {
     expect(pageRecords).toBeGreaterThan(2);
   });
 
+  test("the converter writes page data by reference: output parts are the pushed chunk's own bytes (the writer borrows them)", () => {
+    const { bytes } = generateLegacyStream({ seed: 6, guest: "pv", width: 64, pages: 64, maxBatch: 16, fullBatches: true });
+    const converter = new LegacyConverter({ width: 64, guest: "pv" });
+    const input = bytes.slice();
+    const parts = [...converter.push(input), ...converter.end()];
+    const borrowed = parts.filter((part) => part.buffer === input.buffer);
+    // Every batch's pages (16 pages = 64 KiB each) are a view of the input, not a copy.
+    expect(borrowed.length).toBe(4);
+    for (const part of borrowed) expect(part.length).toBe(16 * 4096);
+    expectBytes(concat(parts), convertLegacy(bytes, { width: 64, guest: "pv" }));
+  });
+
   test("the streamed generator equals the whole-buffer one", () => {
     const options = { seed: 17, guest: "hvm" as const, pages: 100 };
     expectBytes(concat([...legacyStreamChunks(options)]), generateLegacyStream(options).bytes);
