@@ -1,8 +1,9 @@
 /**
  * The legacy parser's core: the step driver, the events it makes and what
  * the sections share. Each section of the legacy format has its own file
- * (sections/*.ts, in stream order: header, chunks, page batches, PV tail,
- * HVM tail, QEMU record); this file knows none of their layouts.
+ * (sections/*.ts, in stream order: start (xl header, layout), header,
+ * chunks, page batches, PV tail, HVM tail, QEMU record); this file knows
+ * none of their layouts.
  *
  * A step is one item of the format. It states its byte need once
  * (`need()`), and the driver runs it when that many bytes are queued,
@@ -28,6 +29,7 @@ import { Header } from "./sections/header.js";
 import { HvmTail } from "./sections/hvm-tail.js";
 import { PvTail } from "./sections/pv-tail.js";
 import { QemuRecord } from "./sections/qemu.js";
+import { Start } from "./sections/start.js";
 import type { LegacyEvent, LegacyGuest, LegacyLayout, LegacyOptions, LegacyOutputFormat, LegacyWidth } from "./types.js";
 
 /** One item of the legacy format, as the driver runs it. @internal */
@@ -146,6 +148,7 @@ export class LegacyParser {
   xenstore: Array<[Uint8Array, Uint8Array]> = [];
 
   // Sections.
+  readonly start: Start;
   readonly header: Header;
   readonly chunks: Chunks;
   readonly batches: PageBatches;
@@ -184,13 +187,14 @@ export class LegacyParser {
   constructor(settings: Settings) {
     this.settings = settings;
     this.libxl = settings.format === "libxl";
+    this.start = new Start(this);
     this.header = new Header(this);
     this.chunks = new Chunks(this);
     this.batches = new PageBatches(this);
     this.pvTail = new PvTail(this);
     this.hvmTail = new HvmTail(this);
     this.qemu = new QemuRecord(this);
-    this.step = this.header.first();
+    this.step = this.start.first();
     this.afterSkip = this.doneStep;
   }
 
