@@ -19,10 +19,10 @@ const READ_AHEAD = 64 * 1024;
  * array) and the next headers: Xen's streams never make the buffer grow.
  */
 const DEFAULT_BUFFER_SIZE = 4 * 1024 * 1024 + READ_AHEAD;
-/** Growth granularity of reused buffers. @internal */
-export const GROWTH_STEP = 64 * 1024;
+/** Growth granularity of the buffer. */
+const GROWTH_STEP = 64 * 1024;
 
-export function roundUp(value: number, step: number): number {
+function roundUp(value: number, step: number): number {
   return Math.ceil(value / step) * step;
 }
 
