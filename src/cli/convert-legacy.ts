@@ -18,7 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Writable } from "node:stream";
 import { isXenStreamError } from "../errors.js";
-import { readWantedChunks, type WantedConsumer } from "../io/decode.js";
+import { readWantedChunks } from "../io/wanted.js";
 import { fileSource } from "../io/file.js";
 import { LegacyConverter } from "../legacy/convert.js";
 import type { LegacyOptions, LegacyOutputFormat } from "../legacy/types.js";
@@ -116,17 +116,38 @@ function writeAllSync(fd: number, parts: Uint8Array[]): void {
  * buffer, and a stream keeps a part until it has gone out: `write` resolves
  * when the stream has written every part (its write callbacks), like a
  * blocking write, so that the input buffer can be reused.
+ *
+ * When the reader has gone (`convert-legacy IN | head -c 10`: EPIPE), the
+ * rest of the output is dropped and the conversion goes on to its exit
+ * status, as if stdout were /dev/null — what `verify` does (cli/io.ts:
+ * writeOut). Other write errors fail the command (exit 2).
  */
-function streamSink(stream: Writable): Sink {
+function streamSink(stream: Writable, io?: CliIO): Sink {
+  let closed = false;
+  const isEpipe = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === "EPIPE";
+  // Write errors reach the callbacks below; the stream's 'error' event
+  // (emitted after them, possibly once the command is done) must not go
+  // unhandled: Node would print it and exit 1. So the listener stays.
+  stream.on("error", (error: unknown) => {
+    if (isEpipe(error)) closed = true;
+  });
   return {
     write: (parts) =>
       new Promise<void>((resolve, reject) => {
+        if (closed) return resolve();
         let pending = parts.length;
         if (pending === 0) resolve();
         for (const part of parts) {
           stream.write(part, (error) => {
-            if (error) reject(error);
-            else if (--pending === 0) resolve();
+            if (error && isEpipe(error)) {
+              closed = true;
+              if (io !== undefined) io.stdoutClosed = true;
+              resolve();
+            } else if (error) {
+              reject(error);
+            } else if (--pending === 0) {
+              resolve();
+            }
           });
         }
       }),
@@ -150,7 +171,7 @@ function stdoutSink(io: CliIO): Sink {
       return { write: (parts) => (writeAllSync(1, parts), Promise.resolve()), commit: () => {}, abort: () => {} };
     }
   }
-  return streamSink(io.stdout);
+  return streamSink(io.stdout, io);
 }
 
 /** Standard input as a file descriptor when it is a regular file (`< file`), else undefined. */
@@ -171,15 +192,7 @@ function stdinFd(io: CliIO): number | undefined {
  * sink is done with them when its write resolves.
  */
 async function convertFd(fd: number, converter: LegacyConverter, sink: Sink): Promise<number> {
-  const consumer: WantedConsumer = {
-    get bytesWanted() {
-      return converter.done ? 0 : Math.max(1, converter.reader.needed);
-    },
-    get bytesHeld() {
-      return converter.reader.buffered;
-    },
-  };
-  for await (const chunk of readWantedChunks(fileSource(fd, { sync: true }), consumer)) {
+  for await (const chunk of readWantedChunks(fileSource(fd, { sync: true }), converter)) {
     if (converter.done) break; // the byte after the end: counted below
     const parts = converter.push(chunk);
     if (parts.length > 0) await sink.write(parts);

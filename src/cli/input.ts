@@ -6,7 +6,7 @@
  */
 import { fstat, statSync } from "node:fs";
 import { promisify } from "node:util";
-import { readWantedChunks } from "../io/decode.js";
+import { readWantedChunks } from "../io/wanted.js";
 import { fileSource } from "../io/file.js";
 import { SaveFileDecoder } from "../savefile.js";
 import type { SaveFileDecoderOptions, SaveFileEvent } from "../savefile.js";

@@ -5,8 +5,8 @@
  * SHARED_INFO/HVM_CONTEXT/TOOLSTACK/EMULATOR_CONTEXT `data`, xenstore
  * `entries` pairs, UNKNOWN `body`, `extra`, `padding`, X86_PV_INFO
  * `reserved`, the xl header's `config` and `optionalExtra`. The async
- * decoders reuse their buffers (the staging buffer for records that
- * straddle chunks, the ReadIntoSource buffer), so such a view is valid
+ * decoders reuse their buffers (the decoder's assembly buffer for records
+ * that straddle chunks, the ReadIntoSource buffer), so such a view is valid
  * only until the next event is requested.
  *
  * Where the copy is made, and why: per event, per byte field

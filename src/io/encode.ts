@@ -17,7 +17,10 @@
  * writeToNodeWritable in `io/node`, writeToWritableStream, a hash, a
  * socket write you await). It avoids one fresh allocation per chunk, which
  * on large streams costs more than the copy itself (fresh memory is
- * page-faulted in).
+ * page-faulted in). It also stops the copy: a PAGE_DATA record's pages go
+ * out as a chunk that is the record's own `pages` array (the writer
+ * borrows it, see src/wire/writer.ts), so the record's byte fields must
+ * stay unchanged until the consumer asks for the chunk after it.
  *
  * @module
  */
@@ -87,6 +90,8 @@ export type StreamingSaveFile =
   | { format: "libxc"; xl?: XlHeader; stream: StreamingLibxcStream };
 
 const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+/** reuseBuffer: page data at least this long is borrowed (a chunk of its own), not copied. */
+const BORROW_MIN = 4096;
 /** Below this fill, a fresh-mode chunk is sliced out and its buffer kept. */
 const SLICE_FRACTION = 8;
 
@@ -150,19 +155,23 @@ class ChunkWriter {
     return writer;
   }
 
-  /** Queues the bytes written so far as a chunk. */
+  /**
+   * Queues the bytes written so far as chunks: the buffer's, and (with
+   * reuseBuffer) borrowed page data as chunks of their own.
+   */
   private flush(): void {
     const writer = this.writer;
     if (writer === undefined || writer.pos === 0) return;
     const { bytes, pos } = writer;
+    const parts = writer.parts();
     if (this.reuse) {
-      this.ready.push(bytes.subarray(0, pos));
+      for (const part of parts) this.ready.push(part);
       this.buffer = this.spare;
       this.spare = bytes;
     } else if (pos * SLICE_FRACTION < bytes.length) {
-      this.ready.push(bytes.slice(0, pos)); // small: copy it out, keep the buffer
+      for (const part of parts) this.ready.push(part.slice()); // small: copy it out, keep the buffer
     } else {
-      this.ready.push(bytes.subarray(0, pos));
+      for (const part of parts) this.ready.push(part);
       this.buffer = undefined; // handed out: the next chunk gets a new buffer
     }
     this.base += pos;
@@ -213,6 +222,16 @@ class ChunkWriter {
 
   libxcRecord(encoder: LibxcEncoder, record: LibxcRecord): void {
     const { bodyLength, size } = encoder.recordSize(record, this.offset);
+    if (this.reuse && record.type === "PAGE_DATA" && record.pages.length >= BORROW_MIN) {
+      // The pages go out as the caller's own bytes, not copied: the
+      // consumer is done with each chunk before it asks for the next, and
+      // the record's bytes are valid until then.
+      const writer = this.reserve(size - record.pages.length, encoder.littleEndian);
+      writer.borrow(record.pages);
+      encoder.writeRecord(writer, record, bodyLength);
+      this.flush();
+      return;
+    }
     encoder.writeRecord(this.reserve(size, encoder.littleEndian), record, bodyLength);
     this.settle();
   }

@@ -5,8 +5,10 @@
  *
  * @packageDocumentation
  */
-export { decodeLibxcAsync, decodeLibxlAsync, decodeSaveFileAsync, readWantedChunks } from "./decode.js";
-export type { AsyncDecodeOptions, ReadWantedOptions, SaveFileAsyncDecodeOptions, WantedConsumer } from "./decode.js";
+export { decodeLibxcAsync, decodeLibxlAsync, decodeSaveFileAsync } from "./decode.js";
+export type { AsyncDecodeOptions, SaveFileAsyncDecodeOptions } from "./decode.js";
+export { readWantedChunks } from "./wanted.js";
+export type { ReadWantedOptions, WantedConsumer } from "./wanted.js";
 export { copyEventBytes } from "./copy.js";
 export {
   encodeLibxcStreamChunks,

@@ -15,7 +15,9 @@ import type { ImageHeader } from "../libxc/types.js";
 import { encodeLibxlHeader } from "../libxl/header.js";
 import { encodeLibxlRecord } from "../libxl/stream.js";
 import { encodeXlHeader } from "../xl/header.js";
-import { pageDataParts } from "./gather.js";
+import { CodecTable } from "../wire/record.js";
+import { Writer } from "../wire/writer.js";
+import type { InternalLegacyOptions } from "./parser.js";
 import { LegacyReader } from "./reader.js";
 import type { LegacyEvent, LegacyLayout, LegacyOptions } from "./types.js";
 
@@ -44,16 +46,33 @@ export class LegacyConverter {
   private small: Uint8Array[] = [];
   private smallSize = 0;
   private written = 0;
+  private readonly visit: (event: LegacyEvent) => void;
 
   /**
    * @param options - width, guest, output format and limits
    * @throws {@link XenStreamError} USAGE for invalid options
    */
   constructor(options: LegacyOptions = {}) {
-    this.reader = new LegacyReader(options);
-    // Each event is encoded as it is made: the reader then reuses its
-    // PAGE_DATA entry objects from batch to batch.
-    this.reader.deliverTo((event) => this.encodeEvent(event));
+    // Each event is encoded as it is made (pushEach): the reader then
+    // reuses its PAGE_DATA entry objects from batch to batch.
+    const internal: InternalLegacyOptions = { ...options, reuseEntries: true };
+    this.reader = new LegacyReader(internal);
+    this.visit = (event) => this.encodeEvent(event);
+  }
+
+  /**
+   * Input bytes the converter needs before it can make progress (the
+   * reader's `bytesWanted`: a whole page batch, a context...); 0 once the
+   * legacy stream has ended. Push exactly this many and every item is a
+   * view of the pushed chunk, never assembled.
+   */
+  get bytesWanted(): number {
+    return this.reader.bytesWanted;
+  }
+
+  /** Pushed bytes the converter still holds (the reader's `bytesHeld`). */
+  get bytesHeld(): number {
+    return this.reader.bytesHeld;
   }
 
   /** The layout, once given or detected. */
@@ -84,7 +103,7 @@ export class LegacyConverter {
    * @throws {@link XenStreamError} on malformed input
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    this.reader.push(chunk);
+    this.reader.pushEach(chunk, this.visit);
     return this.output();
   }
 
@@ -95,7 +114,7 @@ export class LegacyConverter {
    * @throws {@link XenStreamError} TRUNCATED when the legacy stream is incomplete
    */
   end(): Uint8Array[] {
-    this.reader.end();
+    this.reader.endEach(this.visit);
     return this.output();
   }
 
@@ -155,8 +174,21 @@ export class LegacyConverter {
         } else {
           const encoder = this.encoder;
           if (encoder === undefined) throw new Error("legacy converter: record before the libxc headers");
-          if (event.record.type === "PAGE_DATA") for (const part of pageDataParts(encoder, event.record)) this.emit(part);
-          else this.emit(encoder.record(event.record));
+          // The reader sized the record (bodyLength): written once, here.
+          const { record, bodyLength } = event;
+          const size = CodecTable.frameSize(bodyLength);
+          if (record.type === "PAGE_DATA") {
+            // The pages go out as the reader's view of the input: the
+            // writer borrows them instead of copying 4 MiB per batch.
+            const writer = new Writer(size - record.pages.length, encoder.littleEndian, this.written);
+            writer.borrow(record.pages);
+            encoder.writeRecord(writer, record, bodyLength);
+            for (const part of writer.parts()) this.emit(part);
+          } else {
+            const writer = new Writer(size, encoder.littleEndian, this.written);
+            encoder.writeRecord(writer, record, bodyLength);
+            this.emit(writer.bytes);
+          }
         }
         return;
       case "legacy":

@@ -30,12 +30,6 @@ export type {
   LegacyOptions,
   LegacyEvent,
   LegacyLayoutEvent,
-  LegacyXlHeaderEvent,
-  LegacyLibxlHeaderEvent,
-  LegacyLibxlRecordEvent,
-  LegacyImageHeaderEvent,
-  LegacyDomainHeaderEvent,
-  LegacyLibxcRecordEvent,
   LegacyPassthroughEvent,
   LegacyEndEvent,
 } from "./types.js";

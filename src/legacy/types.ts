@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { DomainHeader, ImageHeader, LibxcRecord } from "../libxc/types.js";
-import type { LibxlHeader, LibxlRecord } from "../libxl/types.js";
-import type { XlHeader } from "../xl/header.js";
+import type { LibxcDomainHeaderEvent, LibxcImageHeaderEvent, LibxcRecordEvent } from "../libxc/decoder.js";
+import type { LibxlHeaderEvent, LibxlRecordEvent } from "../libxl/decoder.js";
+import type { XlHeaderEvent } from "../savefile.js";
 
 /** Word size of the toolstack that wrote a legacy stream: the size of its `unsigned long`. */
 export type LegacyWidth = 32 | 64;
@@ -86,60 +86,6 @@ export interface LegacyLayoutEvent {
   detected: boolean;
 }
 
-/** The xl header to write: the input's, with STREAMv2 added for libxl output. */
-export interface LegacyXlHeaderEvent {
-  layer: "xl";
-  kind: "header";
-  /** Input offset of the xl header (0). */
-  offset: number;
-  header: XlHeader;
-}
-
-/** The libxl stream header to write (version 2, options LEGACY). */
-export interface LegacyLibxlHeaderEvent {
-  layer: "libxl";
-  kind: "header";
-  /** Input offset of the legacy bytes that prompted it. */
-  offset: number;
-  header: LibxlHeader;
-}
-
-/** A libxl record to write. */
-export interface LegacyLibxlRecordEvent {
-  layer: "libxl";
-  kind: "record";
-  /** Input offset of the legacy bytes it was converted from. */
-  offset: number;
-  record: LibxlRecord;
-}
-
-/** The libxc image header to write. */
-export interface LegacyImageHeaderEvent {
-  layer: "libxc";
-  kind: "imageHeader";
-  /** Input offset of the legacy bytes that prompted it. */
-  offset: number;
-  header: ImageHeader;
-}
-
-/** The libxc domain header to write. */
-export interface LegacyDomainHeaderEvent {
-  layer: "libxc";
-  kind: "domainHeader";
-  /** Input offset of the legacy bytes that prompted it. */
-  offset: number;
-  header: DomainHeader;
-}
-
-/** A libxc record to write. */
-export interface LegacyLibxcRecordEvent {
-  layer: "libxc";
-  kind: "record";
-  /** Input offset of the legacy bytes it was converted from (chunk id, tail field...). */
-  offset: number;
-  record: LibxcRecord;
-}
-
 /**
  * Legacy bytes copied to the output unchanged: the QEMU record after the
  * libxc END in libxc output (signature, then length and data as found).
@@ -162,14 +108,24 @@ export interface LegacyEndEvent {
   offset: number;
 }
 
-/** Everything the legacy reader emits, in output order. */
+/**
+ * Everything the legacy reader emits, in output order: the v2 events of
+ * the stream to write (the same types the v2 decoders emit, so the v2
+ * encoders and `encodeEventChunks` take them as they are), plus the
+ * reader's own layout, pass-through and end events.
+ *
+ * In the v2 events, `offset` is the input offset of the legacy bytes the
+ * item was converted from (a chunk id, a tail field...), `index` the
+ * record's index in the output stream's layer and `bodyLength` its body
+ * length there; an xl header's `size` is its size in the output.
+ */
 export type LegacyEvent =
   | LegacyLayoutEvent
-  | LegacyXlHeaderEvent
-  | LegacyLibxlHeaderEvent
-  | LegacyLibxlRecordEvent
-  | LegacyImageHeaderEvent
-  | LegacyDomainHeaderEvent
-  | LegacyLibxcRecordEvent
+  | XlHeaderEvent
+  | LibxlHeaderEvent
+  | LibxlRecordEvent
+  | LibxcImageHeaderEvent
+  | LibxcDomainHeaderEvent
+  | LibxcRecordEvent
   | LegacyPassthroughEvent
   | LegacyEndEvent;

@@ -9,8 +9,13 @@ import { ByteQueue } from "./queue.js";
 
 /** What a format parser offers its driver. @internal */
 export interface Parser<E> {
-  /** One event from the queue, or null when more bytes are needed or the stream ended. */
-  next(queue: ByteQueue): E | null;
+  /**
+   * One event from the queue, or null when more bytes are needed or the
+   * stream ended. `final` is true once the input is complete (from
+   * `end()`): a parser whose last item runs to the end of the input (the
+   * legacy QEMU state) completes it then.
+   */
+  next(queue: ByteQueue, final: boolean): E | null;
   /** True once the stream's final record was read. */
   readonly ended: boolean;
   /** True where the input may stop. */
@@ -68,7 +73,7 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
     this.guard();
     try {
       this.queue.push(chunk);
-      for (let event = this.parser.next(this.queue); event !== null; event = this.parser.next(this.queue)) visit(event);
+      this.drain(false, visit);
       if (this.parser.ended && this.queue.available > 0) {
         throw new XenStreamError("TRAILING_DATA", this.queue.offset, `${this.queue.available} bytes after the end of the stream`);
       }
@@ -76,6 +81,11 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
       this.failure = error;
       throw error;
     }
+  }
+
+  private drain(final: boolean, visit: (event: E) => void): void {
+    const { parser, queue } = this;
+    for (let event = parser.next(queue, final); event !== null; event = parser.next(queue, final)) visit(event);
   }
 
   /**
@@ -90,22 +100,58 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
     return Math.max(1, this.parser.needed(this.queue));
   }
 
-  /** Bytes pushed that the decoder still holds (an incomplete header or record). */
+  /**
+   * Bytes pushed that the decoder still holds (an incomplete header or
+   * record): a reader that reuses its buffers must keep these bytes
+   * unchanged; every byte pushed before them it may overwrite once it has
+   * consumed the events.
+   */
   get bytesHeld(): number {
     return this.queue.available;
   }
 
   /**
-   * Declares the input complete.
+   * Lets the decoder assemble large items that straddle pushed chunks in
+   * one reused buffer (see ByteQueue): byte fields of an assembled item
+   * are then valid only until the next chunk is pushed. For drivers that
+   * cut their input to `bytesWanted` and are done with each event before
+   * the next push (io's async decoders, the verifier).
+   * @internal
+   */
+  reuseAssemblyBuffer(): void {
+    this.queue.reuseAssembly = true;
+  }
+
+  /**
+   * Declares the input complete and returns the events that completes
+   * (none for the v2 decoders; a legacy QEMU state read to the end of the
+   * input completes here).
    *
+   * @returns the last events
    * @throws {@link XenStreamError} TRUNCATED when the stream is incomplete
    */
-  end(): void {
+  end(): E[] {
+    const events: E[] = [];
+    this.endEach((event) => events.push(event));
+    return events;
+  }
+
+  /**
+   * `end()`, handing each last event to `visit` as it is made (see
+   * `pushEach`).
+   *
+   * @param visit - called once per event, in order
+   * @throws {@link XenStreamError} TRUNCATED when the stream is incomplete
+   */
+  endEach(visit: (event: E) => void): void {
     this.guard();
     this.finished = true;
-    if (!this.parser.complete || this.queue.available > 0) {
-      this.failure = this.parser.truncated(this.queue.received);
-      throw this.failure;
+    try {
+      this.drain(true, visit);
+      if (!this.parser.complete || this.queue.available > 0) throw this.parser.truncated(this.queue.received);
+    } catch (error) {
+      this.failure = error;
+      throw error;
     }
   }
 

@@ -8,12 +8,19 @@
  *   when they straddle chunks.
  * - Nothing is ever allocated from a length the queue has not received:
  *   callers ask `has(n)` first and wait otherwise.
+ * - This is the one place where bytes that straddle pushed chunks are
+ *   assembled. With `reuseAssembly` (io's drivers, whose events' byte
+ *   fields are valid only until the next event is requested), large
+ *   assemblies go into one reused buffer instead of fresh memory.
  *
  * @module
  * @internal
  */
 
 const EMPTY: Uint8Array = new Uint8Array(0);
+/** Assemblies at least this large (a page) reuse the buffer under `reuseAssembly`; smaller ones (headers) are fresh. */
+const REUSE_MIN = 4096;
+const REUSE_STEP = 64 * 1024;
 
 /** @internal */
 export class ByteQueue {
@@ -28,6 +35,13 @@ export class ByteQueue {
   offset: number;
   /** Total bytes ever pushed (plus the starting offset). */
   received: number;
+  /**
+   * Assemble reads of at least 4 KiB that straddle chunks into one reused
+   * buffer: each such result is then valid only until the next one. For
+   * consumers done with a record's bytes before they push the next record.
+   */
+  reuseAssembly = false;
+  private scratch: Uint8Array = EMPTY;
 
   constructor(startOffset = 0) {
     this.offset = startOffset;
@@ -59,6 +73,21 @@ export class ByteQueue {
     return this.read(size, true);
   }
 
+  /**
+   * Up to `max` of the next bytes, consumed, without ever assembling: a
+   * view of the rest of the first chunk (empty when nothing is queued).
+   * For bytes that are streamed on rather than parsed (pass-through,
+   * skipped data), which need no particular piece size.
+   */
+  takeFront(max: number): Uint8Array {
+    if (this.available === 0 || max <= 0) return EMPTY;
+    const firstChunk = this.chunks[this.first] as Uint8Array;
+    const size = Math.min(max, firstChunk.length - this.head);
+    const result = firstChunk.subarray(this.head, this.head + size);
+    this.advance(size);
+    return result;
+  }
+
   /** Consumes `size` bytes. Caller must have checked `has(size)`. */
   skip(size: number): void {
     this.read(size, true, false);
@@ -78,7 +107,7 @@ export class ByteQueue {
     }
     // Straddles chunks: assemble once.
     if (wanted) {
-      result = new Uint8Array(size);
+      result = this.reuseAssembly && size >= REUSE_MIN ? this.scratchOf(size) : new Uint8Array(size);
       let filled = 0;
       let index = this.first;
       let start = this.head;
@@ -93,6 +122,12 @@ export class ByteQueue {
     }
     if (consume) this.advance(size);
     return result;
+  }
+
+  /** `size` bytes of the reused assembly buffer (grown to what has arrived, never to a claimed length). */
+  private scratchOf(size: number): Uint8Array {
+    if (this.scratch.length < size) this.scratch = new Uint8Array(Math.ceil(size / REUSE_STEP) * REUSE_STEP);
+    return this.scratch.subarray(0, size);
   }
 
   private advance(size: number): void {

@@ -4,7 +4,7 @@
  * output file on failure, the trailing-data warning; one run as a real
  * process with standard input and output redirected to files.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -17,6 +17,7 @@ import type { CliIO } from "../../src/cli/io.js";
 import { cat, hex } from "../helpers/hex.js";
 import { expectBytes } from "../legacy/legacy-bytes.js";
 import { legacyVectors, pvVector } from "../legacy/vectors.js";
+import { generateLegacyStream } from "../../src/testing/legacy-generator.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -145,5 +146,30 @@ describe("xen-stream convert-legacy", () => {
       closeSync(stdout);
     }
     expectBytes(new Uint8Array(readFileSync(output)), vector.expected);
+  });
+});
+
+describe("a reader that goes away", () => {
+  test("convert-legacy IN | head -c 10: the rest of the output is dropped, exit 0, nothing on stderr (as verify)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xen-stream-epipe-"));
+    try {
+      const input = join(dir, "big.bin");
+      // Several MiB of output, far more than a pipe buffer.
+      writeFileSync(input, generateLegacyStream({ seed: 3, guest: "pv", width: 64, pages: 2000 }).bytes);
+      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "bin.ts"), "convert-legacy", input], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.setEncoding("utf8");
+      child.stderr.on("data", (text: string) => (stderr += text));
+      const first = await new Promise<Buffer>((resolve) => child.stdout.once("data", (data: Buffer) => resolve(data)));
+      child.stdout.destroy(); // like head -c 10 exiting
+      const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      expect(first.length).toBeGreaterThan(0);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

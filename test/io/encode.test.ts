@@ -129,15 +129,27 @@ describe("chunking", () => {
     expectSameBytes(concat(kept), concat(generatePvStream(options)));
   });
 
-  test("reuseBuffer: chunks share two buffers, each valid until the next is requested", async () => {
+  test("reuseBuffer: chunks share two buffers, each valid until the next is requested; page data is borrowed, not copied", async () => {
+    const pages = new Set<Uint8Array>();
+    function* records(): Generator<LibxcRecord> {
+      for (const record of pvStreamRecords(options)) {
+        if (record.type === "PAGE_DATA" && record.pages.length > 0) pages.add(record.pages);
+        yield record;
+      }
+    }
     const buffers = new Set<ArrayBufferLike>();
     const copies: Uint8Array[] = [];
-    for await (const chunk of encodeLibxcStreamChunks(headers, pvStreamRecords(options), { chunkSize: 8192, reuseBuffer: true })) {
-      buffers.add(chunk.buffer);
+    let borrowed = 0;
+    for await (const chunk of encodeLibxcStreamChunks(headers, records(), { chunkSize: 8192, reuseBuffer: true })) {
+      // A page-data chunk is the record's own pages array (no copy).
+      if (pages.has(chunk)) borrowed += 1;
+      else buffers.add(chunk.buffer);
       copies.push(chunk.slice());
     }
     expectSameBytes(concat(copies), concat(generatePvStream(options)));
     expect(buffers.size).toBeLessThanOrEqual(4); // two in turn, each grown at most once
+    expect(pages.size).toBeGreaterThan(1);
+    expect(borrowed).toBe(pages.size);
   });
 
   test("chunkSize must be a positive integer", async () => {

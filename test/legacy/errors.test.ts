@@ -288,14 +288,14 @@ describe("hostile lengths fail when the length arrives, without waiting for (or 
     const toolstack = build(replace(hvm(), "toolstackSize", le32(0xffff_ffff)));
     const reader = new LegacyReader(HVM);
     reader.push(toolstack.subarray(0, at(hvm(), "physmap") + 10));
-    expect(reader.buffered).toBe(0);
-    expect(reader.needed).toBeLessThanOrEqual(1 << 20);
+    expect(reader.bytesHeld).toBe(0);
+    expect(reader.bytesWanted).toBeLessThanOrEqual(1 << 20);
     expect(errorOf(() => reader.end()).code).toBe("TRUNCATED");
     const qemu = build(replace(hvm(), "qemuLength", le32(0xffff_ffff)));
     const copier = new LegacyReader(HVM);
     const events = copier.push(qemu);
     expect(events.filter((e) => e.layer === "legacy" && e.kind === "passthrough").reduce((n, e) => n + (e.kind === "passthrough" ? e.bytes.length : 0), 0)).toBe(21 + 4 + 6);
-    expect(copier.buffered).toBe(0);
+    expect(copier.bytesHeld).toBe(0);
     expect(errorOf(() => copier.end())).toMatchObject({ code: "TRUNCATED", offset: qemu.length });
   });
 });

@@ -41,13 +41,13 @@ describe("chunking invariance on generated streams", () => {
     }
   });
 
-  test("pushing exactly `needed` bytes: page data reaches the output as views of the pushed chunks", () => {
+  test("pushing exactly `bytesWanted` bytes: page data reaches the output as views of the pushed chunks", () => {
     const { bytes } = generateLegacyStream({ seed: 5, guest: "pv", pages: 300, maxBatch: 128, fullBatches: true });
     const reader = new LegacyReader({});
     let pos = 0;
     let pageRecords = 0;
     while (!reader.done && pos < bytes.length) {
-      const size = Math.max(1, reader.needed);
+      const size = reader.bytesWanted;
       const chunk = bytes.slice(pos, pos + size);
       pos += size;
       for (const event of reader.push(chunk)) {
@@ -55,12 +55,24 @@ describe("chunking invariance on generated streams", () => {
           pageRecords++;
           expect(event.record.pages.buffer).toBe(chunk.buffer);
           // Nothing held back once the layout is known: the caller may reuse its buffer.
-          expect(reader.buffered).toBe(0);
+          expect(reader.bytesHeld).toBe(0);
         }
       }
     }
     reader.end();
     expect(pageRecords).toBeGreaterThan(2);
+  });
+
+  test("the converter writes page data by reference: output parts are the pushed chunk's own bytes (the writer borrows them)", () => {
+    const { bytes } = generateLegacyStream({ seed: 6, guest: "pv", width: 64, pages: 64, maxBatch: 16, fullBatches: true });
+    const converter = new LegacyConverter({ width: 64, guest: "pv" });
+    const input = bytes.slice();
+    const parts = [...converter.push(input), ...converter.end()];
+    const borrowed = parts.filter((part) => part.buffer === input.buffer);
+    // Every batch's pages (16 pages = 64 KiB each) are a view of the input, not a copy.
+    expect(borrowed.length).toBe(4);
+    for (const part of borrowed) expect(part.length).toBe(16 * 4096);
+    expectBytes(concat(parts), convertLegacy(bytes, { width: 64, guest: "pv" }));
   });
 
   test("the streamed generator equals the whole-buffer one", () => {

@@ -142,3 +142,56 @@ describe("ByteQueue", () => {
     expect(queue.received).toBe(1302);
   });
 });
+
+describe("ByteQueue.takeFront", () => {
+  test("hands out at most the rest of the first chunk, as a view, consumed; never assembles", () => {
+    const queue = new ByteQueue(100);
+    const a = hex("01 02 03");
+    const b = hex("04 05 06 07");
+    queue.push(a);
+    queue.push(b);
+    const first = queue.takeFront(10);
+    expect(first).toEqual(hex("01 02 03"));
+    expect(first.buffer).toBe(a.buffer);
+    expect(queue.offset).toBe(103);
+    const second = queue.takeFront(2);
+    expect(second).toEqual(hex("04 05"));
+    expect(second.buffer).toBe(b.buffer);
+    expect(queue.takeFront(0)).toHaveLength(0);
+    expect(queue.takeFront(9)).toEqual(hex("06 07"));
+    expect(queue.available).toBe(0);
+    expect(queue.takeFront(5)).toHaveLength(0);
+    expect(queue.offset).toBe(107);
+  });
+});
+
+describe("ByteQueue.reuseAssembly", () => {
+  const page = (fill: number): Uint8Array => new Uint8Array(4096).fill(fill);
+
+  test("off: every straddling read is a fresh buffer", () => {
+    const queue = new ByteQueue();
+    for (const fill of [1, 2, 3, 4]) queue.push(page(fill));
+    const x = queue.take(6000);
+    const y = queue.take(6000);
+    expect(x.buffer).not.toBe(y.buffer);
+    expect(x[0]).toBe(1);
+    expect(x[5999]).toBe(2);
+  });
+
+  test("on: straddling reads of a page or more share one buffer; smaller ones stay fresh; views stay views", () => {
+    const queue = new ByteQueue();
+    queue.reuseAssembly = true;
+    for (const fill of [1, 2, 3, 4, 5]) queue.push(page(fill));
+    const x = queue.take(6000);
+    expect([x[0], x[4095], x[4096], x[5999]]).toEqual([1, 1, 2, 2]);
+    const y = queue.take(6000);
+    expect(y.buffer).toBe(x.buffer); // reused: x is no longer valid
+    expect([y[0], y[2191], y[2192], y[5999]]).toEqual([2, 2, 3, 3]);
+    const small = queue.take(200); // 3 x 4096 - 12000 = 288 bytes left in the third chunk: a view
+    expect(small.buffer).not.toBe(x.buffer);
+    const header = queue.take(100); // straddles the third and fourth chunks, below a page: fresh
+    expect(header.buffer).not.toBe(x.buffer);
+    expect(header.length).toBe(100);
+    expect([header[0], header[87], header[88]]).toEqual([3, 3, 4]);
+  });
+});

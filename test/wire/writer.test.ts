@@ -94,3 +94,55 @@ describe("Writer range checks: BAD_VALUE at base + cursor", () => {
     expect(error.offset).toBe(70);
   });
 });
+
+describe("Writer borrowing", () => {
+  test("a borrowed raw() array is handed out by reference, between the writer's own segments", () => {
+    const pages = new Uint8Array(8192).fill(0xab);
+    const writer = new Writer(4 + 4, true, 100);
+    writer.borrow(pages);
+    writer.u32(0x11223344, "a");
+    writer.raw(pages);
+    expect(writer.pos).toBe(4 + 8192);
+    expect(writer.borrowed).toBe(8192);
+    writer.u32(0x55667788, "b");
+    const parts = writer.parts();
+    expect(parts).toHaveLength(3);
+    expect(parts[1]).toBe(pages); // the caller's array itself: not a copy
+    expect(parts[0]).toEqual(hex("44 33 22 11"));
+    expect(parts[2]).toEqual(hex("88 77 66 55"));
+    expect(parts[0]?.buffer).toBe(writer.bytes.buffer);
+    expect(parts[2]?.buffer).toBe(writer.bytes.buffer);
+    // Errors are located in output offsets, borrowed bytes included.
+    expect(thrown(() => writer.u8(256, "c"))).toMatchObject({ code: "BAD_VALUE", offset: 100 + 4 + 8192 + 4 });
+  });
+
+  test("a subarray is borrowed as that very view; other arrays are copied; borrowing lasts one raw()", () => {
+    const backing = new Uint8Array(100).fill(7);
+    const view = backing.subarray(10, 60);
+    const other = hex("01 02");
+    const writer = new Writer(2 + 50, false);
+    writer.borrow(view);
+    writer.raw(other);
+    writer.raw(view);
+    writer.raw(view); // the second time it is copied
+    const parts = writer.parts();
+    expect(parts.map((part) => part.length)).toEqual([2, 50, 50]);
+    expect(parts[1]).toBe(view);
+    expect(parts[2]?.buffer).toBe(writer.bytes.buffer);
+    expect(parts[2]).toEqual(view);
+  });
+
+  test("without borrowing, parts() is one view of the buffer, and empty parts are left out", () => {
+    const writer = new Writer(3, true);
+    expect(writer.parts()).toEqual([]);
+    writer.raw(hex("01 02 03"));
+    const parts = writer.parts();
+    expect(parts).toHaveLength(1);
+    expect(parts[0]?.buffer).toBe(writer.bytes.buffer);
+    expect(parts[0]).toEqual(hex("01 02 03"));
+    const empty = new Uint8Array(0);
+    writer.borrow(empty);
+    writer.raw(empty);
+    expect(writer.parts()).toEqual([]);
+  });
+});
