@@ -116,6 +116,8 @@ export interface SimulationReport {
   livePasses: number;
   /** Why the live phase ended. */
   stopReason: StopReason;
+  /** The stats the policy was given when it ended the live phase. */
+  decidingStats: PrecopyStats;
   /** True when the policy returned XGS_POLICY_ABORT: Xen fails the migration, no stream. */
   aborted: boolean;
   /** Bytes of PAGE_DATA over all passes. */
@@ -235,6 +237,7 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   let interval = 0;
   let decision: number;
   let stopReason: StopReason = "policy";
+  let decidingStats: PrecopyStats = { ...stats };
   const reason = (s: PrecopyStats): StopReason => {
     if (parameters === undefined) return "policy";
     if (s.dirtyCount >= 0 && s.dirtyCount < parameters.targetDirtyCount) return "target-dirty-count";
@@ -245,7 +248,8 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
     if (x > MAX_SIMULATED_ITERATIONS) {
       throw new XenStreamError("USAGE", 0, `the precopy policy did not stop within ${MAX_SIMULATED_ITERATIONS} iterations`);
     }
-    decision = policy({ ...stats });
+    decidingStats = { ...stats };
+    decision = policy({ ...decidingStats });
     if (shadowDirty > 0 && decision !== XGS_POLICY_ABORT) lastSeconds = addPass("live", bitmap, stats.dirtyCount);
     else lastSeconds = 0;
     if (decision !== XGS_POLICY_CONTINUE_PRECOPY) {
@@ -255,7 +259,8 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
     stats.iteration = x;
     stats.totalWritten += stats.dirtyCount;
     stats.dirtyCount = -1;
-    decision = policy({ ...stats });
+    decidingStats = { ...stats };
+    decision = policy({ ...decidingStats });
     if (decision !== XGS_POLICY_CONTINUE_PRECOPY) {
       stopReason = decision === XGS_POLICY_ABORT ? "abort" : reason(stats);
       break;
@@ -288,6 +293,7 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
     passes,
     livePasses,
     stopReason,
+    decidingStats,
     aborted,
     memoryBytes,
     streamBytes,
