@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "convert a legacy (Xen <= 4.5) stream to migration v2 (like convert-legacy-stream)",
     load: async () => (await import("./convert-legacy.js")).convertLegacyCommand,
   },
+  simulate: {
+    summary: "simulate a live migration (Xen 4.17's live loop): passes, bytes, downtime, what-if tables, the stream",
+    load: async () => (await import("./simulate.js")).simulateCommand,
+  },
 };
 
 function usage(): string {

@@ -20,11 +20,11 @@ export type { PolicyDecision, PrecopyStats, PrecopyPolicy, PolicyParameters, Res
 export { guestFromSaveFile, syntheticGuest } from "./guest.js";
 export type { GuestImage, StreamTemplate, SaveFileGuestOptions, SyntheticGuestOptions } from "./guest.js";
 export type { DirtyModel, UniformDirtyModel, HotDirtyModel, ReplayDirtyModel, IdleDirtyModel } from "./dirty.js";
-export { CaptureProfiler, captureProfile } from "./capture.js";
+export { CaptureProfiler, captureProfile, XL_MIGRATE_PERMISSION_TO_GO, withoutMigrateTrailer } from "./capture.js";
 export type { CaptureProfile, CapturePass } from "./capture.js";
 export { runLiveLoop } from "./loop.js";
 export type { LoopOptions, LoopPlan, PassReport, SimulationReport, StopReason } from "./loop.js";
 export { simulateMigration } from "./simulate.js";
-export type { SimulationOptions, SimulatedMigration } from "./simulate.js";
+export type { SimulationOptions, SimulatedMigration, SimulationChunkOptions } from "./simulate.js";
 export { whatIf, whatIfGrid } from "./what-if.js";
 export type { WhatIfVariant, WhatIfRow } from "./what-if.js";

@@ -22,7 +22,7 @@
 import { XenStreamError } from "../errors.js";
 import { pageTypeHasData } from "../libxc/constants.js";
 import type { LibxcRecord, PageDataRecord, PfnEntry } from "../libxc/types.js";
-import type { StreamingLibxlItem, StreamingSaveFile, ChunkEncodeOptions } from "../io/encode.js";
+import type { StreamingLibxlItem, StreamingSaveFile } from "../io/encode.js";
 import { encodeSaveFileChunks } from "../io/encode.js";
 import { BATCH_SIZE, type GuestImage } from "./guest.js";
 import { populatedPfns, runLiveLoop, type LoopOptions, type SimulationReport } from "./loop.js";
@@ -39,6 +39,21 @@ export interface SimulationOptions extends LoopOptions {
   reusePageBuffers?: boolean;
 }
 
+/** Options of {@link SimulatedMigration.chunks} (those of the streaming encoder, `encodeSaveFileChunks`). */
+export interface SimulationChunkOptions {
+  /**
+   * Target size of an output chunk; a larger record is a chunk of its own.
+   * @defaultValue 1048576 (1 MiB)
+   */
+  chunkSize?: number;
+  /**
+   * Write every chunk into one reused buffer: a chunk is then valid only
+   * until the next one is requested.
+   * @defaultValue false
+   */
+  reuseBuffer?: boolean;
+}
+
 /** A simulated migration: its report and its stream. */
 export interface SimulatedMigration {
   /** What the migration does: passes, bytes, downtime. */
@@ -52,10 +67,10 @@ export interface SimulatedMigration {
    * The stream's bytes, through the streaming encoder
    * (`encodeSaveFileChunks`).
    *
-   * @param options - chunk size, buffer reuse, abort signal
+   * @param options - chunk size, buffer reuse
    * @returns the chunks
    */
-  chunks(options?: ChunkEncodeOptions): AsyncGenerator<Uint8Array, void, undefined>;
+  chunks(options?: SimulationChunkOptions): AsyncGenerator<Uint8Array, void, undefined>;
 }
 
 /** An iterable that starts a fresh generator each time it is iterated. */
