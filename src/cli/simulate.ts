@@ -196,6 +196,17 @@ function whatIfText(rows: WhatIfRow[], header: string): string {
 
 /** Writes the stream's chunks to a file descriptor or a stream; false when the reader has gone. */
 async function writeStream(chunks: AsyncIterable<Uint8Array>, target: { fd: number } | { stream: NodeJS.WritableStream }): Promise<boolean> {
+  // A closed pipe is reported through the write callback; without a listener the stream's 'error' event would be fatal.
+  const ignore = (): void => undefined;
+  if ("stream" in target) target.stream.on("error", ignore);
+  try {
+    return await writeChunks(chunks, target);
+  } finally {
+    if ("stream" in target) target.stream.off("error", ignore);
+  }
+}
+
+async function writeChunks(chunks: AsyncIterable<Uint8Array>, target: { fd: number } | { stream: NodeJS.WritableStream }): Promise<boolean> {
   for await (const chunk of chunks) {
     if ("fd" in target) {
       let rest = chunk;
@@ -320,8 +331,8 @@ export const simulateCommand: CliCommand = {
       }
       const chunks = run.chunks({ reuseBuffer: true });
       if (values.output === "-") {
-        await writeStream(chunks, stdoutTarget(io));
-        io.stderr.write(text);
+        // The reader gone (`| head`): stop quietly, as the other commands do.
+        if (await writeStream(chunks, stdoutTarget(io))) io.stderr.write(text);
         return EXIT_OK;
       }
       const fd = openSync(values.output, "w");
