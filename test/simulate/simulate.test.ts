@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { decodeSaveFile, encodeSaveFile, MAX_BATCH_SIZE, PageType } from "../../src/index.js";
+import { decodeSaveFile, detectFormat, encodeLibxcStream, encodeSaveFile, MAX_BATCH_SIZE, PageType } from "../../src/index.js";
 import { verifyStream } from "../../src/verify/index.js";
 import {
   SPP_MAX_ITERATIONS,
@@ -17,6 +17,8 @@ import {
   simplePrecopyPolicy,
   simulateMigration,
   syntheticGuest,
+  whatIf,
+  whatIfGrid,
   type DirtyModel,
   type PolicyParameters,
   type PrecopyStats,
@@ -236,6 +238,21 @@ describe("a real save file as the source", () => {
     });
   }
 
+  test("a bare libxc stream as the source gives a bare libxc stream", async () => {
+    const decoded = decodeSaveFile(new Uint8Array(readFileSync(new URL("xen-4.17-pv-save.skel.xl", CAPTURED))));
+    if (decoded.format !== "libxl") throw new Error("expected a libxl save file");
+    const part = decoded.stream.items.find((item) => item.type === "LIBXC_STREAM");
+    if (part?.type !== "LIBXC_STREAM") throw new Error("expected a libxc stream");
+    const libxc = encodeLibxcStream(part.stream);
+    const guest = guestFromSaveFile(libxc);
+    expect(guest.template.format).toBe("libxc");
+    const bytes = await collect(simulateMigration({ guest, dirty: { kind: "uniform", pagesPerSecond: 1e9 }, policy: { targetDirtyCount: 0, maxIterations: 2 } }).chunks());
+    expect(detectFormat(bytes)).toBe("libxc");
+    for (const profile of ["spec", "restore"] as const) expect(verifyStream(bytes, { profile, format: "libxc" }).ok).toBe(true);
+    expect(memoryMismatch(bytes, guest)).toBeUndefined();
+    expect(profileOf(bytes).passes.map((p) => p.pfns)).toEqual([4, 4, 4]);
+  });
+
   test("a multi-pass stream as the source: the last copy of each pfn wins", async () => {
     const synthetic = syntheticGuest({ memoryMiB: 2, guest: "pvh", seed: 5 });
     const first = await collect(simulateMigration({ guest: synthetic, dirty: { kind: "uniform", pagesPerSecond: 1e6 } }).chunks());
@@ -273,5 +290,54 @@ describe("a real save file as the source", () => {
       [0xa0, 0x20],
       [0x100, 0x400 - 0x100], // runs stop at batch boundaries
     ]);
+  });
+});
+
+describe("what-if tables", () => {
+  const guest = syntheticGuest({ memoryMiB: 4, guest: "pvh" });
+  const base = { guest, dirty: { kind: "hot", hotPages: 100, hotPagesPerSecond: 5e5 } as DirtyModel };
+
+  test("whatIfGrid: every combination, the first parameter varying slowest", () => {
+    expect(whatIfGrid({ maxIterations: [1, 2], bandwidth: [10, 20] })).toEqual([
+      { maxIterations: 1, bandwidth: 10 },
+      { maxIterations: 1, bandwidth: 20 },
+      { maxIterations: 2, bandwidth: 10 },
+      { maxIterations: 2, bandwidth: 20 },
+    ]);
+    expect(whatIfGrid({})).toEqual([{}]);
+  });
+
+  test("each row is the loop run with that row's values", () => {
+    const rows = whatIf(base, whatIfGrid({ maxIterations: [0, 2, 7], targetDirtyCount: [50, 1000] }));
+    for (const row of rows) {
+      const { report } = runLiveLoop({ ...base, policy: { maxIterations: row.maxIterations as number, targetDirtyCount: row.targetDirtyCount as number } });
+      expect(row).toEqual({
+        maxIterations: row.maxIterations,
+        targetDirtyCount: row.targetDirtyCount,
+        maxFactor: undefined,
+        bandwidth: 125e6,
+        passes: report.passes.length,
+        livePasses: report.livePasses,
+        stopReason: report.stopReason,
+        memoryBytes: report.memoryBytes,
+        streamBytes: report.streamBytes,
+        downtimePages: report.passes[report.passes.length - 1]?.pages,
+        downtimeSeconds: report.downtimeSeconds,
+        totalSeconds: report.totalSeconds,
+      });
+    }
+    // A hot set of 100 pages never drops below 50: the iteration limit decides, and a target of 1000 stops at once.
+    expect(rows.map((r) => [r.passes, r.stopReason])).toEqual([
+      [2, "max-iterations"],
+      [2, "max-iterations"],
+      [3, "max-iterations"],
+      [3, "target-dirty-count"],
+      [8, "max-iterations"],
+      [3, "target-dirty-count"],
+    ]);
+  });
+
+  test("a policy function cannot be varied", () => {
+    expect(thrown(() => whatIf({ guest, policy: () => XGS_POLICY_STOP_AND_COPY }, [{}])).code).toBe("USAGE");
   });
 });
