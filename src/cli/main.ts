@@ -40,6 +40,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "write a save file's guest memory as a raw image, an ELF core or a Xen dump-core",
     load: async () => (await import("./extract-memory.js")).extractMemoryCommand,
   },
+  simulate: {
+    summary: "simulate a live migration (Xen 4.17's live loop): passes, bytes, downtime, what-if tables, the stream",
+    load: async () => (await import("./simulate.js")).simulateCommand,
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,305 @@
+/**
+ * The live loop of Xen 4.17's saver, step by step as xg_sr_save.c runs it
+ * (send_domain_memory_live(): send_memory_live(), then
+ * suspend_and_send_dirty()), over a modelled dirty bitmap:
+ *
+ * ```
+ * stats = { iteration 0, total_written 0, dirty_count p2m_size }; bitmap = all pfns
+ * for x = 1, 2, ...:
+ *   decision = policy(stats)
+ *   if dirty_count > 0 and decision != ABORT: send_dirty_pages(bitmap)   live pass
+ *   if decision != CONTINUE: break
+ *   stats = { iteration x, total_written += dirty_count, dirty_count -1 }
+ *   if policy(stats) != CONTINUE: break
+ *   bitmap = log-dirty CLEAN (pages dirtied while the pass was sent); dirty_count = its size
+ * suspend; bitmap = log-dirty CLEAN FINAL; send_dirty_pages(bitmap)      stop-and-copy
+ * ```
+ *
+ * So the full first pass is always sent live, even when the policy says
+ * stop at once, and a stop decided on a known dirty count still sends that
+ * set live before suspending. The time of a pass is its PAGE_DATA bytes
+ * over the link bandwidth; the downtime is the stop-and-copy pass plus
+ * the records after it (vCPU/HVM state, END, emulator state) over the
+ * bandwidth.
+ *
+ * Not modelled: deferred pages (pfns without an mfn or whose
+ * normalise_page() says EAGAIN, which xg_sr_save.c marks XTAB and resends
+ * in the final pass): guests the model knows have none.
+ *
+ * @module
+ */
+import { XenStreamError } from "../errors.js";
+import { LibxcEncoder } from "../libxc/stream.js";
+import { pageTypeHasData } from "../libxc/constants.js";
+import { isBigEndianLibxl } from "../libxl/header.js";
+import { encodeLibxlRecord } from "../libxl/stream.js";
+import { encodeXlHeader } from "../xl/header.js";
+import { dirtySampler, type DirtyModel } from "./dirty.js";
+import { BATCH_SIZE, type GuestImage } from "./guest.js";
+import {
+  MAX_SIMULATED_ITERATIONS,
+  XGS_POLICY_ABORT,
+  XGS_POLICY_CONTINUE_PRECOPY,
+  resolvePolicyParameters,
+  simplePrecopyPolicy,
+  type PolicyParameters,
+  type PrecopyPolicy,
+  type PrecopyStats,
+  type ResolvedPolicyParameters,
+} from "./policy.js";
+
+/** Options of the loop model (and of {@link simulateMigration}). */
+export interface LoopOptions {
+  /** The guest to migrate. */
+  guest: GuestImage;
+  /**
+   * How the guest dirties memory while it runs.
+   * @defaultValue `{ kind: "idle" }`
+   */
+  dirty?: DirtyModel;
+  /**
+   * Link bandwidth in bytes per second.
+   * @defaultValue 125000000 (1 Gbit/s)
+   */
+  bandwidth?: number;
+  /**
+   * The precopy policy: parameters of Xen's simple_precopy_policy() or a
+   * policy function of your own.
+   * @defaultValue Xen 4.17's: `{ maxIterations: 5, targetDirtyCount: 50 }`
+   */
+  policy?: PolicyParameters | PrecopyPolicy;
+  /**
+   * Seed of the dirty model.
+   * @defaultValue 1
+   */
+  seed?: number;
+}
+
+/** One memory pass of a simulated migration. */
+export interface PassReport {
+  /** 0-based pass number. */
+  index: number;
+  /** `live` (guest running) or `stop-and-copy` (guest suspended). */
+  phase: "live" | "stop-and-copy";
+  /** The dirty count the policy saw before the pass (the p2m size for pass 0). */
+  dirtyCount: number;
+  /** pfns in the pass's batches (XTAB holes included). */
+  pfns: number;
+  /** Pages with data. */
+  pages: number;
+  /** PAGE_DATA records. */
+  batches: number;
+  /** Bytes of the pass's PAGE_DATA records. */
+  bytes: number;
+  /** Seconds the pass takes on the link. */
+  seconds: number;
+}
+
+/** Why the live phase ended. */
+export type StopReason = "target-dirty-count" | "max-iterations" | "max-factor" | "policy" | "abort";
+
+/** What a simulated migration does, before any byte is written. */
+export interface SimulationReport {
+  /** Page size in bytes. */
+  pageSize: number;
+  /** pfns the saver walks. */
+  p2mSize: number;
+  /** Pages with data. */
+  populatedPages: number;
+  /** The policy parameters (undefined values for a policy function). */
+  parameters: Partial<ResolvedPolicyParameters>;
+  /** Link bandwidth, bytes per second. */
+  bandwidth: number;
+  /** Every memory pass in order, the stop-and-copy pass last. */
+  passes: PassReport[];
+  /** Live passes (the full first pass included). */
+  livePasses: number;
+  /** Why the live phase ended. */
+  stopReason: StopReason;
+  /** The stats the policy was given when it ended the live phase. */
+  decidingStats: PrecopyStats;
+  /** True when the policy returned XGS_POLICY_ABORT: Xen fails the migration, no stream. */
+  aborted: boolean;
+  /** Bytes of PAGE_DATA over all passes. */
+  memoryBytes: number;
+  /** Bytes of the whole stream (xl header to the last END). */
+  streamBytes: number;
+  /** Bytes sent while the guest is suspended: the stop-and-copy pass and the records after it. */
+  downtimeBytes: number;
+  /** Predicted downtime in seconds: downtimeBytes / bandwidth. */
+  downtimeSeconds: number;
+  /** Seconds from the first byte to the last. */
+  totalSeconds: number;
+}
+
+/** The loop's result: the report and each pass's pfns (undefined: all pfns 0..p2mSize-1). */
+export interface LoopPlan {
+  report: SimulationReport;
+  passPfns: Array<Uint32Array | undefined>;
+}
+
+const DEFAULT_BANDWIDTH = 125_000_000;
+
+/** Bytes of one PAGE_DATA record with `pfns` entries of which `pages` carry data. */
+function pageDataBytes(pfns: number, pages: number, pageSize: number): number {
+  // Record header 8, count + reserved 8, 8 per pfn, then the pages: always a multiple of 8.
+  return 16 + 8 * pfns + pages * pageSize;
+}
+
+/** Batches, data pages and bytes of a pass over `pfns` (undefined: every pfn). */
+function measurePass(guest: GuestImage, pfns: Uint32Array | undefined): { pfns: number; pages: number; batches: number; bytes: number } {
+  const { types, pageSize } = guest;
+  if (pfns !== undefined) {
+    // Dirty passes hold populated pages only: every entry carries data.
+    const batches = Math.ceil(pfns.length / BATCH_SIZE);
+    return { pfns: pfns.length, pages: pfns.length, batches, bytes: 16 * batches + pfns.length * (8 + pageSize) };
+  }
+  let pages = 0;
+  let bytes = 0;
+  let batches = 0;
+  for (let start = 0; start < guest.p2mSize; start += BATCH_SIZE) {
+    const end = Math.min(guest.p2mSize, start + BATCH_SIZE);
+    let withData = 0;
+    for (let pfn = start; pfn < end; pfn++) if (pageTypeHasData(types[pfn] as number)) withData++;
+    pages += withData;
+    bytes += pageDataBytes(end - start, withData, pageSize);
+    batches++;
+  }
+  return { pfns: guest.p2mSize, pages, batches, bytes };
+}
+
+/** Bytes before the first PAGE_DATA and after the last one. */
+function stateBytes(guest: GuestImage): { head: number; tail: number } {
+  const t = guest.template;
+  const encoder = new LibxcEncoder(t.imageHeader, t.domainHeader);
+  let head = LibxcEncoder.headersSize;
+  let tail = 0;
+  for (const record of t.head) head += encoder.record(record).length;
+  for (const record of t.tail) tail += encoder.record(record).length;
+  const littleEndian = t.libxlHeader === undefined || !isBigEndianLibxl(t.libxlHeader);
+  if (t.format === "libxl") {
+    head += 16 + 8; // libxl header + LIBXC_CONTEXT
+    for (const record of t.libxlBefore) head += encodeLibxlRecord(record, littleEndian).length;
+    for (const record of t.libxlAfter) tail += encodeLibxlRecord(record, littleEndian).length;
+  }
+  if (t.xl !== undefined) head += encodeXlHeader(t.xl).length;
+  return { head, tail };
+}
+
+/** The pfns with data, ascending. */
+export function populatedPfns(guest: GuestImage): Uint32Array {
+  const out = new Uint32Array(guest.populatedPages);
+  let n = 0;
+  for (let pfn = 0; pfn < guest.p2mSize; pfn++) if (pageTypeHasData(guest.types[pfn] as number)) out[n++] = pfn;
+  return out;
+}
+
+function checkBandwidth(value: number | undefined): number {
+  const bandwidth = value ?? DEFAULT_BANDWIDTH;
+  if (!Number.isFinite(bandwidth) || bandwidth <= 0) throw new XenStreamError("USAGE", 0, `bandwidth must be a positive number of bytes per second, got ${String(value)}`);
+  return bandwidth;
+}
+
+/**
+ * Runs the live loop over the guest and dirty model: the pass structure
+ * and report, without writing the stream.
+ *
+ * @param options - guest, dirty model, bandwidth, policy, seed
+ * @param populated - the guest's populated pfns, when already known
+ * @returns the report and the pfns of every pass
+ * @throws {@link XenStreamError} `USAGE` for options out of range or a
+ *   policy that does not stop within MAX_SIMULATED_ITERATIONS iterations
+ */
+export function runLiveLoop(options: LoopOptions, populated: Uint32Array = populatedPfns(options.guest)): LoopPlan {
+  const { guest } = options;
+  const bandwidth = checkBandwidth(options.bandwidth);
+  const seed = options.seed ?? 1;
+  if (!Number.isSafeInteger(seed)) throw new XenStreamError("USAGE", 0, `seed must be an integer, got ${String(seed)}`);
+  const custom = typeof options.policy === "function" ? options.policy : undefined;
+  const parameters = custom === undefined ? resolvePolicyParameters(options.policy as PolicyParameters | undefined) : undefined;
+  const policy = custom ?? simplePrecopyPolicy(options.policy as PolicyParameters | undefined, guest.p2mSize);
+  const sampler = dirtySampler(options.dirty ?? { kind: "idle" }, populated, seed);
+
+  const passes: PassReport[] = [];
+  const passPfns: Array<Uint32Array | undefined> = [];
+  const addPass = (phase: PassReport["phase"], pfns: Uint32Array | undefined, dirtyCount: number): number => {
+    const measured = measurePass(guest, pfns);
+    const seconds = measured.bytes / bandwidth;
+    passes.push({ index: passes.length, phase, dirtyCount, ...measured, seconds });
+    passPfns.push(pfns);
+    return seconds;
+  };
+
+  const stats: PrecopyStats = { iteration: 0, totalWritten: 0, dirtyCount: guest.p2mSize };
+  let bitmap: Uint32Array | undefined = undefined; // undefined: bitmap_set(all)
+  let shadowDirty = guest.p2mSize; // xc_shadow_op_stats_t.dirty_count
+  let lastSeconds = 0;
+  let interval = 0;
+  let decision: number;
+  let stopReason: StopReason = "policy";
+  let decidingStats: PrecopyStats = { ...stats };
+  const reason = (s: PrecopyStats): StopReason => {
+    if (parameters === undefined) return "policy";
+    if (s.dirtyCount >= 0 && s.dirtyCount < parameters.targetDirtyCount) return "target-dirty-count";
+    if (s.iteration >= parameters.maxIterations) return "max-iterations";
+    return "max-factor";
+  };
+  for (let x = 1; ; x++) {
+    if (x > MAX_SIMULATED_ITERATIONS) {
+      throw new XenStreamError("USAGE", 0, `the precopy policy did not stop within ${MAX_SIMULATED_ITERATIONS} iterations`);
+    }
+    decidingStats = { ...stats };
+    decision = policy({ ...decidingStats });
+    if (shadowDirty > 0 && decision !== XGS_POLICY_ABORT) lastSeconds = addPass("live", bitmap, stats.dirtyCount);
+    else lastSeconds = 0;
+    if (decision !== XGS_POLICY_CONTINUE_PRECOPY) {
+      stopReason = decision === XGS_POLICY_ABORT ? "abort" : reason(stats);
+      break;
+    }
+    stats.iteration = x;
+    stats.totalWritten += stats.dirtyCount;
+    stats.dirtyCount = -1;
+    decidingStats = { ...stats };
+    decision = policy({ ...decidingStats });
+    if (decision !== XGS_POLICY_CONTINUE_PRECOPY) {
+      stopReason = decision === XGS_POLICY_ABORT ? "abort" : reason(stats);
+      break;
+    }
+    interval++;
+    bitmap = sampler.dirty(interval, lastSeconds);
+    shadowDirty = bitmap.length;
+    stats.dirtyCount = bitmap.length;
+  }
+  const aborted = decision === XGS_POLICY_ABORT;
+  const livePasses = passes.length;
+  let downtimeSeconds = 0;
+  const state = stateBytes(guest);
+  if (!aborted) {
+    interval++;
+    const finalPfns = sampler.final(interval, lastSeconds);
+    addPass("stop-and-copy", finalPfns, finalPfns.length);
+  }
+  const memoryBytes = passes.reduce((sum, pass) => sum + pass.bytes, 0);
+  const finalBytes = aborted ? 0 : (passes[passes.length - 1] as PassReport).bytes;
+  const downtimeBytes = aborted ? 0 : finalBytes + state.tail;
+  downtimeSeconds = downtimeBytes / bandwidth;
+  const streamBytes = state.head + memoryBytes + state.tail;
+  const report: SimulationReport = {
+    pageSize: guest.pageSize,
+    p2mSize: guest.p2mSize,
+    populatedPages: guest.populatedPages,
+    parameters: parameters ?? {},
+    bandwidth,
+    passes,
+    livePasses,
+    stopReason,
+    decidingStats,
+    aborted,
+    memoryBytes,
+    streamBytes,
+    downtimeBytes,
+    downtimeSeconds,
+    totalSeconds: streamBytes / bandwidth,
+  };
+  return { report, passPfns };
+}
