@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "convert a legacy (Xen <= 4.5) stream to migration v2 (like convert-legacy-stream)",
     load: async () => (await import("./convert-legacy.js")).convertLegacyCommand,
   },
+  convert: {
+    summary: "move a stream between containers (xl, libvirt, bare libxl or libxc; reads xenopsd too)",
+    load: async () => (await import("./convert.js")).convertCommand,
+  },
 };
 
 function usage(): string {
