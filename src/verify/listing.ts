@@ -12,7 +12,7 @@
 import { DomainType } from "../libxc/constants.js";
 import { isBigEndianImage } from "../libxc/header.js";
 import { LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY } from "../libxl/constants.js";
-import type { SaveFileEvent } from "../savefile.js";
+import type { ContainerEvent, SaveFileEvent } from "../savefile.js";
 import { hex32 } from "../wire/frame.js";
 
 /** Display names of libxc record types, as the reference prints them. */
@@ -56,6 +56,24 @@ const VCPU_KIND: Readonly<Record<string, string>> = {
   X86_PV_VCPU_MSRS: "msrs",
 };
 
+/** The listing lines of a container event (libvirt header, xenopsd signature and chunks). */
+function containerLines(event: ContainerEvent, emit: (line: string) => void): void {
+  if (event.layer === "libvirt") {
+    const { header } = event;
+    emit(`Libvirt Header: version ${header.version}, ${header.byteOrder} endian, XML ${header.xml.length} bytes, ${event.stream} stream follows`);
+  } else if (event.layer === "legacy") {
+    return;
+  } else if (event.kind === "signature") {
+    emit(`Xenopsd Signature: ${event.layout === "structured" ? '"XenSavedDomv2-\\n" (structured)' : '"XenSavedDomain\\n" (legacy)'}`);
+  } else if (event.kind === "legacyQemu") {
+    emit(`Xenopsd legacy QEMU record, length ${event.qemu.body.length}`);
+  } else {
+    emit(`Xenopsd Chunk: ${event.chunk.type}, length ${event.chunk.length}`);
+    const record = event.record;
+    if (record !== undefined) emit(`  time ${record.time}, word_size ${record.wordSize}${record.vmStr === undefined ? "" : `, vm_str ${record.vmStr.length} chars`}`);
+  }
+}
+
 function latin1(bytes: Uint8Array): string {
   let text = "";
   for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i] as number);
@@ -83,6 +101,10 @@ export class Listing {
     const emit = this.emit;
     if (event.layer === "xl") {
       emit("Processed xl header");
+      return;
+    }
+    if (event.layer === "libvirt" || event.layer === "xenopsd" || event.layer === "legacy") {
+      containerLines(event, emit);
       return;
     }
     if (event.kind === "header" && event.layer === "libxl") {

@@ -8,6 +8,7 @@ import type { Rule } from "../rule.js";
 import { layoutRules } from "./layout.js";
 import { referenceRules } from "./reference.js";
 import { restoreRules } from "./restore.js";
+import { containerRules } from "./container.js";
 
 /** Every rule; each declares the profiles it runs in. @internal */
-export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...restoreRules];
+export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...restoreRules, ...containerRules];
