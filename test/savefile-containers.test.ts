@@ -1,0 +1,302 @@
+/**
+ * Containers through the save-file API: the captured real Xen 4.17 streams
+ * wrapped, by hand from the source layouts, in a libvirt save image and in
+ * XAPI/xenopsd suspend images; detection, events, byte-exact round trips,
+ * verification, any split of the input, truncation at every container
+ * boundary, the stored configuration (read, set, streamed rewrite) and
+ * moves between containers.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import {
+  ConfigRewriter,
+  SaveFileDecoder,
+  convertContainer,
+  decodeAnySaveFile,
+  decodeSaveFile,
+  detectFormat,
+  encodeSaveFile,
+  rewriteSavedConfig,
+  savedConfig,
+  setSavedConfig,
+  verifyStream,
+  type SaveFileEvent,
+} from "../src/index.js";
+import { cat, le32, le64, toHex } from "./helpers/hex.js";
+import { thrown } from "./helpers/errors.js";
+
+const NAMES = ["pv", "hvm", "pvh"] as const;
+const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const LIBVIRT_MAGIC = cat(ascii("libvirt-xml\n "), new Uint8Array([0]), ascii(" \r"));
+const XML = "<domain type='xen'>\n  <name>guest</name>\n</domain>\n";
+const RECORD = '((time 20261203T07:00:00Z)(word_size 64)(vm_str "(uuid 1)")(xs_subtree()))';
+
+function captured(name: (typeof NAMES)[number]): { xl: Uint8Array; libxl: Uint8Array; libxc: Uint8Array; config: Uint8Array } {
+  const xl = new Uint8Array(readFileSync(`spec-vectors/captured/xen-4.17-${name}-save.skel.xl`));
+  const view = new DataView(xl.buffer, xl.byteOffset, xl.byteLength);
+  const optional = view.getUint32(44, true);
+  const configLength = view.getUint32(48, true);
+  const libxl = xl.subarray(48 + optional);
+  // The libxc stream: after the libxl header (16) and LIBXC_CONTEXT (8), up to libxc END's end.
+  const events = new SaveFileDecoder().push(libxl);
+  const end = events.find((event) => event.layer === "libxc" && event.kind === "record" && event.record.type === "END");
+  if (end === undefined) throw new Error("no libxc END");
+  return { xl, libxl, libxc: libxl.subarray(24, end.offset + 8), config: xl.subarray(52, 52 + configLength) };
+}
+
+function libvirtImage(stream: Uint8Array, version = 2, xml = XML): Uint8Array {
+  const text = cat(ascii(xml), new Uint8Array([0]));
+  return cat(LIBVIRT_MAGIC, le32(version), le32(text.length), new Uint8Array(40), text, stream);
+}
+
+function chunk(type: number, length: number | bigint, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  return cat(le64(type), le64(length), body);
+}
+
+function xenopsdImage(streamType: number, stream: Uint8Array, after: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const record = ascii(RECORD);
+  return cat(ascii("XenSavedDomv2-\n"), chunk(0x000f, record.length, record), chunk(streamType, 0), stream, after, chunk(0xffff, 0));
+}
+
+function eventSummary(events: SaveFileEvent[]): string[] {
+  return events.map((event) => `${event.layer}:${event.kind === "record" ? event.record.type : event.kind}@${event.offset}`);
+}
+
+describe.each(NAMES)("captured %s stream in every container", (name) => {
+  const streams = captured(name);
+  const images: Array<[string, Uint8Array, string, number]> = [
+    ["libvirt v2 around the libxl stream", libvirtImage(streams.libxl), "libvirt", 64 + XML.length + 1],
+    ["xenopsd Libxc chunk around the libxc stream", xenopsdImage(0x00f0, streams.libxc), "xenopsd", 15 + 16 + RECORD.length + 16],
+    ["xenopsd Libxl chunk around the libxl stream", xenopsdImage(0x00f1, streams.libxl), "xenopsd", 15 + 16 + RECORD.length + 16],
+    [
+      "xenopsd Libxc with Qemu_trad and Varstored after",
+      xenopsdImage(0x00f0, streams.libxc, cat(chunk(0x0f11, 3, ascii("efi")), chunk(0x0f00, 5, ascii("QEVM!")))),
+      "xenopsd",
+      15 + 16 + RECORD.length + 16,
+    ],
+  ];
+
+  test.each(images)("%s: detected, decoded, byte-exact, valid", (_label, bytes, format, streamAt) => {
+    expect(detectFormat(bytes)).toBe(format);
+    const file = decodeSaveFile(bytes);
+    expect(file.container?.kind).toBe(format);
+    expect(toHex(encodeSaveFile(file))).toBe(toHex(bytes));
+    const events = new SaveFileDecoder().push(bytes);
+    const first = events.find((event) => event.layer === "libxl" || event.layer === "libxc");
+    expect(first?.offset).toBe(streamAt);
+    const report = verifyStream(bytes);
+    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.summary.format).toBe(format);
+    expect(report.summary.container?.kind).toBe(format);
+  });
+
+  test.each(images)("%s: any split gives the same events", (_label, bytes) => {
+    const whole = eventSummary(new SaveFileDecoder().push(bytes));
+    for (const cut of [1, 7, 15, 16, 31, 63, 64, 65, 200, bytes.length - 17, bytes.length - 1]) {
+      const decoder = new SaveFileDecoder();
+      const events = [...decoder.push(bytes.slice(0, cut)), ...decoder.push(bytes.slice(cut))];
+      decoder.end();
+      expect(eventSummary(events)).toEqual(whole);
+    }
+  });
+
+  test.each(images)("%s: a cut at a container boundary is TRUNCATED at the cut", (_label, bytes, _format, streamAt) => {
+    for (const cut of [8, 15, 40, streamAt - 1, streamAt, bytes.length - 16, bytes.length - 1]) {
+      const error = thrown(() => decodeSaveFile(bytes.subarray(0, cut)));
+      expect([error.code, error.offset]).toEqual(["TRUNCATED", cut]);
+    }
+  });
+
+  test("the libvirt image's header fields and XML", () => {
+    const file = decodeSaveFile(libvirtImage(streams.libxl));
+    if (file.container?.kind !== "libvirt") throw new Error("not libvirt");
+    expect(file.container.header).toMatchObject({ byteOrder: "little", version: 2, unused: new Array(10).fill(0) });
+    expect(savedConfig(file)).toMatchObject({ kind: "libvirt-xml", text: XML });
+    expect(savedConfig(file)?.bytes.length).toBe(XML.length + 1);
+  });
+
+  test("the xenopsd image's chunks and Xenops record", () => {
+    const file = decodeSaveFile(xenopsdImage(0x00f0, streams.libxc, chunk(0x0f13, 2, ascii("tp"))));
+    if (file.container?.kind !== "xenopsd" || file.container.layout !== "structured") throw new Error("not structured xenopsd");
+    expect(file.container.chunks.map((c) => [c.type, c.length])).toEqual([
+      ["Xenops", BigInt(RECORD.length)],
+      ["Libxc", 0n],
+      ["Swtpm", 2n],
+      ["End_of_image", 0n],
+    ]);
+    expect(file.container.streamChunk).toBe(1);
+    expect(savedConfig(file)).toMatchObject({
+      kind: "xenops-record",
+      text: RECORD,
+      record: { time: "20261203T07:00:00Z", wordSize: 64, vmStr: "(uuid 1)", xsSubtree: [] },
+    });
+  });
+
+  test("config: set, and the streamed rewrite gives the same bytes", async () => {
+    for (const [bytes, config] of [
+      [streams.xl, '{"c_info":{"name":"renamed"}}\n'],
+      [libvirtImage(streams.libxl), "<domain type='xen'><name>renamed</name></domain>"],
+      [xenopsdImage(0x00f0, streams.libxc), "((time 20270101T00:00:00Z)(word_size 64))"],
+    ] as const) {
+      const expected = encodeSaveFile(setSavedConfig(decodeAnySaveFile(bytes), config));
+      expect(savedConfig(decodeAnySaveFile(expected))?.text).toBe(config);
+      // Everything after the config is untouched: the tails are equal.
+      const tail = streams.libxc.length;
+      expect(toHex(expected.subarray(expected.length - tail))).toBe(toHex(bytes.subarray(bytes.length - tail)));
+      for (const size of [3, 13, 4096]) {
+        const chunks: Uint8Array[] = [];
+        for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+        const out: Uint8Array[] = [];
+        for await (const part of rewriteSavedConfig(chunks, config)) out.push(part);
+        expect(toHex(cat(...out))).toBe(toHex(expected));
+      }
+    }
+  });
+
+  test("convert moves the stream between containers and back, byte exact where nothing is lost", () => {
+    const xl = decodeSaveFile(streams.xl);
+    const libvirt = encodeSaveFile(convertContainer(xl, "libvirt", { xml: XML }).file);
+    expect(toHex(libvirt)).toBe(toHex(libvirtImage(streams.libxl)));
+    const backToXl = encodeSaveFile(convertContainer(decodeSaveFile(libvirt), "xl", { config: streams.config }).file);
+    expect(toHex(backToXl)).toBe(toHex(streams.xl));
+    expect(toHex(encodeSaveFile(convertContainer(xl, "libxl").file))).toBe(toHex(streams.libxl));
+    const fromXenopsd = convertContainer(decodeSaveFile(xenopsdImage(0x00f0, streams.libxc)), "libxc");
+    expect(toHex(encodeSaveFile(fromXenopsd.file))).toBe(toHex(streams.libxc));
+    expect(fromXenopsd.notes).toEqual(["dropped the Xenops record (xenopsd's own metadata)"]);
+  });
+});
+
+describe("libvirt header vectors", () => {
+  const { libxl } = captured("pv");
+
+  test("version 1 with a v2 stream after it: decoded as v2, an error under both profiles", () => {
+    const bytes = libvirtImage(libxl, 1);
+    expect(new SaveFileDecoder().push(bytes)[0]).toMatchObject({ layer: "libvirt", kind: "header", stream: "libxl", size: 64 + XML.length + 1 });
+    const report = verifyStream(bytes);
+    expect(report.ok).toBe(false);
+    expect(report.findings.find((f) => f.code === "CONTAINER")).toMatchObject({ severity: "error", offset: 16, layer: "libvirt" });
+  });
+
+  test("version 0 is read as v2 (libxl's stream_version != 1) with a warning", () => {
+    const report = verifyStream(libvirtImage(libxl, 0));
+    expect(report.ok).toBe(true);
+    expect(report.findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([["warning", 16]]);
+  });
+
+  test("big-endian header: the version tells the byte order", () => {
+    const text = cat(ascii(XML), new Uint8Array([0]));
+    const bytes = cat(LIBVIRT_MAGIC, new Uint8Array([0, 0, 0, 2]), new Uint8Array([0, 0, 0, text.length]), new Uint8Array(40), text, libxl);
+    const file = decodeSaveFile(bytes);
+    expect(file.container?.kind === "libvirt" && file.container.header.byteOrder).toBe("big");
+    expect(toHex(encodeSaveFile(file))).toBe(toHex(bytes));
+  });
+
+  test.each([
+    ["wrong magic byte 11", (b: Uint8Array) => (b[11] = 0x0d), "BAD_MAGIC", 11],
+    ["version 3", (b: Uint8Array) => b.set(le32(3), 16), "BAD_VERSION", 16],
+    ["xmlLen 0", (b: Uint8Array) => b.set(le32(0), 20), "BAD_LENGTH", 20],
+  ] as const)("%s fails with %s at %d", (_label, mutate, code, offset) => {
+    const bytes = libvirtImage(libxl).slice();
+    mutate(bytes);
+    const error = thrown(() => decodeSaveFile(bytes));
+    expect([error.code, error.offset, error.layer]).toEqual([code, offset, "libvirt"]);
+  });
+
+  test("xmlLen past the stream's start: the libxl magic is not where it should be", () => {
+    const bytes = libvirtImage(libxl).slice();
+    bytes.set(le32(XML.length + 1 + 4), 20);
+    const error = thrown(() => decodeSaveFile(bytes));
+    expect([error.code, error.offset]).toEqual(["BAD_MAGIC", 64 + XML.length + 1 + 4]);
+  });
+
+  test("XML findings: no NUL, bytes after the NUL, not an element", () => {
+    const noNul = cat(LIBVIRT_MAGIC, le32(2), le32(4), new Uint8Array(40), ascii("<a/>"), libxl);
+    expect(verifyStream(noNul).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([["error", 64]]);
+    const tail = cat(LIBVIRT_MAGIC, le32(2), le32(7), new Uint8Array(40), ascii("<a/>"), new Uint8Array([0, 9, 9]), libxl);
+    expect(verifyStream(tail).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([["warning", 68]]);
+    const text = cat(LIBVIRT_MAGIC, le32(2), le32(3), new Uint8Array(40), ascii("ab"), new Uint8Array([0]), libxl);
+    expect(verifyStream(text).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([["error", 64]]);
+    const unused = libvirtImage(libxl).slice();
+    unused.set(le32(5), 24 + 4 * 3);
+    expect(verifyStream(unused).findings.filter((f) => f.code === "RESERVED_NONZERO").map((f) => [f.severity, f.offset])).toEqual([["warning", 36]]);
+  });
+});
+
+describe("xenopsd chunk vectors", () => {
+  const { libxc } = captured("pv");
+  const signature = ascii("XenSavedDomv2-\n");
+  const record = ascii(RECORD);
+  const xenops = chunk(0x000f, record.length, record);
+  const end = chunk(0xffff, 0);
+
+  test("every chunk type xenopsd defines decodes, blobs kept byte exact", () => {
+    const blobs = [0x0f00, 0x0f01, 0x0f10, 0x0f11, 0x0f12, 0x0f13].map((type, i) => chunk(type, i + 1, new Uint8Array(i + 1).fill(type & 0xff)));
+    const bytes = cat(signature, xenops, ...blobs, chunk(0x00f0, 0), libxc, end);
+    const file = decodeSaveFile(bytes);
+    if (file.container?.kind !== "xenopsd" || file.container.layout !== "structured") throw new Error("not structured");
+    expect(file.container.chunks.map((c) => c.type)).toEqual([
+      "Xenops",
+      "Qemu_trad",
+      "Qemu_xen",
+      "Demu",
+      "Varstored",
+      "Swtpm0",
+      "Swtpm",
+      "Libxc",
+      "End_of_image",
+    ]);
+    expect(file.container.chunks[3]?.body).toEqual(new Uint8Array(3).fill(0x10));
+    expect(toHex(encodeSaveFile(file))).toBe(toHex(bytes));
+    // Qemu_xen is refused by xenopsd's restore: a warning in spec, an error in restore.
+    const qemuXen = (profile: "spec" | "restore") =>
+      verifyStream(bytes, { profile }).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset]);
+    expect(qemuXen("spec")).toContainEqual(["warning", 15 + xenops.length + 16 + 1]);
+    expect(qemuXen("restore")).toContainEqual(["error", 15 + xenops.length + 16 + 1]);
+  });
+
+  test.each([
+    ["unknown chunk type 0x0abc", cat(signature, chunk(0x0abc, 0)), "UNKNOWN_RECORD", 15],
+    ["a type above 32 bits", cat(signature, le64(0x1_0000_000fn), le64(0)), "UNKNOWN_RECORD", 15],
+    ["a blob longer than the limit", cat(signature, chunk(0x0f11, 0x1_0000_0000n)), "RECORD_TOO_LARGE", 23],
+    ["Demu with length 0", cat(signature, xenops, chunk(0x0f10, 0)), "UNSUPPORTED", 15 + xenops.length],
+    ["bytes after End_of_image", cat(signature, xenops, chunk(0x00f0, 0), libxc, end, new Uint8Array(3)), "TRAILING_DATA", 15 + xenops.length + 16 + libxc.length + 16],
+    ["a bad signature", cat(ascii("XenSavedDomv3-\n"), xenops), "BAD_MAGIC", 0],
+    ["no End_of_image", cat(signature, xenops, chunk(0x00f0, 0), libxc), "TRUNCATED", 15 + xenops.length + 16 + libxc.length],
+  ] as const)("%s: %s at %d", (_label, bytes, code, offset) => {
+    const error = thrown(() => {
+      const decoder = new SaveFileDecoder();
+      decoder.push(bytes);
+      decoder.end();
+    });
+    expect([error.code, error.offset]).toEqual([code, offset]);
+  });
+
+  test("findings: stream chunk length, footer length, an unparsable record, no stream chunk, no Xenops record", () => {
+    const lengths = cat(signature, xenops, chunk(0x00f0, 99), libxc, chunk(0xffff, 4));
+    expect(verifyStream(lengths).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([
+      ["warning", 15 + xenops.length + 8],
+      ["warning", 15 + xenops.length + 16 + libxc.length + 8],
+    ]);
+    const bad = ascii("((time x)(word_size sixty-four))");
+    const badRecord = cat(signature, chunk(0x000f, bad.length, bad), chunk(0x00f0, 0), libxc, end);
+    const event = new SaveFileDecoder().push(badRecord)[1];
+    expect(event).toMatchObject({ layer: "xenopsd", kind: "chunk", chunk: { type: "Xenops" } });
+    expect(event?.layer === "xenopsd" && event.kind === "chunk" && event.recordError?.code).toBe("BAD_FIELD");
+    expect(verifyStream(badRecord).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([["error", 31]]);
+    const useless = cat(signature, xenops, end);
+    expect(verifyStream(useless).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([["error", 15]]);
+    expect(thrown(() => decodeSaveFile(useless)).code).toBe("UNSUPPORTED");
+    const noRecord = cat(signature, chunk(0x00f0, 0), libxc, end);
+    expect(verifyStream(noRecord).findings.filter((f) => f.code === "CONTAINER").map((f) => [f.severity, f.offset])).toEqual([["warning", 15]]);
+    expect(verifyStream(noRecord).ok).toBe(true);
+  });
+
+  test("a Qemu_trad record over 1 MiB is refused by xenopsd's restore", () => {
+    const big = new Uint8Array(1_048_577);
+    const bytes = cat(signature, xenops, chunk(0x00f0, 0), libxc, chunk(0x0f00, big.length, big), end);
+    expect(verifyStream(bytes, { profile: "restore" }).findings.filter((f) => f.code === "BAD_SIZE").map((f) => [f.severity, f.layer])).toEqual([
+      ["error", "xenopsd"],
+    ]);
+  });
+});
