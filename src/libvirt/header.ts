@@ -7,7 +7,8 @@
  *
  * The struct is written as it sits in memory, so its u32s are in the
  * writing host's byte order; there is no byte-order mark. The decoder takes
- * the order in which the version reads 0..2.
+ * the order in which the version reads 0..2 (for version 0, which reads
+ * the same both ways, the order in which xmlLen is the smaller).
  *
  * @module
  */
@@ -86,6 +87,9 @@ export function readLibvirtFixedHeader(bytes: Uint8Array, offset: number): { lit
     littleEndian = false;
     version = big;
   }
+  // Version 0 reads the same in both orders: the order in which xmlLen is
+  // the smaller is taken (a big-endian xmlLen read little-endian is huge).
+  if (version === 0 && view.getUint32(LIBVIRT_MAGIC_SIZE + 4, true) > view.getUint32(LIBVIRT_MAGIC_SIZE + 4, false)) littleEndian = false;
   const xmlLength = view.getUint32(LIBVIRT_MAGIC_SIZE + 4, littleEndian);
   if (xmlLength === 0) {
     throw new XenStreamError("BAD_LENGTH", offset + LIBVIRT_MAGIC_SIZE + 4, "libvirt header: invalid XML length 0", { layer: "libvirt" });
