@@ -193,9 +193,9 @@ describe("libvirt header vectors", () => {
   });
 
   test.each([
-    ["wrong magic byte 11", (b: Uint8Array) => (b[11] = 0x0d), "BAD_MAGIC", 11],
-    ["version 3", (b: Uint8Array) => b.set(le32(3), 16), "BAD_VERSION", 16],
-    ["xmlLen 0", (b: Uint8Array) => b.set(le32(0), 20), "BAD_LENGTH", 20],
+    ["wrong magic byte 11", (b: Uint8Array): void => void (b[11] = 0x0d), "BAD_MAGIC", 11],
+    ["version 3", (b: Uint8Array): void => b.set(le32(3), 16), "BAD_VERSION", 16],
+    ["xmlLen 0", (b: Uint8Array): void => b.set(le32(0), 20), "BAD_LENGTH", 20],
   ] as const)("%s fails with %s at %d", (_label, mutate, code, offset) => {
     const bytes = libvirtImage(libxl).slice();
     mutate(bytes);
