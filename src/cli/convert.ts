@@ -67,6 +67,8 @@ function writeFileAtomic(path: string, bytes: Uint8Array): void {
 
 function writeStdout(io: CliIO, bytes: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The write callback gets the error; the 'error' event must not crash the process.
+    io.stdout.once("error", () => undefined);
     io.stdout.write(bytes, (error) => {
       // A reader that went away (EPIPE) ends the output quietly.
       if (error && (error as NodeJS.ErrnoException).code !== "EPIPE") reject(error);
