@@ -108,6 +108,39 @@ describe.each(NAMES)("captured %s stream in every container", (name) => {
     }
   });
 
+  test("verify's listing and summary show the container's own fields", () => {
+    const libvirt = verifyStream(libvirtImage(streams.libxl), { listing: true });
+    expect(libvirt.summary.listing?.slice(0, 2)).toEqual([`Libvirt Header: version 2, little endian, XML ${XML.length + 1} bytes, libxl stream follows`, "  domain guest"]);
+    expect(libvirt.summary.container).toEqual({
+      kind: "libvirt",
+      libvirt: { version: 2, byteOrder: "little", xmlLength: XML.length + 1, domainName: "guest", stream: "libxl" },
+    });
+    const image = xenopsdImage(0x00f0, streams.libxc, chunk(0x0f11, 3, ascii("efi")));
+    const xenopsd = verifyStream(image, { listing: true });
+    expect(xenopsd.summary.listing?.slice(0, 4)).toEqual([
+      'Xenopsd Signature: "XenSavedDomv2-\\n" (structured)',
+      `Xenopsd Chunk: Xenops, length ${RECORD.length}`,
+      "  time 20261203T07:00:00Z, word_size 64, vm_str 8 chars",
+      "Xenopsd Chunk: Libxc, length 0",
+    ]);
+    expect(xenopsd.summary.listing?.slice(-2)).toEqual(["Xenopsd Chunk: Varstored, length 3", "Xenopsd Chunk: End_of_image, length 0"]);
+    const varstoredAt = 15 + 16 + RECORD.length + 16 + streams.libxc.length;
+    expect(xenopsd.summary.container).toEqual({
+      kind: "xenopsd",
+      xenopsd: {
+        layout: "structured",
+        chunks: [
+          { type: "Xenops", offset: 15, length: RECORD.length },
+          { type: "Libxc", offset: 15 + 16 + RECORD.length, length: 0 },
+          { type: "Varstored", offset: varstoredAt, length: 3 },
+          { type: "End_of_image", offset: varstoredAt + 19, length: 0 },
+        ],
+        record: { time: "20261203T07:00:00Z", wordSize: 64, vmStrLength: 8, xsSubtreeEntries: 0 },
+      },
+    });
+    expect(JSON.parse(JSON.stringify(xenopsd.summary)).container.xenopsd.chunks.length).toBe(4);
+  });
+
   test("the libvirt image's header fields and XML", () => {
     const file = decodeSaveFile(libvirtImage(streams.libxl));
     if (file.container?.kind !== "libvirt") throw new Error("not libvirt");

@@ -14,6 +14,7 @@ import { isBigEndianImage } from "../libxc/header.js";
 import { LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY } from "../libxl/constants.js";
 import type { ContainerEvent, SaveFileEvent } from "../savefile.js";
 import { hex32 } from "../wire/frame.js";
+import { libvirtXmlText } from "../libvirt/header.js";
 
 /** Display names of libxc record types, as the reference prints them. */
 const LIBXC_NAMES: Readonly<Record<string, string>> = {
@@ -60,7 +61,9 @@ const VCPU_KIND: Readonly<Record<string, string>> = {
 function containerLines(event: ContainerEvent, emit: (line: string) => void): void {
   if (event.layer === "libvirt") {
     const { header } = event;
+    const name = /<name>([^<]*)<\/name>/.exec(libvirtXmlText(header))?.[1];
     emit(`Libvirt Header: version ${header.version}, ${header.byteOrder} endian, XML ${header.xml.length} bytes, ${event.stream} stream follows`);
+    if (name !== undefined) emit(`  domain ${name.trim()}`);
   } else if (event.layer === "legacy") {
     return;
   } else if (event.kind === "signature") {
