@@ -462,7 +462,10 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     const offset = queue.offset;
     const bytes = queue.peek(queue.available);
     const before = reader.trailingBytes;
-    reader.push(bytes);
+    // The legacy reader keeps views of what it has not consumed; a caller may
+    // reuse its buffer once push returns (the verifier's wanted-chunk loop),
+    // so it gets a copy. Legacy streams are rare and read once.
+    reader.push(bytes.slice());
     const used = reader.done ? bytes.length - (reader.trailingBytes - before) : bytes.length;
     queue.skip(used);
     return { layer: "legacy", kind: "payload", offset, bytes: bytes.subarray(0, used), convertsTo: this.legacyFormat };

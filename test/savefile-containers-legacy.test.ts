@@ -7,6 +7,7 @@
 import { describe, expect, test } from "vitest";
 import {
   SaveFileDecoder,
+  StreamVerifier,
   convertContainer,
   convertLegacy,
   decodeAnySaveFile,
@@ -80,6 +81,29 @@ describe("xenopsd: Libxc_legacy chunk and the legacy layout", () => {
     expect([error.code, error.offset]).toEqual(["BAD_MAGIC", plain.length]);
     const cut = thrown(() => decodeAnySaveFile(withQemu.subarray(0, withQemu.length - 1)));
     expect([cut.code, cut.offset]).toEqual(["TRUNCATED", withQemu.length - 1]);
+  });
+
+  test("pushed as the verifier wants (bytesWanted) from one reused buffer: the whole-buffer report", () => {
+    // The io adapters' contract (readWantedChunks): a chunk of exactly
+    // bytesWanted bytes is done with when push returns, so its buffer is reused.
+    for (const vector of libxlVectors) {
+      const bytes = cat(LIBVIRT_MAGIC, le32(1), le32(XML.length), new Uint8Array(40), XML, vector.input);
+      const whole = verifyStream(bytes);
+      const verifier = new StreamVerifier();
+      const buffer = new Uint8Array(bytes.length);
+      let pos = 0;
+      let pushes = 0;
+      while (pos < bytes.length && verifier.bytesWanted > 0) {
+        const part = bytes.subarray(pos, pos + verifier.bytesWanted);
+        buffer.set(part);
+        verifier.push(buffer.subarray(0, part.length));
+        buffer.fill(0xee);
+        pos += part.length;
+        pushes += 1;
+      }
+      expect(pushes).toBeGreaterThanOrEqual(2);
+      expect(verifier.end().findings).toEqual(whole.findings);
+    }
   });
 
   test("a legacy stream that does not convert is an error finding at its offset", () => {

@@ -238,7 +238,9 @@ const legacyInside: Rule = {
     }
     if (seen.nestedFailure !== undefined) return;
     try {
-      for (const part of seen.converter.push(event.bytes)) seen.nested?.push(part);
+      // A copy: the caller may reuse the buffer behind event.bytes once push returns,
+      // and the converter (so the nested decoder too) keeps views of what it holds.
+      for (const part of seen.converter.push(event.bytes.slice())) seen.nested?.push(part);
     } catch (error) {
       seen.nestedFailure = error instanceof Error ? error.message : String(error);
     }
