@@ -211,6 +211,8 @@ export type {
   VerifyReport,
   VerifyOptions,
   VerifyRuleInfo,
+  ContainerSummary,
+  ContainerChunkSummary,
 } from "./verify/index.js";
 
 export {

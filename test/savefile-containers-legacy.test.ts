@@ -18,6 +18,7 @@ import {
 import { cat, le32, le64, toHex } from "./helpers/hex.js";
 import { thrown } from "./helpers/errors.js";
 import { legacyVectors } from "./legacy/vectors.js";
+import { generateLegacyStream } from "../src/testing/index.js";
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const LIBVIRT_MAGIC = cat(ascii("libvirt-xml\n "), new Uint8Array([0]), ascii(" \r"));
@@ -86,18 +87,21 @@ describe("xenopsd: Libxc_legacy chunk and the legacy layout", () => {
   test("pushed as the verifier wants (bytesWanted) from one reused buffer: the whole-buffer report", () => {
     // The io adapters' contract (readWantedChunks): a chunk of exactly
     // bytesWanted bytes is done with when push returns, so its buffer is reused.
-    for (const vector of libxlVectors) {
-      const bytes = cat(LIBVIRT_MAGIC, le32(1), le32(XML.length), new Uint8Array(40), XML, vector.input);
+    const generated = generateLegacyStream({ seed: 7, width: 64, guest: "hvm", pages: 600, vcpus: 2 }).bytes;
+    for (const input of [...libxlVectors.map((vector) => vector.input), generated]) {
+      const bytes = cat(LIBVIRT_MAGIC, le32(1), le32(XML.length), new Uint8Array(40), XML, input);
       const whole = verifyStream(bytes);
       const verifier = new StreamVerifier();
-      const buffer = new Uint8Array(bytes.length);
+      let buffer = new Uint8Array(bytes.length);
       let pos = 0;
       let pushes = 0;
       while (pos < bytes.length && verifier.bytesWanted > 0) {
         const part = bytes.subarray(pos, pos + verifier.bytesWanted);
         buffer.set(part);
         verifier.push(buffer.subarray(0, part.length));
-        buffer.fill(0xee);
+        // Reused only when the verifier holds none of it (as readWantedChunks does).
+        if (verifier.bytesHeld === 0) buffer.fill(0xee);
+        else buffer = new Uint8Array(bytes.length);
         pos += part.length;
         pushes += 1;
       }
