@@ -19,12 +19,71 @@ import { decodeSaveFile, type AnySaveFile, type SaveFile } from "./savefile.js";
 import { libvirtWithXml, xlWithConfig, type ConfigInput } from "./savefile-config.js";
 import { XlMandatoryFlag } from "./xl/constants.js";
 import type { XlHeader } from "./xl/header.js";
+import type { XenopsdChunk } from "./xenopsd/chunk.js";
+import { encodeXenopsRecord, type XenopsRecord } from "./xenopsd/record.js";
+
+/** xenopsd's consume_qemu_record refuses a QEMU record over 1 MiB (domain.ml). */
+const XENOPSD_QEMU_LIMIT = 1_048_576;
+
+/** `Xapi_stdext_date.Date.to_string` of now: "20261203T07:00:00Z". */
+function xenopsdNow(): string {
+  return new Date().toISOString().replace(/-/g, "").replace(/\.\d{3}/, "");
+}
+
+/**
+ * A structured xenopsd image around the libxc stream, as xenopsd's suspend
+ * writes one (domain.ml suspend): Xenops record, Libxc (length 0) and the
+ * stream, the blobs that followed it in a xenopsd input, or the device
+ * model's EMULATOR_CONTEXT as Qemu_trad (xenopsd writes its QEMU state file
+ * there for every HVM guest), End_of_image.
+ */
+function toXenopsd(file: AnySaveFile, v2: SaveFile, options: ConvertContainerOptions, notes: string[]): SaveFile {
+  const source = file.container?.kind === "xenopsd" && file.container.layout === "structured" ? file.container : undefined;
+  const emulators = v2.format === "libxl" ? v2.stream.items.filter((item) => item.type === "EMULATOR_CONTEXT") : [];
+  const libxc = libxcInside(v2, notes, new Set(["EMULATOR_CONTEXT"]));
+  const before: XenopsdChunk[] = [];
+  const after: XenopsdChunk[] = [];
+  if (source !== undefined) {
+    source.chunks.forEach((chunk, index) => {
+      if (chunk.type === "Xenops" || chunk.type === "End_of_image" || index === source.streamChunk) return;
+      (index < source.streamChunk ? before : after).push(chunk);
+    });
+  }
+  if (file.container?.kind === "xenopsd" && file.container.layout === "legacy" && file.container.qemu !== undefined) {
+    const body = file.container.qemu.body;
+    after.push({ type: "Qemu_trad", length: BigInt(body.length), body });
+    notes.push(`carried the legacy layout's QEMU record (${body.length} bytes) as the Qemu_trad record`);
+  }
+  const sourceRecord = source?.chunks.find((chunk) => chunk.type === "Xenops");
+  let record: XenopsdChunk;
+  if (options.record !== undefined) {
+    const body = encodeXenopsRecord(options.record);
+    record = { type: "Xenops", length: BigInt(body.length), body };
+  } else if (sourceRecord !== undefined) record = sourceRecord;
+  else {
+    const body = encodeXenopsRecord({ time: xenopsdNow(), wordSize: 64, xsSubtree: [] });
+    record = { type: "Xenops", length: BigInt(body.length), body };
+    notes.push("wrote a new Xenops record (time now, word_size 64)");
+  }
+  for (const emulator of emulators) {
+    if (emulator.type !== "EMULATOR_CONTEXT") continue;
+    if (emulators.length > 1 || emulator.index !== 0) {
+      notes.push(`dropped EMULATOR_CONTEXT of emulator ${emulator.emulatorId} index ${emulator.index}: xenopsd has one QEMU record`);
+      continue;
+    }
+    after.push({ type: "Qemu_trad", length: BigInt(emulator.data.length), body: emulator.data });
+    notes.push(`carried the EMULATOR_CONTEXT (${emulator.data.length} bytes) as the Qemu_trad record`);
+    if (emulator.data.length > XENOPSD_QEMU_LIMIT) notes.push("the Qemu_trad record exceeds the 1 MiB xenopsd's restore accepts");
+  }
+  const chunks: XenopsdChunk[] = [record, ...before, { type: "Libxc", length: 0n }, ...after, { type: "End_of_image", length: 0n }];
+  return { format: "libxc", container: { kind: "xenopsd", layout: "structured", chunks, streamChunk: 1 + before.length }, stream: libxc };
+}
 
 /** The containers a stream can be moved to. */
-export type ContainerTarget = "xl" | "libvirt" | "libxl" | "libxc";
+export type ContainerTarget = "xl" | "libvirt" | "libxl" | "libxc" | "xenopsd";
 
 /** Every {@link ContainerTarget}, for argument checking. */
-export const CONTAINER_TARGETS: readonly ContainerTarget[] = ["xl", "libvirt", "libxl", "libxc"];
+export const CONTAINER_TARGETS: readonly ContainerTarget[] = ["xl", "libvirt", "libxl", "libxc", "xenopsd"];
 
 /** Options of {@link convertContainer}. */
 export interface ConvertContainerOptions {
@@ -39,6 +98,12 @@ export interface ConvertContainerOptions {
    * a config file on its command line).
    */
   config?: ConfigInput;
+  /**
+   * The Xenops record for a xenopsd target. Default: the input's own, else
+   * what xenopsd's `Xenops_record.make` writes: now, word size 64, an
+   * empty xs_subtree.
+   */
+  record?: XenopsRecord;
 }
 
 /** The result of {@link convertContainer}. */
@@ -49,7 +114,7 @@ export interface ContainerConversion {
   notes: string[];
 }
 
-function libxcInside(file: SaveFile, notes: string[]): LibxcStream {
+function libxcInside(file: SaveFile, notes: string[], carried: ReadonlySet<string> = new Set()): LibxcStream {
   if (file.format === "libxc") return file.stream;
   const parts = file.stream.items.filter((item) => item.type === "LIBXC_STREAM");
   const first = parts[0];
@@ -62,7 +127,7 @@ function libxcInside(file: SaveFile, notes: string[]): LibxcStream {
     });
   }
   const dropped = file.stream.items
-    .filter((item) => item.type !== "LIBXC_STREAM" && item.type !== "LIBXC_CONTEXT" && item.type !== "END")
+    .filter((item) => item.type !== "LIBXC_STREAM" && item.type !== "LIBXC_CONTEXT" && item.type !== "END" && !carried.has(item.type))
     .map((item) => item.type);
   if (dropped.length > 0) notes.push(`dropped the libxl records ${dropped.join(", ")} (a bare libxc stream has no place for them)`);
   return first.stream;
@@ -101,14 +166,17 @@ function describeDropped(file: AnySaveFile, notes: string[]): void {
  *   own records are dropped, and listed in `notes`);
  * - `libxl`: the bare libxl stream (a bare libxc stream is wrapped in one);
  * - `xl`: an xl save file (STREAMv2, plus JSON when a config is known);
- * - `libvirt`: a libvirt version 2 image, which needs the domain XML.
+ * - `libvirt`: a libvirt version 2 image, which needs the domain XML;
+ * - `xenopsd`: a structured XAPI/xenopsd image (Xenops record, Libxc
+ *   chunk and the libxc stream, a libxl EMULATOR_CONTEXT as Qemu_trad, a
+ *   xenopsd input's blobs, End_of_image).
  *
  * A legacy stream inside a container (libvirt version 1, xenopsd) is
  * converted to v2 first, as libxl and xenopsd would.
  *
  * @param file - a decoded file ({@link decodeAnySaveFile})
  * @param to - the target container
- * @param options - XML and config for the targets that store one
+ * @param options - XML, config and Xenops record for the targets that store one
  * @returns the new file and notes on what the move changed
  * @throws {@link XenStreamError} USAGE for an unknown target or a libvirt
  * target without XML; UNSUPPORTED where the stream cannot be moved (a
@@ -142,7 +210,7 @@ export function convertContainer(file: AnySaveFile, to: ContainerTarget, options
       "convert: a libvirt image stores the domain XML, which this file does not have; pass it (--xml FILE / options.xml)",
     );
   }
-  describeDropped(file, notes);
+  if (to !== "xenopsd") describeDropped(file, notes);
   if (sourceXl?.config !== undefined && to !== "xl") notes.push("dropped the xl header and its config");
   if (sourceLibvirt !== undefined && to !== "libvirt") notes.push("dropped the libvirt header and its domain XML");
   switch (to) {
@@ -160,6 +228,8 @@ export function convertContainer(file: AnySaveFile, to: ContainerTarget, options
       if (header.config === undefined) notes.push("the xl header stores no config: xl restore needs one on its command line");
       return { file: { format: "libxl", xl: header, stream }, notes };
     }
+    case "xenopsd":
+      return { file: toXenopsd(file, v2, options, notes), notes };
     case "libvirt": {
       const stream = libxlOf(v2, notes);
       const base: LibvirtHeader = sourceLibvirt !== undefined ? { ...sourceLibvirt, version: LibvirtSaveVersion.V2 } : libvirtHeaderFor("x");

@@ -82,7 +82,9 @@ describe("truncation through the containers", () => {
   test.each([
     ["libvirt", libvirtSaveImage({ maxPageRecords: 1, maxPagesPerRecord: 1 })],
     ["xenopsd", xenopsdSuspendImage({ stream: "any", maxPageRecords: 1, maxPagesPerRecord: 1 })],
-  ] as const)("every strict prefix of a %s image is TRUNCATED at its length", (_name, images) => {
+    ["xenopsd Libxc_legacy", legacyContainerImage({ container: "xenopsd-chunk", maxPages: 1 })],
+    ["libvirt v1", legacyContainerImage({ container: "libvirt", maxPages: 1 })],
+  ] as Array<[string, fc.Arbitrary<Encoded<AnySaveFile>>]>)("every strict prefix of a %s image is TRUNCATED at its length", (_name, images) => {
     fc.assert(
       fc.property(images, ({ bytes }) => {
         assertTruncation(() => new SaveFileDecoder(), bytes);

@@ -187,6 +187,29 @@ describe.each(NAMES)("captured %s stream in every container", (name) => {
     }
   });
 
+  test("convert to xenopsd writes what xenopsd's suspend writes; xenopsd to xenopsd is the identity", () => {
+    const xl = decodeSaveFile(streams.xl);
+    if (xl.format !== "libxl") throw new Error("not libxl");
+    const emulator = xl.stream.items.find((item) => item.type === "EMULATOR_CONTEXT");
+    const record = { time: "20261203T07:00:00Z", wordSize: 64, vmStr: "(uuid 1)", xsSubtree: [] };
+    const { file, notes } = convertContainer(xl, "xenopsd", { record });
+    const qemu = emulator?.type === "EMULATOR_CONTEXT" ? chunk(0x0f00, emulator.data.length, emulator.data) : new Uint8Array(0);
+    const expected = xenopsdImage(0x00f0, streams.libxc, qemu);
+    expect(toHex(encodeSaveFile(file))).toBe(toHex(expected));
+    expect(notes).toEqual([
+      "dropped the xl header and its config",
+      ...(emulator?.type === "EMULATOR_CONTEXT" ? [`carried the EMULATOR_CONTEXT (${emulator.data.length} bytes) as the Qemu_trad record`] : []),
+    ]);
+    expect(verifyStream(expected).ok).toBe(true);
+    const again = convertContainer(decodeSaveFile(expected), "xenopsd");
+    expect(toHex(encodeSaveFile(again.file))).toBe(toHex(expected));
+    expect(again.notes).toEqual([]);
+    // Without a record, one is made as xenopsd's Xenops_record.make does.
+    const made = convertContainer(decodeSaveFile(streams.xl), "xenopsd");
+    expect(savedConfig(made.file)?.record).toMatchObject({ wordSize: 64, xsSubtree: [] });
+    expect(made.notes).toContain("wrote a new Xenops record (time now, word_size 64)");
+  });
+
   test("convert moves the stream between containers and back, byte exact where nothing is lost", () => {
     const xl = decodeSaveFile(streams.xl);
     const libvirt = encodeSaveFile(convertContainer(xl, "libvirt", { xml: XML }).file);

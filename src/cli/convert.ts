@@ -1,5 +1,5 @@
 /**
- * `xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc [-o OUT|-]
+ * `xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc|xenopsd [-o OUT|-]
  * [--xml FILE] [--config FILE] [--json]`: move a save file's stream into
  * another container (thin over `convertContainer`). Exit 0 converted, 1
  * invalid input or a move that cannot be made, 2 usage or I/O error.
@@ -19,23 +19,24 @@ import { decodeAnySaveFile, encodeSaveFile, type AnySaveFile } from "../savefile
 import { CONTAINER_TARGETS, convertContainer, type ContainerTarget, type ConvertContainerOptions } from "../savefile-convert.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
-const USAGE = `usage: xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc [options]
+const USAGE = `usage: xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc|xenopsd [options]
 
 Move a save file's stream into another container: a bare libxc or libxl
-stream, an xl save file, or a libvirt (libxl driver) save image. The input
-may be any of those or a XAPI/xenopsd suspend image; a legacy stream inside
-libvirt (version 1) or xenopsd is converted to v2 first. Reads standard
+stream, an xl save file, a libvirt (libxl driver) save image or a
+XAPI/xenopsd suspend image. The input may be any of those; a legacy stream
+inside libvirt (version 1) or xenopsd is converted to v2 first. What a move
+drops or carries over is printed as notes on standard error. Reads standard
 input when FILE is - or absent.
 
 options:
-  -t, --to xl|libvirt|libxl|libxc   target container (required)
-  -o, --output OUT|-                output file (default: standard output, never a terminal)
-      --xml FILE                    domain XML for a libvirt target (required unless
-                                      the input is a libvirt image)
-      --config FILE                 libxl JSON config for an xl target (default: the
-                                      input's own xl config, if any)
-      --json                        print what was done as JSON (needs -o OUT)
-  -h, --help                        show this help
+  -t, --to TARGET            xl, libvirt, libxl, libxc or xenopsd (required)
+  -o, --output OUT|-         output file (default: standard output, never a terminal)
+      --xml FILE             domain XML for a libvirt target (required unless
+                               the input is a libvirt image)
+      --config FILE          libxl JSON config for an xl target (default: the
+                               input's own xl config, if any)
+      --json                 print what was done as JSON (needs -o OUT)
+  -h, --help                 show this help
 
 exit status: 0 converted, 1 invalid input or impossible move, 2 usage or I/O error
 `;
@@ -84,7 +85,7 @@ function describeInput(file: AnySaveFile): string {
 
 /** @internal */
 export const convertCommand: CliCommand = {
-  summary: "move a stream between containers (xl, libvirt, bare libxl or libxc; reads xenopsd too)",
+  summary: "move a stream between containers (xl, libvirt, xenopsd, bare libxl or libxc)",
   async run(args: string[], io: CliIO): Promise<number> {
     let parsed;
     try {

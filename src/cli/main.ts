@@ -21,7 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     load: async () => (await import("./convert-legacy.js")).convertLegacyCommand,
   },
   convert: {
-    summary: "move a stream between containers (xl, libvirt, bare libxl or libxc; reads xenopsd too)",
+    summary: "move a stream between containers (xl, libvirt, xenopsd, bare libxl or libxc)",
     load: async () => (await import("./convert.js")).convertCommand,
   },
 };

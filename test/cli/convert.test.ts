@@ -89,7 +89,7 @@ describe("xen-stream convert", () => {
   });
 
   test.each([
-    [["--to", "xenopsd"], /--to must be one of xl, libvirt, libxl, libxc/],
+    [["--to", "qemu"], /--to must be one of xl, libvirt, libxl, libxc, xenopsd/],
     [[], /--to is required/],
     [["a", "b", "--to", "xl"], /at most one FILE/],
     [["--to", "xl", "--json"], /--json needs -o OUT/],
