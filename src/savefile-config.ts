@@ -177,6 +177,12 @@ export interface ConfigRewriterOptions {
  * byte after it is passed through unchanged (views of the pushed chunks),
  * so a multi-GiB image streams in bounded memory.
  *
+ * In a xenopsd image the Xenops record is looked for among the chunks
+ * before the stream chunk (xenopsd writes it first); when none is there,
+ * one is put before the stream chunk, as {@link setSavedConfig} puts one
+ * first. (An image whose only Xenops record follows its stream then has
+ * two; {@link setSavedConfig}, which sees the whole image, replaces it.)
+ *
  * @example
  * ```ts
  * import { ConfigRewriter } from "xen-migration-stream";
