@@ -179,8 +179,7 @@ export interface ConfigRewriterOptions {
  *
  * In a xenopsd image the Xenops record is looked for among the chunks
  * before the stream chunk (xenopsd writes it first); when none is there,
- * one is put before the stream chunk, as {@link setSavedConfig} puts one
- * first. (An image whose only Xenops record follows its stream then has
+ * one is put first, as {@link setSavedConfig} does. (An image whose only Xenops record follows its stream then has
  * two; {@link setSavedConfig}, which sees the whole image, replaces it.)
  *
  * @example
@@ -306,8 +305,9 @@ export class ConfigRewriter {
         return { bytes: join(bytes.subarray(0, pos), record), used: end };
       }
       if (header.bodyLength === 0) {
-        // A stream chunk or the footer before any Xenops record: put one here.
-        return { bytes: join(bytes.subarray(0, pos), record), used: pos };
+        // A stream chunk or the footer before any Xenops record: put one
+        // first, where xenopsd writes it (and where setSavedConfig puts it).
+        return { bytes: join(join(bytes.subarray(0, XENOPSD_SIGNATURE_SIZE), record), bytes.subarray(XENOPSD_SIGNATURE_SIZE, pos)), used: pos };
       }
       if (bytes.length < end) return undefined;
       pos = end;

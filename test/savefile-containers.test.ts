@@ -210,6 +210,17 @@ describe.each(NAMES)("captured %s stream in every container", (name) => {
     expect(made.notes).toContain("wrote a new Xenops record (time now, word_size 64)");
   });
 
+  test("config: a xenopsd image without a Xenops record gets one first, streamed or not", () => {
+    const bare = cat(ascii("XenSavedDomv2-\n"), chunk(0x0f11, 2, ascii("ef")), chunk(0x00f0, 0), streams.libxc, chunk(0xffff, 0));
+    const config = "((time t)(word_size 64))";
+    const expected = cat(ascii("XenSavedDomv2-\n"), chunk(0x000f, config.length, ascii(config)), chunk(0x0f11, 2, ascii("ef")), chunk(0x00f0, 0), streams.libxc, chunk(0xffff, 0));
+    expect(toHex(encodeSaveFile(setSavedConfig(decodeSaveFile(bare), config)))).toBe(toHex(expected));
+    const rewriter = new ConfigRewriter(config);
+    const out = [...rewriter.push(bare.subarray(0, 40)), ...rewriter.push(bare.subarray(40)), ...rewriter.end()];
+    expect(toHex(cat(...out))).toBe(toHex(expected));
+    expect(rewriter.replaced).toBe("xenops-record");
+  });
+
   test("convert moves the stream between containers and back, byte exact where nothing is lost", () => {
     const xl = decodeSaveFile(streams.xl);
     const libvirt = encodeSaveFile(convertContainer(xl, "libvirt", { xml: XML }).file);
@@ -356,3 +367,43 @@ describe("xenopsd chunk vectors", () => {
     ]);
   });
 });
+
+describe("config errors", () => {
+  const { libxc, libxl } = captured("pv");
+
+  test("ConfigRewriter and setSavedConfig refuse files without a config slot, bad records, misuse", () => {
+    expect([thrown(() => new ConfigRewriter("x").push(libxc)).code, thrown(() => new ConfigRewriter("x").push(libxl)).code]).toEqual(["UNSUPPORTED", "UNSUPPORTED"]);
+    expect(thrown(() => new ConfigRewriter("x").push(cat(ascii("XenSavedDomain\n"), new Uint8Array(8)))).code).toBe("UNSUPPORTED");
+    expect(thrown(() => setSavedConfig(decodeSaveFile(libxc), "x")).code).toBe("UNSUPPORTED");
+    const image = xenopsdImage(0x00f0, libxc);
+    const bad = thrown(() => new ConfigRewriter("(not a record").push(image));
+    expect([bad.code, bad.layer]).toEqual(["BAD_VALUE", "xenopsd"]);
+    expect(thrown(() => setSavedConfig(decodeSaveFile(image), "((word_size 64))")).code).toBe("BAD_VALUE");
+    const short = new ConfigRewriter("<a/>");
+    expect(short.push(libvirtImage(libxl).subarray(0, 70))).toEqual([]);
+    const cut = thrown(() => short.end());
+    expect([cut.code, cut.offset]).toEqual(["TRUNCATED", 70]);
+    expect(thrown(() => short.push(new Uint8Array(1))).code).toBe("USAGE");
+    expect(thrown(() => new ConfigRewriter(5 as unknown as string)).code).toBe("USAGE");
+    expect(thrown(() => setSavedConfig(decodeSaveFile(libvirtImage(libxl)), new Uint8Array(0))).code).toBe("BAD_VALUE");
+  });
+
+  test("encodeSaveFile refuses a container that does not fit the stream", () => {
+    const file = decodeSaveFile(xenopsdImage(0x00f0, libxc));
+    if (file.container?.kind !== "xenopsd" || file.container.layout !== "structured") throw new Error("not structured");
+    const chunks = file.container.chunks;
+    for (const container of [
+      { ...file.container, streamChunk: 0 },
+      { ...file.container, chunks: chunks.slice(0, -1) },
+      { ...file.container, chunks: [...chunks.slice(0, -1), { type: "Libxc" as const, length: 0n }, chunks[chunks.length - 1] as (typeof chunks)[number]] },
+      { kind: "xenopsd" as const, layout: "legacy" as const },
+    ]) {
+      expect(thrown(() => encodeSaveFile({ ...file, container })).code).toBe("BAD_VALUE");
+    }
+    const libvirt = decodeSaveFile(libvirtImage(libxl));
+    if (libvirt.container?.kind !== "libvirt") throw new Error("not libvirt");
+    expect(thrown(() => encodeSaveFile({ ...libvirt, container: { kind: "libvirt", header: { ...libvirt.container.header, version: 1 } } })).code).toBe("BAD_VALUE");
+    expect(thrown(() => encodeSaveFile({ format: "libxc", container: libvirt.container, stream: decodeSaveFile(libxc).stream as never })).code).toBe("BAD_VALUE");
+  });
+});
+
