@@ -401,9 +401,10 @@ describe("config errors", () => {
       expect(thrown(() => encodeSaveFile({ ...file, container })).code).toBe("BAD_VALUE");
     }
     const libvirt = decodeSaveFile(libvirtImage(libxl));
-    if (libvirt.container?.kind !== "libvirt") throw new Error("not libvirt");
-    expect(thrown(() => encodeSaveFile({ ...libvirt, container: { kind: "libvirt", header: { ...libvirt.container.header, version: 1 } } })).code).toBe("BAD_VALUE");
-    expect(thrown(() => encodeSaveFile({ format: "libxc", container: libvirt.container, stream: decodeSaveFile(libxc).stream as never })).code).toBe("BAD_VALUE");
+    const around = libvirt.container;
+    if (around?.kind !== "libvirt") throw new Error("not libvirt");
+    expect(thrown(() => encodeSaveFile({ ...libvirt, container: { kind: "libvirt", header: { ...around.header, version: 1 } } })).code).toBe("BAD_VALUE");
+    expect(thrown(() => encodeSaveFile({ format: "libxc", container: around, stream: decodeSaveFile(libxc).stream as never })).code).toBe("BAD_VALUE");
   });
 });
 
