@@ -150,7 +150,7 @@ export const convertCommand: CliCommand = {
       output = encodeSaveFile(result.file);
     } catch (error) {
       if (isXenStreamError(error)) {
-        if (error.code === "USAGE") return fail(error.message);
+        if (error.code === "USAGE") return fail(error.message.replace(/^convert: /, "").replace(/ \(at offset \d+\)$/, ""));
         io.stderr.write(`xen-stream convert: ${name}: ${error.code}: ${error.message}\n`);
         return EXIT_INVALID;
       }
