@@ -80,6 +80,8 @@ describe("xenopsd: Libxc_legacy chunk and the legacy layout", () => {
     expect(toHex(encodeSaveFile(decoded))).toBe(toHex(withQemu));
     const error = thrown(() => decodeAnySaveFile(cat(plain, ascii("QemuDeviceModelRecorX"), new Uint8Array(5))));
     expect([error.code, error.offset]).toEqual(["BAD_MAGIC", plain.length]);
+    const huge = thrown(() => decodeAnySaveFile(cat(plain, ascii("QemuDeviceModelRecord\n"), new Uint8Array([0xff, 0xff, 0xff, 0xff]))));
+    expect([huge.code, huge.offset]).toEqual(["RECORD_TOO_LARGE", plain.length + 22]);
     const cut = thrown(() => decodeAnySaveFile(withQemu.subarray(0, withQemu.length - 1)));
     expect([cut.code, cut.offset]).toEqual(["TRUNCATED", withQemu.length - 1]);
   });

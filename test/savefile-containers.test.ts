@@ -270,6 +270,12 @@ describe("libvirt header vectors", () => {
     expect([error.code, error.offset, error.layer]).toEqual([code, offset, "libvirt"]);
   });
 
+  test("xmlLen over maxRecordLength fails before the XML is buffered", () => {
+    const decoder = new SaveFileDecoder({ maxRecordLength: 16 });
+    const error = thrown(() => decoder.push(libvirtImage(libxl).subarray(0, 64)));
+    expect([error.code, error.offset, error.layer]).toEqual(["RECORD_TOO_LARGE", 20, "libvirt"]);
+  });
+
   test("xmlLen past the stream's start: the libxl magic is not where it should be", () => {
     const bytes = libvirtImage(libxl).slice();
     bytes.set(le32(XML.length + 1 + 4), 20);
