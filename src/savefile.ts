@@ -757,6 +757,33 @@ export function decodeSaveFile(bytes: Uint8Array, options: SaveFileDecoderOption
   return file;
 }
 
+/**
+ * The bytes of one container event, as found (for the streaming event
+ * encoder). @internal
+ */
+export function encodeContainerEvent(event: ContainerEvent): Uint8Array {
+  switch (event.layer) {
+    case "libvirt": {
+      const writer = new Writer(libvirtHeaderSize(event.header), true);
+      writeLibvirtHeader(writer, event.header);
+      return writer.bytes;
+    }
+    case "legacy":
+      return event.bytes;
+    case "xenopsd": {
+      if (event.kind === "signature") return event.layout === "structured" ? SIGNATURE_BYTES : LEGACY_SIGNATURE_BYTES;
+      if (event.kind === "chunk") {
+        const writer = new Writer(xenopsdChunkSize(event.chunk), true);
+        writeXenopsdChunk(writer, event.chunk);
+        return writer.bytes;
+      }
+      const writer = new Writer(XENOPSD_LEGACY_QEMU_HEADER_SIZE + event.qemu.body.length, true);
+      writeXenopsdLegacyQemu(writer, event.qemu);
+      return writer.bytes;
+    }
+  }
+}
+
 /** Bytes before and after the stream that a container adds. @internal */
 export function containerParts(container: SaveFileContainer | undefined): { before: number; after: number } {
   if (container === undefined) return { before: 0, after: 0 };

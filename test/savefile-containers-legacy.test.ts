@@ -15,6 +15,7 @@ import {
   encodeSaveFile,
   verifyStream,
 } from "../src/index.js";
+import { decodeSaveFileAsync, encodeEventChunks } from "../src/io/index.js";
 import { cat, le32, le64, toHex } from "./helpers/hex.js";
 import { thrown } from "./helpers/errors.js";
 import { legacyVectors } from "./legacy/vectors.js";
@@ -32,7 +33,7 @@ const libxlVectors = vectors.filter((vector) => vector.options.format === "libxl
 const pvLibxcVectors = vectors.filter((vector) => vector.options.format === "libxc" && vector.options.guest === "pv");
 
 describe("libvirt version 1: a legacy libxl stream", () => {
-  test.each(libxlVectors.map((vector) => [vector.name, vector] as const))("%s", (_name, vector) => {
+  test.each(libxlVectors.map((vector) => [vector.name, vector] as const))("%s", async (_name, vector) => {
     const bytes = cat(LIBVIRT_MAGIC, le32(1), le32(XML.length), new Uint8Array(40), XML, vector.input);
     const events = new SaveFileDecoder().push(bytes);
     expect(events[0]).toMatchObject({ layer: "libvirt", kind: "header", stream: "legacy" });
@@ -42,6 +43,9 @@ describe("libvirt version 1: a legacy libxl stream", () => {
     if (file.format !== "legacy") return;
     expect(toHex(file.bytes)).toBe(toHex(vector.input));
     expect(toHex(encodeSaveFile(file))).toBe(toHex(bytes));
+    const streamed: Uint8Array[] = [];
+    for await (const part of encodeEventChunks(decodeSaveFileAsync([bytes.subarray(0, 100), bytes.subarray(100)]))) streamed.push(part);
+    expect(toHex(cat(...streamed))).toBe(toHex(bytes));
     // decodeSaveFile promises v2 streams only.
     const error = thrown(() => decodeSaveFile(bytes));
     expect([error.code, error.offset]).toEqual(["UNSUPPORTED", 64 + XML.length]);

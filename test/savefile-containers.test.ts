@@ -22,6 +22,7 @@ import {
   verifyStream,
   type SaveFileEvent,
 } from "../src/index.js";
+import { decodeSaveFileAsync, encodeEventChunks } from "../src/io/index.js";
 import { cat, le32, le64, toHex } from "./helpers/hex.js";
 import { thrown } from "./helpers/errors.js";
 
@@ -89,6 +90,13 @@ describe.each(NAMES)("captured %s stream in every container", (name) => {
     expect(report.ok).toBe(true);
     expect(report.summary.format).toBe(format);
     expect(report.summary.container?.kind).toBe(format);
+  });
+
+  test.each(images)("%s: the streaming event encoder reproduces it from the async decoder", async (_label, bytes) => {
+    const chunks = [bytes.subarray(0, 50), bytes.subarray(50, 4000), bytes.subarray(4000)];
+    const out: Uint8Array[] = [];
+    for await (const part of encodeEventChunks(decodeSaveFileAsync(chunks), { chunkSize: 1024 })) out.push(part);
+    expect(toHex(cat(...out))).toBe(toHex(bytes));
   });
 
   test.each(images)("%s: any split gives the same events", (_label, bytes) => {
