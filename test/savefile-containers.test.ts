@@ -373,6 +373,33 @@ describe("xenopsd chunk vectors", () => {
     expect(verifyStream(noRecord).ok).toBe(true);
   });
 
+  test("findings: extra record fields, odd word_size, a second Xenops record, a second stream chunk, Libxl, the record after the stream", () => {
+    const codes = (bytes: Uint8Array, profile: "spec" | "restore" = "spec") =>
+      verifyStream(bytes, { profile }).findings.filter((f) => f.layer === "xenopsd").map((f) => [f.code, f.severity, f.offset]);
+    const extraText = ascii("((time t)(word_size 16)(extra 1))");
+    const extra = cat(signature, chunk(0x000f, extraText.length, extraText), chunk(0x00f0, 0), libxc, end);
+    expect(codes(extra)).toEqual([
+      ["CONTAINER", "warning", 15],
+      ["CONTAINER", "warning", 31],
+    ]);
+    expect(codes(extra, "restore")).toEqual([
+      ["CONTAINER", "warning", 15],
+      ["CONTAINER", "error", 31],
+    ]);
+    const twice = cat(signature, xenops, xenops, chunk(0x00f0, 0), libxc, end);
+    expect(codes(twice)).toEqual([["DUPLICATE_RECORD", "warning", 15 + xenops.length]]);
+    // Two stream chunks: the decoder reads both; xenopsd writes one.
+    const two = cat(signature, xenops, chunk(0x00f0, 0), libxc, chunk(0x00f0, 0), libxc, end);
+    expect(codes(two)).toEqual([["CONTAINER", "error", 15 + xenops.length + 16 + libxc.length]]);
+    expect(thrown(() => decodeSaveFile(two)).code).toBe("UNSUPPORTED");
+    const afterStream = cat(signature, chunk(0x00f0, 0), libxc, xenops, end);
+    expect(codes(afterStream)).toEqual([["CONTAINER", "info", 15]]);
+    const libxl = captured("pv").libxl;
+    const libxlChunk = cat(signature, xenops, chunk(0x00f1, 0), libxl, end);
+    expect(codes(libxlChunk)).toEqual([["CONTAINER", "warning", 15 + xenops.length]]);
+    expect(codes(libxlChunk, "restore")).toEqual([["CONTAINER", "error", 15 + xenops.length]]);
+  });
+
   test("a Qemu_trad record over 1 MiB is refused by xenopsd's restore", () => {
     const big = new Uint8Array(1_048_577);
     const bytes = cat(signature, xenops, chunk(0x00f0, 0), libxc, chunk(0x0f00, big.length, big), end);
