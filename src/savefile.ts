@@ -22,6 +22,7 @@
  * @module
  */
 import { XenStreamError } from "./errors.js";
+import { concatBytes } from "./wire/bytes.js";
 import { RECORD_HEADER_SIZE } from "./wire/frame.js";
 import { PushDecoder, type Parser } from "./wire/push.js";
 import type { ByteQueue } from "./wire/queue.js";
@@ -632,19 +633,6 @@ export type SaveFile = LibxlSaveFile | LibxcSaveFile;
 /** A decoded save file: a v2 one, or a container holding a legacy stream. */
 export type AnySaveFile = SaveFile | LegacySaveFile;
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
-}
-
 /**
  * Decodes a whole save file or stream, detecting its format and container
  * (see {@link detectFormat}); a container holding a legacy stream comes
@@ -718,7 +706,7 @@ export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOpt
   const head = xl === undefined ? {} : { xl };
   const around = container === undefined ? {} : { container };
   if (container !== undefined && rest.length === 0) {
-    return { format: "legacy", container, bytes: concat(legacy.length === 0 ? [new Uint8Array(0)] : legacy), convertsTo };
+    return { format: "legacy", container, bytes: concatBytes(legacy.length === 0 ? [new Uint8Array(0)] : legacy), convertsTo };
   }
   if (rest[0]?.layer === "libxl") return { format: "libxl", ...head, ...around, stream: libxlStreamFromEvents(rest) };
   return { format: "libxc", ...head, ...around, stream: libxcStreamFromEvents(rest as Parameters<typeof libxcStreamFromEvents>[0]) };
