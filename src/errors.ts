@@ -60,7 +60,7 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Which format layer a stream position belongs to. */
-export type Layer = "xl" | "libxl" | "libxc" | "legacy";
+export type Layer = "xl" | "libxl" | "libxc" | "legacy" | "libvirt" | "xenopsd";
 
 /** Extra facts attached to a {@link XenStreamError}. */
 export interface XenStreamErrorDetails {

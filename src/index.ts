@@ -145,7 +145,7 @@ export type { XlMandatoryFlagName } from "./xl/constants.js";
 export { decodeXlHeader, encodeXlHeader, isStreamV2 } from "./xl/header.js";
 export type { XlHeader } from "./xl/header.js";
 
-export { detectFormat, SaveFileDecoder, decodeSaveFile, encodeSaveFile } from "./savefile.js";
+export { detectFormat, SaveFileDecoder, decodeSaveFile, decodeAnySaveFile, encodeSaveFile } from "./savefile.js";
 export type {
   StreamFormat,
   FormatOption,
@@ -155,7 +155,46 @@ export type {
   LibxlSaveFile,
   LibxcSaveFile,
   SaveFile,
+  AnySaveFile,
+  LegacySaveFile,
+  SaveFileContainer,
+  LibvirtContainer,
+  XenopsdStructuredContainer,
+  XenopsdLegacyContainer,
+  ContainerEvent,
+  LibvirtHeaderEvent,
+  XenopsdSignatureEvent,
+  XenopsdChunkEvent,
+  XenopsdLegacyQemuEvent,
+  LegacyPayloadEvent,
 } from "./savefile.js";
+
+export { savedConfig, setSavedConfig, ConfigRewriter, rewriteSavedConfig } from "./savefile-config.js";
+export type { SavedConfig, SavedConfigKind, ConfigInput, ConfigRewriterOptions } from "./savefile-config.js";
+export { convertContainer, CONTAINER_TARGETS } from "./savefile-convert.js";
+export type { ContainerTarget, ConvertContainerOptions, ContainerConversion } from "./savefile-convert.js";
+
+export { LIBVIRT_MAGIC, LIBVIRT_MAGIC_SIZE, LIBVIRT_HEADER_SIZE, LIBVIRT_UNUSED_WORDS, LibvirtSaveVersion, LIBVIRT_SAVE_VERSION_MAX } from "./libvirt/constants.js";
+export { decodeLibvirtHeader, encodeLibvirtHeader, isLegacyLibvirt, libvirtXmlText, libvirtHeaderFor } from "./libvirt/header.js";
+export type { LibvirtHeader } from "./libvirt/header.js";
+export {
+  XENOPSD_SIGNATURE,
+  XENOPSD_LEGACY_SIGNATURE,
+  XENOPSD_SIGNATURE_SIZE,
+  XENOPSD_LEGACY_QEMU_SIGNATURE,
+  XENOPSD_LEGACY_QEMU_HEADER_SIZE,
+  XENOPSD_CHUNK_HEADER_SIZE,
+  XenopsdChunkType,
+  xenopsdChunkName,
+  XENOPSD_STREAM_CHUNKS,
+} from "./xenopsd/constants.js";
+export type { XenopsdChunkName } from "./xenopsd/constants.js";
+export { decodeXenopsdSignature, encodeXenopsdChunk } from "./xenopsd/chunk.js";
+export type { XenopsdChunk, XenopsdLayout, XenopsdLegacyQemu } from "./xenopsd/chunk.js";
+export { decodeXenopsRecord, encodeXenopsRecord } from "./xenopsd/record.js";
+export type { XenopsRecord } from "./xenopsd/record.js";
+export { parseSexp, formatSexp } from "./sexp.js";
+export type { Sexp, SexpReadOptions } from "./sexp.js";
 
 export { verifyStream, StreamVerifier, FindingCode, verifyRules } from "./verify/index.js";
 export type {
@@ -173,6 +212,8 @@ export type {
   VerifyReport,
   VerifyOptions,
   VerifyRuleInfo,
+  ContainerSummary,
+  ContainerChunkSummary,
 } from "./verify/index.js";
 
 export {

@@ -1,11 +1,28 @@
 /**
- * Whole save files: detect the xl header, a libxl stream or a bare libxc
- * stream from the first bytes and decode every layer with one event
- * sequence.
+ * Whole save files: detect the container (xl header, libvirt's libxl-driver
+ * header, a XAPI/xenopsd suspend image) or a bare libxl or libxc stream
+ * from the first bytes and decode every layer with one event sequence.
+ *
+ * Containers (see guides/container-libvirt.md and guides/container-xapi.md):
+ *
+ * ```
+ * xl       "Xen saved domain, xl format\n \0 \r" header + libxl stream (| bare libxc)
+ * libvirt  "libvirt-xml\n \0 \r" header + XML + libxl v2 stream (version 2)
+ *                                             | legacy stream (version 1)
+ * xenopsd  "XenSavedDomv2-\n" + chunks {type u64, length u64}: Xenops record,
+ *          Libxc (+ libxc stream), Libxl (+ libxl stream), Libxc_legacy
+ *          (+ legacy stream), blobs (Qemu_trad, Varstored, Swtpm...), End_of_image
+ *          "XenSavedDomain\n" + legacy libxc stream [+ "QemuDeviceModelRecord\n" + u32 BE + data]
+ * ```
+ *
+ * A legacy (Xen <= 4.5) stream inside a container is delimited with the
+ * legacy reader and handed out as `legacy`/`payload` events holding its
+ * bytes as found (convert them with {@link convertLegacy} for v2 events).
  *
  * @module
  */
 import { XenStreamError } from "./errors.js";
+import { concatBytes } from "./wire/bytes.js";
 import { RECORD_HEADER_SIZE } from "./wire/frame.js";
 import { PushDecoder, type Parser } from "./wire/push.js";
 import type { ByteQueue } from "./wire/queue.js";
@@ -20,12 +37,42 @@ import { isBigEndianLibxl } from "./libxl/header.js";
 import type { LibxlStream } from "./libxl/types.js";
 import { XL_HEADER_SIZE, XL_MAGIC } from "./xl/constants.js";
 import { decodeXlHeader, isStreamV2, readXlFixedHeader, writeXlHeader, xlHeaderSize, type XlHeader } from "./xl/header.js";
+import { LegacyReader } from "./legacy/reader.js";
+import type { LegacyOutputFormat } from "./legacy/types.js";
+import { LIBVIRT_HEADER_SIZE, LIBVIRT_MAGIC } from "./libvirt/constants.js";
+import {
+  decodeLibvirtHeader,
+  isLegacyLibvirt,
+  libvirtHeaderSize,
+  readLibvirtFixedHeader,
+  writeLibvirtHeader,
+  type LibvirtHeader,
+} from "./libvirt/header.js";
+import { XENOPSD_CHUNK_HEADER_SIZE, XENOPSD_LEGACY_QEMU_HEADER_SIZE, XENOPSD_SIGNATURE_SIZE } from "./xenopsd/constants.js";
+import {
+  LEGACY_SIGNATURE_BYTES,
+  SIGNATURE_BYTES,
+  decodeXenopsdChunkHeader,
+  decodeXenopsdLegacyQemuHeader,
+  decodeXenopsdSignature,
+  writeXenopsdChunk,
+  writeXenopsdLegacyQemu,
+  xenopsdChunkSize,
+  type XenopsdChunk,
+  type XenopsdLayout,
+  type XenopsdLegacyQemu,
+} from "./xenopsd/chunk.js";
+import { decodeXenopsRecord, type XenopsRecord } from "./xenopsd/record.js";
+
+
+/** Visitor for events the save-file parser only counts. */
+function ignoreEvent(): void {}
 
 /** What the first bytes of a file are. */
-export type StreamFormat = "xl" | "libxl" | "libxc" | "legacy";
+export type StreamFormat = "xl" | "libxl" | "libxc" | "legacy" | "libvirt" | "xenopsd";
 
 /** The format a decoder should expect: one of them, or detect it. */
-export type FormatOption = "auto" | "xl" | "libxl" | "libxc";
+export type FormatOption = "auto" | "xl" | "libxl" | "libxc" | "libvirt" | "xenopsd";
 
 const DETECT_SIZE = RECORD_HEADER_SIZE;
 
@@ -36,9 +83,11 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array, length: number): bool
 
 /**
  * Tells the format of a stream from its first 8 bytes: "Xen save" (xl
- * header), "LibxlFmt" (libxl), eight 0xFF bytes (libxc image marker), or
- * anything else, which is a legacy (Xen <= 4.5) stream: it starts with
- * p2m_size and can never start with eight 0xFF bytes.
+ * header), "libvirt-" (libvirt's libxl-driver header), "XenSaved" (a
+ * xenopsd suspend image, either signature), "LibxlFmt" (libxl), eight 0xFF
+ * bytes (libxc image marker), or anything else, which is a legacy (Xen <=
+ * 4.5) stream: it starts with p2m_size and can never start with eight 0xFF
+ * bytes.
  *
  * @param bytes - the first bytes of the stream (at least 8)
  * @returns the format, or undefined when fewer than 8 bytes were given
@@ -46,6 +95,8 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array, length: number): bool
 export function detectFormat(bytes: Uint8Array): StreamFormat | undefined {
   if (bytes.length < DETECT_SIZE) return undefined;
   if (startsWith(bytes, XL_MAGIC, DETECT_SIZE)) return "xl";
+  if (startsWith(bytes, LIBVIRT_MAGIC, DETECT_SIZE)) return "libvirt";
+  if (startsWith(bytes, SIGNATURE_BYTES, DETECT_SIZE)) return "xenopsd";
   if (startsWith(bytes, LIBXL_IDENT_BYTES, DETECT_SIZE)) return "libxl";
   if (bytes.subarray(0, DETECT_SIZE).every((byte) => byte === 0xff)) return "libxc";
   return "legacy";
@@ -62,8 +113,80 @@ export interface XlHeaderEvent {
   size: number;
 }
 
+/** The libvirt save-image header and XML, as an event. */
+export interface LibvirtHeaderEvent {
+  layer: "libvirt";
+  kind: "header";
+  /** Absolute offset of the header. */
+  offset: number;
+  header: LibvirtHeader;
+  /** Bytes the header and its XML occupy (64 + xmlLen). */
+  size: number;
+  /**
+   * What follows, as read: "libxl" (a v2 stream), or "legacy". Version 1
+   * announces a legacy stream; a libxl v2 stream found after a version 1
+   * header is decoded as v2 all the same (the verifier reports the
+   * disagreement).
+   */
+  stream: "libxl" | "legacy";
+}
+
+/** The 15-byte signature of a xenopsd suspend image, as an event. */
+export interface XenopsdSignatureEvent {
+  layer: "xenopsd";
+  kind: "signature";
+  /** Absolute offset of the signature. */
+  offset: number;
+  /** "structured" ("XenSavedDomv2-\n") or "legacy" ("XenSavedDomain\n"). */
+  layout: XenopsdLayout;
+}
+
+/** One chunk of a structured xenopsd image, as an event. */
+export interface XenopsdChunkEvent {
+  layer: "xenopsd";
+  kind: "chunk";
+  /** Absolute offset of the chunk header. */
+  offset: number;
+  /** Index of the chunk in the image (0 = the first after the signature). */
+  index: number;
+  chunk: XenopsdChunk;
+  /** For a Xenops chunk: its record, when it parses. */
+  record?: XenopsRecord;
+  /** For a Xenops chunk whose body does not parse: why (xenopsd's restore would fail). */
+  recordError?: XenStreamError;
+}
+
+/** The legacy layout's QEMU record (after the libxc stream of an HVM guest), as an event. */
+export interface XenopsdLegacyQemuEvent {
+  layer: "xenopsd";
+  kind: "legacyQemu";
+  /** Absolute offset of the "QemuDeviceModelRecord\n" signature. */
+  offset: number;
+  qemu: XenopsdLegacyQemu;
+}
+
+/**
+ * Bytes of a legacy (Xen <= 4.5) stream inside a container, as found
+ * (a view of input bytes); a long stream arrives as several events.
+ */
+export interface LegacyPayloadEvent {
+  layer: "legacy";
+  kind: "payload";
+  /** Absolute offset of `bytes[0]`. */
+  offset: number;
+  bytes: Uint8Array;
+  /**
+   * What the legacy stream converts to: "libxl" for libvirt's (libxl wrote
+   * it, toolstack and QEMU records included), "libxc" for xenopsd's.
+   */
+  convertsTo: LegacyOutputFormat;
+}
+
+/** Events of the containers around the streams. */
+export type ContainerEvent = LibvirtHeaderEvent | XenopsdSignatureEvent | XenopsdChunkEvent | XenopsdLegacyQemuEvent | LegacyPayloadEvent;
+
 /** Every event a save-file decoder emits. */
-export type SaveFileEvent = XlHeaderEvent | LibxlEvent;
+export type SaveFileEvent = XlHeaderEvent | ContainerEvent | LibxlEvent;
 
 /** Options of the save-file decoder. */
 export interface SaveFileDecoderOptions extends DecoderOptions {
@@ -85,12 +208,32 @@ function legacyError(offset: number): XenStreamError {
   );
 }
 
+type State =
+  | "detect"
+  | "xl"
+  | "body"
+  | "inner"
+  | "libvirt"
+  | "signature"
+  | "chunks"
+  | "chunkBody"
+  | "legacy"
+  | "legacyQemu"
+  | "done";
+
 /** @internal */
 class SaveFileParser implements Parser<SaveFileEvent> {
-  private state: "detect" | "xl" | "body" | "inner" = "detect";
+  private state: State = "detect";
   private inner: Inner | undefined;
   private readonly options: LibxcParserOptions;
   private readonly format: FormatOption;
+  /** The container around the stream, once known. */
+  private container: "xl" | "libvirt" | "xenopsd" | undefined;
+  private layout: XenopsdLayout = "structured";
+  private chunkIndex = 0;
+  private pendingChunk: { offset: number; index: number; type: XenopsdChunk["type"]; length: bigint; bodyLength: number } | undefined;
+  private legacy: LegacyReader | undefined;
+  private legacyFormat: LegacyOutputFormat = "libxc";
 
   constructor(options: SaveFileDecoderOptions) {
     this.options = recordLayerOptions(options);
@@ -98,11 +241,43 @@ class SaveFileParser implements Parser<SaveFileEvent> {
   }
 
   get ended(): boolean {
-    return this.inner?.ended ?? false;
+    if (this.state === "done") return true;
+    if (this.container === "xenopsd") return false;
+    return this.state === "inner" && (this.inner as Inner).ended;
   }
 
   get complete(): boolean {
-    return this.inner?.complete ?? false;
+    switch (this.state) {
+      case "done":
+        return true;
+      case "inner":
+        return this.container !== "xenopsd" && (this.inner as Inner).complete;
+      case "legacy":
+        return this.finishLegacy();
+      case "legacyQemu":
+        // The legacy layout may end after its libxc stream (a PV guest).
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * At the end of input in a legacy payload: lets the legacy reader finish
+   * (a short stream's layout, a QEMU record read to the end). True when the
+   * payload is complete and the image may end there.
+   */
+  private finishLegacy(): boolean {
+    const reader = this.legacy as LegacyReader;
+    if (!reader.done) {
+      reader.end();
+      if (reader.trailingBytes > 0) {
+        throw new XenStreamError("TRAILING_DATA", reader.offset, `${reader.trailingBytes} bytes after the end of the legacy stream`, {
+          layer: "legacy",
+        });
+      }
+    }
+    return this.container !== "xenopsd" || this.layout === "legacy";
   }
 
   private start(format: "libxl" | "libxc"): void {
@@ -110,19 +285,32 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     this.state = "inner";
   }
 
+  private startLegacy(offset: number, format: LegacyOutputFormat, skipQemu: boolean): void {
+    this.legacyFormat = format;
+    const reader = new LegacyReader({ format, skipQemu, maxRecordLength: this.options.maxRecordLength }, offset);
+    this.legacy = reader;
+    this.state = "legacy";
+  }
+
+  /** The state after a stream inside a container ended. */
+  private afterStream(): void {
+    if (this.container !== "xenopsd") this.state = "done";
+    else this.state = this.layout === "legacy" ? "legacyQemu" : "chunks";
+  }
+
   next(queue: ByteQueue): SaveFileEvent | null {
     switch (this.state) {
       case "detect": {
         if (this.format !== "auto") {
-          if (this.format === "xl") this.state = "xl";
-          else this.start(this.format);
+          if (this.format === "libxl" || this.format === "libxc") this.start(this.format);
+          else this.beginContainer(this.format);
           return this.next(queue);
         }
         if (!queue.has(DETECT_SIZE)) return null;
         const format = detectFormat(queue.peek(DETECT_SIZE));
         if (format === "legacy") throw legacyError(queue.offset);
-        if (format === "xl") this.state = "xl";
-        else this.start(format as "libxl" | "libxc");
+        if (format === "libxl" || format === "libxc") this.start(format);
+        else this.beginContainer(format as "xl" | "libvirt" | "xenopsd");
         return this.next(queue);
       }
       case "xl": {
@@ -152,9 +340,138 @@ class SaveFileParser implements Parser<SaveFileEvent> {
         this.start("libxc");
         return this.next(queue);
       }
-      case "inner":
-        return (this.inner as Inner).next(queue);
+      case "libvirt":
+        return this.libvirtHeader(queue);
+      case "signature": {
+        if (!queue.has(XENOPSD_SIGNATURE_SIZE)) return null;
+        const offset = queue.offset;
+        const layout = decodeXenopsdSignature(queue.peek(XENOPSD_SIGNATURE_SIZE), offset);
+        queue.skip(XENOPSD_SIGNATURE_SIZE);
+        this.layout = layout;
+        if (layout === "legacy") {
+          // xenopsd pipes this layout through convert-legacy-stream with
+          // --skip-qemu: its own QEMU record follows the libxc stream.
+          this.startLegacy(queue.offset, "libxc", true);
+        } else this.state = "chunks";
+        return { layer: "xenopsd", kind: "signature", offset, layout };
+      }
+      case "chunks":
+        return this.chunkHeader(queue);
+      case "chunkBody":
+        return this.chunkBody(queue);
+      case "legacy":
+        return this.legacyPayload(queue);
+      case "legacyQemu": {
+        if (queue.available === 0 || !queue.has(XENOPSD_LEGACY_QEMU_HEADER_SIZE)) return null;
+        const offset = queue.offset;
+        const length = decodeXenopsdLegacyQemuHeader(queue.peek(XENOPSD_LEGACY_QEMU_HEADER_SIZE), offset, this.options.maxRecordLength);
+        if (!queue.has(XENOPSD_LEGACY_QEMU_HEADER_SIZE + length)) return null;
+        queue.skip(XENOPSD_LEGACY_QEMU_HEADER_SIZE);
+        const body = queue.take(length);
+        this.state = "done";
+        return { layer: "xenopsd", kind: "legacyQemu", offset, qemu: { body } };
+      }
+      case "inner": {
+        const inner = this.inner as Inner;
+        if (inner.ended && this.container === "xenopsd") {
+          this.afterStream();
+          return this.next(queue);
+        }
+        return inner.next(queue);
+      }
+      case "done":
+        return null;
     }
+  }
+
+  private beginContainer(format: "xl" | "libvirt" | "xenopsd"): void {
+    this.container = format;
+    this.state = format === "xl" ? "xl" : format === "libvirt" ? "libvirt" : "signature";
+  }
+
+  private libvirtHeader(queue: ByteQueue): SaveFileEvent | null {
+    if (!queue.has(LIBVIRT_HEADER_SIZE)) return null;
+    const offset = queue.offset;
+    const { xmlLength } = readLibvirtFixedHeader(queue.peek(LIBVIRT_HEADER_SIZE), offset);
+    if (xmlLength > this.options.maxRecordLength) {
+      throw new XenStreamError("RECORD_TOO_LARGE", offset + 20, `libvirt header: xmlLen ${xmlLength} exceeds the maximum ${this.options.maxRecordLength}`, {
+        layer: "libvirt",
+      });
+    }
+    const size = LIBVIRT_HEADER_SIZE + xmlLength;
+    // Wait for the stream's first 8 bytes too: they tell v2 from legacy.
+    if (!queue.has(size + DETECT_SIZE)) return null;
+    const { header } = decodeLibvirtHeader(queue.take(size), offset);
+    const v2 = detectFormat(queue.peek(DETECT_SIZE)) === "libxl";
+    if (v2 || !isLegacyLibvirt(header)) this.start("libxl");
+    else this.startLegacy(queue.offset, "libxl", false);
+    return { layer: "libvirt", kind: "header", offset, header, size, stream: v2 || !isLegacyLibvirt(header) ? "libxl" : "legacy" };
+  }
+
+  private chunkHeader(queue: ByteQueue): SaveFileEvent | null {
+    if (!queue.has(XENOPSD_CHUNK_HEADER_SIZE)) return null;
+    const offset = queue.offset;
+    const { type, length, bodyLength } = decodeXenopsdChunkHeader(queue.peek(XENOPSD_CHUNK_HEADER_SIZE), offset, this.options.maxRecordLength);
+    const index = this.chunkIndex;
+    this.chunkIndex += 1;
+    if (bodyLength > 0 || (type !== "End_of_image" && type !== "Libxc" && type !== "Libxl" && type !== "Libxc_legacy")) {
+      queue.skip(XENOPSD_CHUNK_HEADER_SIZE);
+      this.pendingChunk = { offset, index, type, length, bodyLength };
+      this.state = "chunkBody";
+      return this.chunkBody(queue);
+    }
+    queue.skip(XENOPSD_CHUNK_HEADER_SIZE);
+    if (type === "End_of_image") this.state = "done";
+    else if (type === "Libxc") this.start("libxc");
+    else if (type === "Libxl") this.start("libxl");
+    // Libxc_legacy: a legacy libxc stream, with the "DeviceModelRecord0002"
+    // QEMU record xenopsd appends for HVM (read by the legacy restorer).
+    else this.startLegacy(queue.offset, "libxc", false);
+    return { layer: "xenopsd", kind: "chunk", offset, index, chunk: { type, length } };
+  }
+
+  private chunkBody(queue: ByteQueue): SaveFileEvent | null {
+    const pending = this.pendingChunk as NonNullable<SaveFileParser["pendingChunk"]>;
+    if (!queue.has(pending.bodyLength)) return null;
+    const body = queue.take(pending.bodyLength);
+    this.pendingChunk = undefined;
+    this.state = "chunks";
+    const event: XenopsdChunkEvent = {
+      layer: "xenopsd",
+      kind: "chunk",
+      offset: pending.offset,
+      index: pending.index,
+      chunk: { type: pending.type, length: pending.length, body },
+    };
+    if (pending.type === "Xenops") {
+      try {
+        event.record = decodeXenopsRecord(body, pending.offset + XENOPSD_CHUNK_HEADER_SIZE);
+      } catch (error) {
+        if (!(error instanceof XenStreamError)) throw error;
+        event.recordError = error;
+      }
+    }
+    return event;
+  }
+
+  private legacyPayload(queue: ByteQueue): SaveFileEvent | null {
+    const reader = this.legacy as LegacyReader;
+    if (reader.done) {
+      this.afterStream();
+      return this.next(queue);
+    }
+    if (queue.available === 0) return null;
+    const offset = queue.offset;
+    const bytes = queue.peek(queue.available);
+    const before = reader.trailingBytes;
+    // The legacy reader keeps views of what it has not consumed; a caller may
+    // reuse its buffer once push returns (the verifier's wanted-chunk loop),
+    // so it gets a copy. Legacy streams are rare and read once.
+    // Only the extent of the legacy stream is wanted here, not its events.
+    reader.pushEach(bytes.slice(), ignoreEvent);
+    const used = reader.done ? bytes.length - (reader.trailingBytes - before) : bytes.length;
+    queue.skip(used);
+    return { layer: "legacy", kind: "payload", offset, bytes: bytes.subarray(0, used), convertsTo: this.legacyFormat };
   }
 
   needed(queue: ByteQueue): number {
@@ -167,22 +484,73 @@ class SaveFileParser implements Parser<SaveFileEvent> {
         const { optionalDataLength } = readXlFixedHeader(queue.peek(XL_HEADER_SIZE), queue.offset);
         return Math.max(0, XL_HEADER_SIZE + optionalDataLength - queue.available);
       }
-      case "inner":
-        return (this.inner as Inner).needed(queue);
+      case "libvirt": {
+        if (!queue.has(LIBVIRT_HEADER_SIZE)) return LIBVIRT_HEADER_SIZE - queue.available;
+        const { xmlLength } = readLibvirtFixedHeader(queue.peek(LIBVIRT_HEADER_SIZE), queue.offset);
+        return Math.max(0, LIBVIRT_HEADER_SIZE + xmlLength + DETECT_SIZE - queue.available);
+      }
+      case "signature":
+        return Math.max(0, XENOPSD_SIGNATURE_SIZE - queue.available);
+      case "chunks":
+        return Math.max(0, XENOPSD_CHUNK_HEADER_SIZE - queue.available);
+      case "chunkBody":
+        return Math.max(0, (this.pendingChunk?.bodyLength ?? 0) - queue.available);
+      case "legacy":
+        return Math.max(1, (this.legacy as LegacyReader).bytesWanted - queue.available);
+      case "legacyQemu": {
+        if (!queue.has(XENOPSD_LEGACY_QEMU_HEADER_SIZE)) return XENOPSD_LEGACY_QEMU_HEADER_SIZE - queue.available;
+        const length = decodeXenopsdLegacyQemuHeader(queue.peek(XENOPSD_LEGACY_QEMU_HEADER_SIZE), queue.offset, this.options.maxRecordLength);
+        return Math.max(0, XENOPSD_LEGACY_QEMU_HEADER_SIZE + length - queue.available);
+      }
+      case "inner": {
+        const inner = this.inner as Inner;
+        if (inner.ended && this.container === "xenopsd") return Math.max(1, XENOPSD_CHUNK_HEADER_SIZE - queue.available);
+        return inner.needed(queue);
+      }
+      case "done":
+        return 0;
     }
   }
 
   truncated(received: number): XenStreamError {
-    if (this.inner !== undefined) return this.inner.truncated(received);
-    const where = this.state === "xl" ? "in the xl header" : "before the stream's first header";
-    return new XenStreamError("TRUNCATED", received, `save file truncated ${where}`, this.state === "xl" ? { layer: "xl" } : {});
+    if (this.state === "inner" && !(this.container === "xenopsd" && (this.inner as Inner).ended)) {
+      return (this.inner as Inner).truncated(received);
+    }
+    switch (this.state) {
+      case "xl":
+        return new XenStreamError("TRUNCATED", received, "save file truncated in the xl header", { layer: "xl" });
+      case "libvirt":
+        return new XenStreamError("TRUNCATED", received, "libvirt save image truncated in its header, XML or the stream's first 8 bytes", {
+          layer: "libvirt",
+        });
+      case "signature":
+        return new XenStreamError("TRUNCATED", received, "xenopsd suspend image truncated in its signature", { layer: "xenopsd" });
+      case "chunks":
+      case "inner":
+        return new XenStreamError("TRUNCATED", received, `xenopsd suspend image truncated before chunk ${this.chunkIndex} (no End_of_image footer)`, {
+          layer: "xenopsd",
+        });
+      case "chunkBody":
+        return new XenStreamError("TRUNCATED", received, `xenopsd suspend image truncated in the body of chunk ${this.pendingChunk?.index ?? 0}`, {
+          layer: "xenopsd",
+        });
+      case "legacyQemu":
+        return new XenStreamError("TRUNCATED", received, "xenopsd legacy image truncated in its QEMU record", { layer: "xenopsd" });
+      case "legacy":
+        return new XenStreamError("TRUNCATED", received, "xenopsd suspend image truncated after its legacy stream (no End_of_image footer)", {
+          layer: "xenopsd",
+        });
+      default:
+        return new XenStreamError("TRUNCATED", received, "save file truncated before the stream's first header", {});
+    }
   }
 }
 
 /**
- * Incremental decoder for any v2 save file or stream: an xl save file
- * (header + libxl stream, or header + bare libxc stream when the STREAMv2
- * flag is absent), a libxl stream, or a libxc stream. One event sequence
+ * Incremental decoder for any save file or stream: an xl save file (header
+ * + libxl stream, or header + bare libxc stream when the STREAMv2 flag is
+ * absent), a libvirt libxl-driver save image, a XAPI/xenopsd suspend image
+ * (either layout), a libxl stream, or a libxc stream. One event sequence
  * for every layer; each event names its layer and absolute offset.
  */
 export class SaveFileDecoder extends PushDecoder<SaveFileEvent, SaveFileParser> {
@@ -197,11 +565,43 @@ export class SaveFileDecoder extends PushDecoder<SaveFileEvent, SaveFileParser> 
   }
 }
 
+/** A libvirt libxl-driver save image around the stream. */
+export interface LibvirtContainer {
+  kind: "libvirt";
+  header: LibvirtHeader;
+}
+
+/** A structured xenopsd suspend image around the stream. */
+export interface XenopsdStructuredContainer {
+  kind: "xenopsd";
+  layout: "structured";
+  /**
+   * Every chunk, in file order; the stream follows `chunks[streamChunk]`
+   * (a Libxc, Libxl or Libxc_legacy chunk).
+   */
+  chunks: XenopsdChunk[];
+  /** Index in `chunks` of the chunk the stream follows. */
+  streamChunk: number;
+}
+
+/** A legacy-layout xenopsd suspend image around a legacy stream. */
+export interface XenopsdLegacyContainer {
+  kind: "xenopsd";
+  layout: "legacy";
+  /** The QEMU record after the stream (HVM guests). */
+  qemu?: XenopsdLegacyQemu;
+}
+
+/** The container a stream travels in (the xl header is the `xl` field). */
+export type SaveFileContainer = LibvirtContainer | XenopsdStructuredContainer | XenopsdLegacyContainer;
+
 /** A decoded save file whose main stream is libxl. */
 export interface LibxlSaveFile {
   format: "libxl";
   /** The xl header, when the file has one. */
   xl?: XlHeader;
+  /** The libvirt or xenopsd container, when the file has one. */
+  container?: SaveFileContainer;
   stream: LibxlStream;
 }
 
@@ -210,21 +610,121 @@ export interface LibxcSaveFile {
   format: "libxc";
   /** The xl header, when the file has one (without the STREAMv2 flag). */
   xl?: XlHeader;
+  /** The xenopsd container, when the file has one. */
+  container?: SaveFileContainer;
   stream: LibxcStream;
 }
 
-/** A decoded save file or stream. */
+/**
+ * A container holding a legacy (Xen <= 4.5) stream: libvirt version 1,
+ * xenopsd's Libxc_legacy chunk or its legacy layout. The stream is kept as
+ * found; {@link convertLegacy} turns it into v2 (`convertsTo` says which).
+ */
+export interface LegacySaveFile {
+  format: "legacy";
+  container: SaveFileContainer;
+  /** The legacy stream's bytes. */
+  bytes: Uint8Array;
+  /** The v2 format the legacy stream converts to ("libxl" for libvirt, "libxc" for xenopsd). */
+  convertsTo: LegacyOutputFormat;
+}
+
+/** A decoded save file or stream with a v2 stream. */
 export type SaveFile = LibxlSaveFile | LibxcSaveFile;
 
+/** A decoded save file: a v2 one, or a container holding a legacy stream. */
+export type AnySaveFile = SaveFile | LegacySaveFile;
+
 /**
- * Decodes a whole save file or stream, detecting its format (see
- * {@link detectFormat}).
+ * Decodes a whole save file or stream, detecting its format and container
+ * (see {@link detectFormat}); a container holding a legacy stream comes
+ * back as a {@link LegacySaveFile} with the legacy bytes as found.
  *
  * @param bytes - the complete file
  * @param options - format, limits and tolerance
  * @returns the decoded file
  * @throws {@link XenStreamError} as the layer decoders, plus UNSUPPORTED for
- * a legacy stream
+ * a bare legacy stream and for a xenopsd image with no stream chunk or more
+ * than one
+ *
+ * @example
+ * ```ts
+ * import { decodeAnySaveFile } from "xen-migration-stream";
+ * const file = decodeAnySaveFile(libvirtV1Bytes);
+ * file.format; //=> "legacy"
+ * file.container?.kind; //=> "libvirt"
+ * ```
+ */
+export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOptions = {}): AnySaveFile {
+  const decoder = new SaveFileDecoder(options);
+  const events = decoder.push(bytes);
+  decoder.end();
+  let xl: XlHeader | undefined;
+  let container: SaveFileContainer | undefined;
+  let streamAt = -1;
+  const chunks: XenopsdChunk[] = [];
+  const legacy: Uint8Array[] = [];
+  let convertsTo: LegacyOutputFormat = "libxc";
+  const rest: LibxlEvent[] = [];
+  for (const event of events) {
+    switch (event.layer) {
+      case "xl":
+        xl = event.header;
+        break;
+      case "libvirt":
+        container = { kind: "libvirt", header: event.header };
+        break;
+      case "xenopsd":
+        if (event.kind === "signature") {
+          container = event.layout === "structured" ? { kind: "xenopsd", layout: "structured", chunks, streamChunk: -1 } : { kind: "xenopsd", layout: "legacy" };
+        } else if (event.kind === "chunk") {
+          chunks.push(event.chunk);
+          if (event.chunk.type === "Libxc" || event.chunk.type === "Libxl" || event.chunk.type === "Libxc_legacy") {
+            if (streamAt >= 0) {
+              throw new XenStreamError("UNSUPPORTED", event.offset, "xenopsd image: a second stream chunk; decode it with SaveFileDecoder", {
+                layer: "xenopsd",
+              });
+            }
+            streamAt = chunks.length - 1;
+          }
+        } else if (container !== undefined && container.kind === "xenopsd" && container.layout === "legacy") {
+          container.qemu = event.qemu;
+        }
+        break;
+      case "legacy":
+        legacy.push(event.bytes);
+        convertsTo = event.convertsTo;
+        break;
+      default:
+        rest.push(event);
+    }
+  }
+  if (container !== undefined && container.kind === "xenopsd" && container.layout === "structured") {
+    if (streamAt < 0) {
+      throw new XenStreamError("UNSUPPORTED", 0, "xenopsd image: no Libxc, Libxl or Libxc_legacy chunk, so no stream to decode", { layer: "xenopsd" });
+    }
+    container.streamChunk = streamAt;
+  }
+  const head = xl === undefined ? {} : { xl };
+  const around = container === undefined ? {} : { container };
+  if (container !== undefined && rest.length === 0) {
+    return { format: "legacy", container, bytes: concatBytes(legacy.length === 0 ? [new Uint8Array(0)] : legacy), convertsTo };
+  }
+  if (rest[0]?.layer === "libxl") return { format: "libxl", ...head, ...around, stream: libxlStreamFromEvents(rest) };
+  return { format: "libxc", ...head, ...around, stream: libxcStreamFromEvents(rest as Parameters<typeof libxcStreamFromEvents>[0]) };
+}
+
+/**
+ * Decodes a whole save file or stream, detecting its format and container
+ * (see {@link detectFormat}).
+ *
+ * @param bytes - the complete file
+ * @param options - format, limits and tolerance
+ * @returns the decoded file
+ * @throws {@link XenStreamError} as the layer decoders, plus UNSUPPORTED for
+ * a bare legacy stream and for a xenopsd image with no stream chunk or more
+ * than one, and for a container holding a legacy stream (use
+ * {@link decodeAnySaveFile})
  *
  * @example
  * ```ts
@@ -235,30 +735,133 @@ export type SaveFile = LibxlSaveFile | LibxcSaveFile;
  * ```
  */
 export function decodeSaveFile(bytes: Uint8Array, options: SaveFileDecoderOptions = {}): SaveFile {
-  const decoder = new SaveFileDecoder(options);
-  const events = decoder.push(bytes);
-  decoder.end();
-  let xl: XlHeader | undefined;
-  const rest: LibxlEvent[] = [];
-  for (const event of events) {
-    if (event.layer === "xl") xl = event.header;
-    else rest.push(event);
+  const file = decodeAnySaveFile(bytes, options);
+  if (file.format === "legacy") {
+    throw new XenStreamError(
+      "UNSUPPORTED",
+      containerParts(file.container).before,
+      `the ${file.container.kind} container holds a legacy (Xen <= 4.5) stream; use decodeAnySaveFile, or convert it to v2 first`,
+      { layer: "legacy" },
+    );
   }
-  const head = xl === undefined ? {} : { xl };
-  if (rest[0]?.layer === "libxl") return { format: "libxl", ...head, stream: libxlStreamFromEvents(rest) };
-  return { format: "libxc", ...head, stream: libxcStreamFromEvents(rest as Parameters<typeof libxcStreamFromEvents>[0]) };
+  return file;
 }
 
 /**
- * Encodes a save file (xl header if present, then the stream) in one
- * allocation. `encodeSaveFile(decodeSaveFile(b))` returns `b`.
+ * The bytes of one container event, as found (for the streaming event
+ * encoder). @internal
+ */
+export function encodeContainerEvent(event: ContainerEvent): Uint8Array {
+  switch (event.layer) {
+    case "libvirt": {
+      const writer = new Writer(libvirtHeaderSize(event.header), true);
+      writeLibvirtHeader(writer, event.header);
+      return writer.bytes;
+    }
+    case "legacy":
+      return event.bytes;
+    case "xenopsd": {
+      if (event.kind === "signature") return event.layout === "structured" ? SIGNATURE_BYTES : LEGACY_SIGNATURE_BYTES;
+      if (event.kind === "chunk") {
+        const writer = new Writer(xenopsdChunkSize(event.chunk), true);
+        writeXenopsdChunk(writer, event.chunk);
+        return writer.bytes;
+      }
+      const writer = new Writer(XENOPSD_LEGACY_QEMU_HEADER_SIZE + event.qemu.body.length, true);
+      writeXenopsdLegacyQemu(writer, event.qemu);
+      return writer.bytes;
+    }
+  }
+}
+
+/** Bytes before and after the stream that a container adds. @internal */
+export function containerParts(container: SaveFileContainer | undefined): { before: number; after: number } {
+  if (container === undefined) return { before: 0, after: 0 };
+  if (container.kind === "libvirt") return { before: libvirtHeaderSize(container.header), after: 0 };
+  if (container.layout === "legacy") {
+    return { before: XENOPSD_SIGNATURE_SIZE, after: container.qemu === undefined ? 0 : XENOPSD_LEGACY_QEMU_HEADER_SIZE + container.qemu.body.length };
+  }
+  let before = XENOPSD_SIGNATURE_SIZE;
+  let after = 0;
+  container.chunks.forEach((chunk, index) => {
+    if (index <= container.streamChunk) before += xenopsdChunkSize(chunk);
+    else after += xenopsdChunkSize(chunk);
+  });
+  return { before, after };
+}
+
+function checkContainer(file: AnySaveFile): void {
+  const container = file.container;
+  if (container === undefined) return;
+  if (file.format !== "legacy" && file.xl !== undefined) {
+    throw new XenStreamError("BAD_VALUE", 0, "save file: an xl header and a libvirt/xenopsd container exclude each other", {});
+  }
+  const fail = (message: string): never => {
+    throw new XenStreamError("BAD_VALUE", 0, message, { layer: container.kind });
+  };
+  if (container.kind === "libvirt") {
+    if (file.format === "libxc") fail("libvirt container: a libxl stream (version 2) or a legacy stream (version 1) must follow, not a bare libxc stream");
+    if ((file.format === "legacy") !== isLegacyLibvirt(container.header) && !(file.format === "libxl" && container.header.version === 0)) {
+      fail(`libvirt container: version ${container.header.version} does not announce a ${file.format} stream (1 = legacy, 2 = libxl v2)`);
+    }
+    return;
+  }
+  if (container.layout === "legacy") {
+    if (file.format !== "legacy") fail('xenopsd legacy layout ("XenSavedDomain\\n"): only a legacy stream can follow');
+    return;
+  }
+  const chunk = container.chunks[container.streamChunk];
+  const expected = file.format === "libxl" ? "Libxl" : file.format === "libxc" ? "Libxc" : "Libxc_legacy";
+  if (chunk === undefined || chunk.type !== expected) fail(`xenopsd container: chunks[streamChunk] must be a ${expected} chunk for a ${file.format} stream`);
+  container.chunks.forEach((other, index) => {
+    if (index !== container.streamChunk && (other.type === "Libxc" || other.type === "Libxl" || other.type === "Libxc_legacy")) {
+      fail(`xenopsd container: chunk ${index} (${other.type}) would need a second stream`);
+    }
+    if (other.type === "End_of_image" && index !== container.chunks.length - 1) fail(`xenopsd container: End_of_image must be the last chunk, found at ${index}`);
+  });
+  if (container.chunks[container.chunks.length - 1]?.type !== "End_of_image") fail("xenopsd container: the last chunk must be End_of_image");
+}
+
+function writeBefore(writer: Writer, container: SaveFileContainer | undefined): void {
+  if (container === undefined) return;
+  if (container.kind === "libvirt") {
+    writeLibvirtHeader(writer, container.header);
+    return;
+  }
+  writer.raw(container.layout === "legacy" ? LEGACY_SIGNATURE_BYTES : SIGNATURE_BYTES);
+  if (container.layout === "structured") for (let i = 0; i <= container.streamChunk; i++) writeXenopsdChunk(writer, container.chunks[i] as XenopsdChunk);
+}
+
+function writeAfter(writer: Writer, container: SaveFileContainer | undefined): void {
+  if (container === undefined || container.kind === "libvirt") return;
+  if (container.layout === "legacy") {
+    if (container.qemu !== undefined) writeXenopsdLegacyQemu(writer, container.qemu);
+    return;
+  }
+  for (let i = container.streamChunk + 1; i < container.chunks.length; i++) writeXenopsdChunk(writer, container.chunks[i] as XenopsdChunk);
+}
+
+/**
+ * Encodes a save file (xl header or container, then the stream, then what
+ * the container adds after it) in one allocation.
+ * `encodeSaveFile(decodeSaveFile(b))` returns `b`.
  *
  * @param file - the file
  * @returns the bytes
- * @throws {@link XenStreamError} BAD_VALUE, BAD_PADDING
+ * @throws {@link XenStreamError} BAD_VALUE (including a container that
+ * does not fit the stream), BAD_PADDING
  */
-export function encodeSaveFile(file: SaveFile): Uint8Array {
-  const head = file.xl === undefined ? 0 : xlHeaderSize(file.xl);
+export function encodeSaveFile(file: AnySaveFile): Uint8Array {
+  checkContainer(file);
+  const { before, after } = containerParts(file.container);
+  if (file.format === "legacy") {
+    const writer = new Writer(before + file.bytes.length + after, true);
+    writeBefore(writer, file.container);
+    writer.raw(file.bytes);
+    writeAfter(writer, file.container);
+    return writer.bytes;
+  }
+  const head = file.xl === undefined ? before : xlHeaderSize(file.xl);
   if (file.xl !== undefined && isStreamV2(file.xl) !== (file.format === "libxl")) {
     throw new XenStreamError("BAD_VALUE", 36, "xl header: the STREAMv2 flag must be set exactly when a libxl stream follows", {
       layer: "xl",
@@ -267,14 +870,17 @@ export function encodeSaveFile(file: SaveFile): Uint8Array {
   let writer: Writer;
   if (file.format === "libxl") {
     const { plan, size } = planLibxlStream(file.stream, head);
-    writer = new Writer(head + size, !isBigEndianLibxl(file.stream.header));
+    writer = new Writer(head + size + after, !isBigEndianLibxl(file.stream.header));
     if (file.xl !== undefined) writeXlHeader(writer, file.xl);
+    writeBefore(writer, file.container);
     writeLibxlStream(writer, file.stream.header, plan);
   } else {
     const plan = planLibxcStream(file.stream, head);
-    writer = new Writer(head + plan.size, plan.encoder.littleEndian);
+    writer = new Writer(head + plan.size + after, plan.encoder.littleEndian);
     if (file.xl !== undefined) writeXlHeader(writer, file.xl);
+    writeBefore(writer, file.container);
     writeLibxcStream(writer, plan);
   }
+  writeAfter(writer, file.container);
   return writer.bytes;
 }

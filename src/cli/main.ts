@@ -44,6 +44,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "simulate a live migration (Xen 4.17's live loop): passes, bytes, downtime, what-if tables, the stream",
     load: async () => (await import("./simulate.js")).simulateCommand,
   },
+  convert: {
+    summary: "move a stream between containers (xl, libvirt, xenopsd, bare libxl or libxc)",
+    load: async () => (await import("./convert.js")).convertCommand,
+  },
 };
 
 function usage(): string {

@@ -35,7 +35,7 @@ import type { LibxlEvent } from "../libxl/decoder.js";
 import { isBigEndianLibxl, writeLibxlHeader } from "../libxl/header.js";
 import { NO_CONTEXT, libxlTable } from "../libxl/codec.js";
 import type { LibxlHeader, LibxlRecord } from "../libxl/types.js";
-import type { SaveFileEvent } from "../savefile.js";
+import { encodeContainerEvent, type SaveFileEvent } from "../savefile.js";
 import { isStreamV2, writeXlHeader, xlHeaderSize, type XlHeader } from "../xl/header.js";
 import { throwIfAborted, type AbortSignalLike } from "./source.js";
 
@@ -212,6 +212,12 @@ class ChunkWriter {
     const bodyLength = libxlTable.bodyLength(record, NO_CONTEXT, this.offset);
     const writer = this.reserve(CodecTable.frameSize(bodyLength), littleEndian);
     libxlTable.write(writer, record, NO_CONTEXT, bodyLength);
+    this.settle();
+  }
+
+  /** Writes bytes as they are (container headers and chunks, legacy payloads). */
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length, true).raw(bytes);
     this.settle();
   }
 
@@ -417,6 +423,11 @@ export async function* encodeEventChunks(
     switch (event.layer) {
       case "xl":
         out.xlHeader(event.header);
+        break;
+      case "libvirt":
+      case "xenopsd":
+      case "legacy":
+        out.raw(encodeContainerEvent(event));
         break;
       case "libxl":
         if (event.kind === "header") {

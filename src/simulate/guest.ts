@@ -141,6 +141,8 @@ class SaveFileIndexer {
       (this.imageHeader === undefined ? this.libxlBefore : this.libxlAfter).push(record);
       return;
     }
+    // Container framing (libvirt, xenopsd) carries no guest state of its own.
+    if (event.layer !== "libxc") return;
     if (event.kind === "imageHeader") {
       this.imageHeader = event.header;
       return;

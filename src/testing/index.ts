@@ -80,3 +80,5 @@ export type {
   LegacyStreamSummary,
   GeneratedLegacyStream,
 } from "./legacy-generator.js";
+export { libvirtSaveImage, xenopsdSuspendImage, legacyContainerImage, xenopsRecordArbitrary } from "./containers.js";
+export type { LibvirtImageConstraints, XenopsdImageConstraints, LegacyContainerConstraints } from "./containers.js";

@@ -85,6 +85,8 @@ export function streamMap(bytes: Uint8Array, format?: MappedFormat): StreamMap {
   let checkpointed = false;
   const validEnds = new Set<number>([bytes.length]);
   for (const event of events) {
+    // Container events (libvirt, xenopsd, legacy payloads) are not mapped here.
+    if (event.layer === "libvirt" || event.layer === "xenopsd" || event.layer === "legacy") continue;
     if (event.layer === "xl") {
       frames.push({ kind: "xlHeader", layer: "xl", offset: event.offset, size: event.size, littleEndian: event.header.byteOrder === "little" });
     } else if (event.kind === "header") {

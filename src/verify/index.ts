@@ -106,6 +106,7 @@
 export { verifyStream, StreamVerifier } from "./verifier.js";
 export type { VerifyInput, ByteReadableStream, ByteStreamReader } from "./verifier.js";
 export { FindingCode } from "./types.js";
+export type { ContainerSummary, ContainerChunkSummary } from "./container.js";
 export type {
   Severity,
   Profile,

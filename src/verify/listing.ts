@@ -16,9 +16,10 @@ import type { LibxcRecord, X86PvVcpuRecord } from "../libxc/types.js";
 import { LIBXL_REGISTRY } from "../libxl/codec.js";
 import { LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY, type LibxlRecordTypeName } from "../libxl/constants.js";
 import type { LibxlRecord } from "../libxl/types.js";
-import type { SaveFileEvent } from "../savefile.js";
+import type { ContainerEvent, SaveFileEvent } from "../savefile.js";
 import type { RecordNamed } from "../wire/codec.js";
 import { hex32 } from "../wire/frame.js";
+import { libvirtXmlText } from "../libvirt/header.js";
 
 const EMULATOR_NAMES: readonly string[] = ["Unknown", "Qemu Traditional", "Qemu Upstream"];
 
@@ -68,6 +69,26 @@ function detailsOf<R extends { type: string }>(table: { readonly [name: string]:
   return table[record.type] as Details<R> | undefined;
 }
 
+/** The listing lines of a container event (libvirt header, xenopsd signature and chunks). */
+function containerLines(event: ContainerEvent, emit: (line: string) => void): void {
+  if (event.layer === "libvirt") {
+    const { header } = event;
+    const name = /<name>([^<]*)<\/name>/.exec(libvirtXmlText(header))?.[1];
+    emit(`Libvirt Header: version ${header.version}, ${header.byteOrder} endian, XML ${header.xml.length} bytes, ${event.stream} stream follows`);
+    if (name !== undefined) emit(`  domain ${name.trim()}`);
+  } else if (event.layer === "legacy") {
+    return;
+  } else if (event.kind === "signature") {
+    emit(`Xenopsd Signature: ${event.layout === "structured" ? '"XenSavedDomv2-\\n" (structured)' : '"XenSavedDomain\\n" (legacy)'}`);
+  } else if (event.kind === "legacyQemu") {
+    emit(`Xenopsd legacy QEMU record, length ${event.qemu.body.length}`);
+  } else {
+    emit(`Xenopsd Chunk: ${event.chunk.type}, length ${event.chunk.length}`);
+    const record = event.record;
+    if (record !== undefined) emit(`  time ${record.time}, word_size ${record.wordSize}${record.vmStr === undefined ? "" : `, vm_str ${record.vmStr.length} chars`}`);
+  }
+}
+
 function latin1(bytes: Uint8Array): string {
   let text = "";
   for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i] as number);
@@ -95,6 +116,10 @@ export class Listing {
     const emit = this.emit;
     if (event.layer === "xl") {
       emit("Processed xl header");
+      return;
+    }
+    if (event.layer === "libvirt" || event.layer === "xenopsd" || event.layer === "legacy") {
+      containerLines(event, emit);
       return;
     }
     if (event.kind === "header" && event.layer === "libxl") {

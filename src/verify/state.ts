@@ -20,6 +20,7 @@ import type { SaveFileEvent, StreamFormat } from "../savefile.js";
 import type { XlHeader } from "../xl/header.js";
 import { XlMandatoryFlag } from "../xl/constants.js";
 import { hvmContextVcpus } from "./hvm-context.js";
+import { observeContainer, type ContainerSummary } from "./container.js";
 import type { PageTotals, Profile, RecordTotals, VerifySummary } from "./types.js";
 
 /** Guest type of the libxc stream. */
@@ -71,6 +72,8 @@ function readXlConfig(config: Uint8Array | undefined): { parsed: boolean; guestT
 export class VerifyState {
   readonly profile: Profile;
   format: StreamFormat | undefined = undefined;
+  /** The container around the stream (libvirt, xenopsd), once seen. */
+  container: ContainerSummary | undefined = undefined;
 
   // xl
   xl: XlHeader | undefined = undefined;
@@ -158,6 +161,11 @@ export class VerifyState {
   /** Updates the state after the rules have seen `event`. */
   observe(event: SaveFileEvent): void {
     switch (event.layer) {
+      case "libvirt":
+      case "xenopsd":
+      case "legacy":
+        this.container = observeContainer(this.container, event);
+        return;
       case "xl": {
         this.xl = event.header;
         const config = readXlConfig((event.header.mandatoryFlags & XlMandatoryFlag.JSON) !== 0 ? event.header.config : undefined);
@@ -384,6 +392,7 @@ export class VerifyState {
       checkpoints: this.checkpoints,
       complete: this.complete,
     };
+    if (this.container !== undefined) summary.container = this.container;
     if (this.xl !== undefined) {
       summary.xl = {
         byteOrder: this.xl.byteOrder,

@@ -7,6 +7,7 @@
 import type { SaveFileEvent } from "../savefile.js";
 import type { ErrorCode, Layer } from "../errors.js";
 import type { FormatOption, StreamFormat } from "../savefile.js";
+import type { ContainerSummary } from "./container.js";
 
 /** How bad a finding is. Only `error` makes a report invalid. */
 export type Severity = "error" | "warning" | "info";
@@ -78,6 +79,8 @@ export const FindingCode = {
   SAVER_ORDER: "SAVER_ORDER",
   /** A VERIFY record: the pages after it are a debug re-send, compared rather than loaded. */
   VERIFY_RECORD: "VERIFY_RECORD",
+  /** A libvirt or xenopsd container problem (header, XML, chunks, version/stream agreement). */
+  CONTAINER: "CONTAINER",
   /** The findings limit was reached; later findings were dropped. */
   TOO_MANY_FINDINGS: "TOO_MANY_FINDINGS",
 } as const;
@@ -138,6 +141,8 @@ export interface VerifySummary {
   /** Bytes read. */
   bytes: number;
   /** xl header facts, when there was one. */
+  /** The libvirt or xenopsd container around the stream, when there is one. */
+  container?: ContainerSummary;
   xl?: {
     byteOrder: "little" | "big";
     mandatoryFlags: number;

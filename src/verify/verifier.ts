@@ -24,8 +24,8 @@ function validateOptions(options: VerifyOptions): { profile: Profile; maxFinding
     throw new XenStreamError("USAGE", 0, `profile must be "spec" or "restore", got ${JSON.stringify(profile)}`);
   }
   const format = options.format ?? "auto";
-  if (!["auto", "xl", "libxl", "libxc"].includes(format)) {
-    throw new XenStreamError("USAGE", 0, `format must be auto, xl, libxl or libxc, got ${JSON.stringify(format)}`);
+  if (!["auto", "xl", "libxl", "libxc", "libvirt", "xenopsd"].includes(format)) {
+    throw new XenStreamError("USAGE", 0, `format must be auto, xl, libxl, libxc, libvirt or xenopsd, got ${JSON.stringify(format)}`);
   }
   const maxFindings = options.maxFindings ?? DEFAULT_MAX_FINDINGS;
   if (!Number.isInteger(maxFindings) || maxFindings < 1) {

@@ -10,6 +10,7 @@ import { libxlRules } from "./libxl.js";
 import { referenceRules } from "./reference.js";
 import { restoreRules } from "./restore.js";
 import { xlRules } from "./xl.js";
+import { containerRules } from "./container.js";
 
 /** Every rule; each declares the profiles it runs in. @internal */
-export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...libxlRules, ...xlRules, ...restoreRules];
+export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...libxlRules, ...xlRules, ...restoreRules, ...containerRules];
