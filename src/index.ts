@@ -1,55 +1,18 @@
 /**
  * xen-migration-stream: read, write, verify and convert Xen save images and
- * live-migration streams.
+ * live-migration streams: the codecs of every layer (xl, libxl, libxc), the
+ * verifier and the legacy converter. The formats' numbers (magic values,
+ * record type ids, struct sizes) are in `xen-migration-stream/constants`;
+ * async decoding and streaming encoding in `xen-migration-stream/io`.
  *
  * @packageDocumentation
  */
 export { ErrorCode, XenStreamError, isXenStreamError } from "./errors.js";
 export type { Layer, XenStreamErrorDetails } from "./errors.js";
 
-export {
-  RECORD_HEADER_SIZE,
-  RECORD_ALIGN,
-  RECORD_TYPE_OPTIONAL,
-  REC_LENGTH_MAX,
-  paddedLength,
-  paddingLength,
-  isOptionalType,
-} from "./wire/frame.js";
 export { encodeRawRecord } from "./wire/record.js";
 export type { RawRecordInput, RecordCommon, RecordExtra, UnknownRecord } from "./wire/record.js";
 
-export {
-  IHDR_MARKER,
-  IHDR_ID,
-  IHDR_SIZE,
-  IHDR_OPT_BIG_ENDIAN,
-  IHDR_OPT_RESERVED_MASK,
-  IHDR_VERSION_MIN,
-  IHDR_VERSION_MAX,
-  DHDR_SIZE,
-  DomainType,
-  PAGE_SHIFT_MIN,
-  PAGE_SHIFT_MAX,
-  LibxcRecordType,
-  PAGE_DATA_PFN_MASK,
-  PAGE_DATA_TYPE_MASK,
-  PAGE_DATA_PFN_MAX,
-  PageType,
-  PAGE_TYPE_PINNED_FLAG,
-  pageTypeHasData,
-  isKnownPageType,
-  X86_PV_INFO_SIZE,
-  X86_TSC_INFO_SIZE,
-  HVM_PARAMS_ENTRY_SIZE,
-  CPUID_POLICY_ENTRY_SIZE,
-  MSR_POLICY_ENTRY_SIZE,
-  VCPU_HEADER_SIZE,
-  COUNT_HEADER_SIZE,
-  P2M_FRAMES_HEADER_SIZE,
-  XEN_CPUID_NO_SUBLEAF,
-  MAX_BATCH_SIZE,
-} from "./libxc/constants.js";
 export type { DomainTypeName, LibxcRecordTypeName, PageTypeName } from "./libxc/constants.js";
 export {
   decodeImageHeader,
@@ -97,20 +60,6 @@ export type {
   LibxcStream,
 } from "./libxc/types.js";
 
-export {
-  LIBXL_IDENT,
-  LIBXL_IDENT_BYTES,
-  LIBXL_HDR_SIZE,
-  LIBXL_VERSION,
-  LIBXL_OPT_BIG_ENDIAN,
-  LIBXL_OPT_LEGACY,
-  LIBXL_OPT_RESERVED_MASK,
-  LibxlRecordType,
-  EmulatorId,
-  EMULATOR_HEADER_SIZE,
-  CheckpointStateId,
-  CHECKPOINT_STATE_SIZE,
-} from "./libxl/constants.js";
 export type { LibxlRecordTypeName, EmulatorIdName, CheckpointStateIdName } from "./libxl/constants.js";
 export { decodeLibxlHeader, encodeLibxlHeader, isBigEndianLibxl } from "./libxl/header.js";
 export { LibxlDecoder } from "./libxl/decoder.js";
@@ -131,15 +80,6 @@ export type {
   LibxlStream,
 } from "./libxl/types.js";
 
-export {
-  XL_MAGIC,
-  XL_MAGIC_SIZE,
-  XL_HEADER_SIZE,
-  XL_BYTEORDER_VALUE,
-  XlMandatoryFlag,
-  XL_MANDATORY_FLAGS_KNOWN,
-  XL_CONFIG_LENGTH_SIZE,
-} from "./xl/constants.js";
 export type { XlMandatoryFlagName } from "./xl/constants.js";
 export { decodeXlHeader, encodeXlHeader, isStreamV2 } from "./xl/header.js";
 export type { XlHeader } from "./xl/header.js";
@@ -180,18 +120,6 @@ export {
   convertLegacy,
   convertLegacyStream,
   detectLegacyLayout,
-  LEGACY_DETECT_WINDOW,
-  LegacyChunkId,
-  legacyChunkName,
-  LEGACY_HVM_PARAM_CHUNKS,
-  LEGACY_MAX_BATCH,
-  LEGACY_MAX_VCPU_ID,
-  LEGACY_P2M_SIZE_MAX,
-  LEGACY_XTAB_ENTRY,
-  ExtendedInfoBlock,
-  QemuSignature,
-  VCPU_CONTEXT_SIZE_32,
-  VCPU_CONTEXT_SIZE_64,
 } from "./legacy/index.js";
 export type {
   DetectLegacyOptions,
