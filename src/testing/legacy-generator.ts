@@ -26,7 +26,11 @@ import { concatBytes } from "../wire/bytes.js";
 export class LegacyPrng {
   private state: number;
 
-  /** @param seed - any integer */
+  /**
+   * A generator whose sequence is fixed by `seed`.
+   *
+   * @param seed - any integer
+   */
   constructor(seed: number) {
     this.state = seed >>> 0;
   }
