@@ -23,11 +23,26 @@ const core = { index: "src/index.ts", constants: "src/constants.ts", testing: "s
 const io = { io: "src/io/index.ts", "io-node": "src/io/node.ts" };
 const ioTypes = { compilerOptions: { lib: ["ES2022", "DOM"], types: ["node"] } };
 
+const MISSING_FAST_CHECK =
+  "xen-migration-stream/testing needs fast-check, an optional peer dependency of xen-migration-stream: " +
+  "install it next to it (npm install --save-dev fast-check, version 3 or 4). " +
+  "The rest of the package (the root entry point, /constants, /io, /io/node) does not need it.";
+
 const quiet: Options = { silent: true, target: "node18", external: ["fast-check"], sourcemap: false };
 
 export default defineConfig([
   { ...quiet, entry: ["src/**/*.ts", "!src/cli/**"], format: ["esm"], bundle: false, outDir: "dist", target: "es2022" },
-  { ...quiet, entry: core, format: ["cjs"], outDir: "dist/cjs", dts: true },
+  { ...quiet, entry: { index: core.index, constants: core.constants }, format: ["cjs"], outDir: "dist/cjs", dts: true },
+  // The testing kit needs fast-check, an optional peer: say so instead of
+  // a bare "Cannot find module" (the ES entry: scripts/testing-entry.mjs).
+  {
+    ...quiet,
+    entry: { testing: core.testing },
+    format: ["cjs"],
+    outDir: "dist/cjs",
+    dts: true,
+    banner: { js: `try { require.resolve("fast-check"); } catch (error) { throw new Error(${JSON.stringify(MISSING_FAST_CHECK)}, { cause: error }); }` },
+  },
   { ...quiet, entry: io, format: ["cjs"], outDir: "dist/cjs", dts: ioTypes },
   { ...quiet, entry: core, format: ["esm"], outDir: "dist/types", dts: { only: true } },
   { ...quiet, entry: io, format: ["esm"], outDir: "dist/types", dts: { ...ioTypes, only: true } },
