@@ -47,6 +47,18 @@ describe.skipIf(!built)("built package", () => {
     expect(cjs.stdout).toBe("function");
   });
 
+  test("the tarball: licence, docs and built code; no source maps, no code cache, no sources", () => {
+    const pack = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8" });
+    expect(pack.status).toBe(0);
+    const [info] = JSON.parse(pack.stdout) as { files: { path: string }[] }[];
+    const files = (info?.files ?? []).map((file) => file.path);
+    for (const needed of ["LICENSE", "README.md", "package.json", "dist/cli.cjs", "dist/index.js", "dist/cjs/index.cjs", "dist/types/index.d.ts", "dist/testing.js", "guides/decode-a-file.md"]) {
+      expect(files, needed).toContain(needed);
+    }
+    expect(files.filter((file) => file.endsWith(".map") || file.endsWith(".cache") || file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([]);
+    expect(files.filter((file) => !/^(dist|guides)\//.test(file)).sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "package.json"]);
+  });
+
   test("constants subpath, ESM and CommonJS", () => {
     const esm = node(["--input-type=module", "-e", 'import { IHDR_SIZE, LibxcRecordType } from "xen-migration-stream/constants"; console.log(IHDR_SIZE, LibxcRecordType.PAGE_DATA)']);
     expect(esm).toEqual({ status: 0, stdout: "24 1", stderr: "" });
@@ -81,5 +93,18 @@ describe.skipIf(!built)("built package", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the root entry point stays small", () => {
+  test("no format constants in the root: they are in xen-migration-stream/constants", async () => {
+    const rootEntry = (await import("../src/index.js")) as Record<string, unknown>;
+    const constants = (await import("../src/constants.js")) as Record<string, unknown>;
+    const names = Object.keys(rootEntry);
+    expect(names.filter((name) => name in constants)).toEqual([]);
+    // SCREAMING_CASE values are spec constants; ErrorCode and FindingCode are the error vocabulary.
+    expect(names.filter((name) => /^[A-Z0-9_]+$/.test(name))).toEqual([]);
+    expect(Object.keys(constants).length).toBeGreaterThan(60);
+    expect(constants.IHDR_SIZE).toBe(24);
   });
 });
