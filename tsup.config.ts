@@ -8,7 +8,8 @@ import { defineConfig, type Options } from "tsup";
 //   package.json). A single bundled file keeps whatever top-level code it
 //   cannot prove pure: 44.7 KB for an app that imports only decodeXlHeader,
 //   3.5 KB this way (scripts/bundle-size.ts checks it).
-// - CommonJS bundles, one per entry point (dist/cjs/*.cjs), for require().
+// - CommonJS bundles (dist/cjs/*.cjs), for require(): the root, constants
+//   and io entry points share chunks (one XenStreamError class for all).
 // - Declarations: dist/types/*.d.ts for import, dist/cjs/*.d.cts for
 //   require (a .d.ts read as CommonJS would be wrong about the module kind).
 // - The executable: dist/cli.cjs, a `#!/usr/bin/env node` CommonJS bundle.
@@ -32,18 +33,28 @@ const quiet: Options = { silent: true, target: "node18", external: ["fast-check"
 
 export default defineConfig([
   { ...quiet, entry: ["src/**/*.ts", "!src/cli/**"], format: ["esm"], bundle: false, outDir: "dist", target: "es2022" },
-  { ...quiet, entry: { index: core.index, constants: core.constants }, format: ["cjs"], outDir: "dist/cjs", dts: true },
-  // The testing kit needs fast-check, an optional peer: say so instead of
-  // a bare "Cannot find module" (the ES entry: scripts/testing-entry.mjs).
+  // CommonJS: the root, constants and io entry points in one build with
+  // shared chunks, so that they share one XenStreamError class (instanceof
+  // holds across them) and one copy of the core.
+  {
+    ...quiet,
+    entry: { index: core.index, constants: core.constants, ...io },
+    format: ["cjs"],
+    outDir: "dist/cjs",
+    splitting: true,
+  },
+  // The testing kit needs fast-check, an optional peer: say so instead of a
+  // bare "Cannot find module" (its ES entry does the same:
+  // scripts/testing-entry.mjs). Its own bundle, so that the check runs first.
   {
     ...quiet,
     entry: { testing: core.testing },
     format: ["cjs"],
     outDir: "dist/cjs",
-    dts: true,
     banner: { js: `try { require.resolve("fast-check"); } catch (error) { throw new Error(${JSON.stringify(MISSING_FAST_CHECK)}, { cause: error }); }` },
   },
-  { ...quiet, entry: io, format: ["cjs"], outDir: "dist/cjs", dts: ioTypes },
+  { ...quiet, entry: core, format: ["cjs"], outDir: "dist/cjs", dts: { only: true } },
+  { ...quiet, entry: io, format: ["cjs"], outDir: "dist/cjs", dts: { ...ioTypes, only: true } },
   { ...quiet, entry: core, format: ["esm"], outDir: "dist/types", dts: { only: true } },
   { ...quiet, entry: io, format: ["esm"], outDir: "dist/types", dts: { ...ioTypes, only: true } },
   // The CLI: one CommonJS bundle (Node loads it ~10 ms faster than ES

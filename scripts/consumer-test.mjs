@@ -66,7 +66,7 @@ try {
   if (installed.status !== 0) throw new Error(`npm install of the tarball failed: ${installed.stderr}`);
   ok(`npm install ${tarball.slice(work.length + 1)} into a fresh project`);
 
-  const expectLine = JSON.stringify({ format: "libxl", same: true, ok: true, code: "TRUNCATED", ihdr: 24, io: 11, node: "function" });
+  const expectLine = JSON.stringify({ format: "libxl", same: true, ok: true, code: "TRUNCATED", ihdr: 24, io: 11, node: "function", shared: true });
   const body = (sampleVar) => `
 const bytes = new Uint8Array(readFileSync(${sampleVar}));
 const file = root.decodeSaveFile(bytes);
@@ -76,7 +76,14 @@ const report = root.verifyStream(bytes);
 const error = new root.XenStreamError("TRUNCATED", 3, "x");
 let records = 0;
 for await (const event of io.decodeSaveFileAsync([bytes.subarray(0, 1000), bytes.subarray(1000)])) if (event.kind === "record") records++;
-console.log(JSON.stringify({ format: file.format, same, ok: report.ok, code: error.code, ihdr: constants.IHDR_SIZE, io: records, node: typeof ioNode.fileSource }));
+// One XenStreamError class for every entry point: what io throws is an instance of the root's.
+let shared = false;
+try {
+  for await (const event of io.decodeSaveFileAsync([bytes.subarray(0, 2000)])) void event;
+} catch (thrown) {
+  shared = thrown instanceof root.XenStreamError && thrown.code === "TRUNCATED";
+}
+console.log(JSON.stringify({ format: file.format, same, ok: report.ok, code: error.code, ihdr: constants.IHDR_SIZE, io: records, node: typeof ioNode.fileSource, shared }));
 `;
   writeFileSync(
     join(app, "esm.mjs"),
