@@ -44,7 +44,7 @@ if (!existsSync("/usr/bin/time")) {
   process.exit(2);
 }
 
-// The executable users run (the package's bin), launcher included.
+// The executable users run (the package's bin).
 const cli = join(ROOT, "dist", "cli.cjs");
 if (!existsSync(cli)) {
   console.error("dist/cli.cjs not found: run `npm run build` first");
@@ -82,7 +82,13 @@ interface Run {
   rssMiB: number;
 }
 
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
+// Both contenders run with the same environment: without NODE_EXTRA_CA_CERTS,
+// which node parses at every start-up and neither needs. Said in the output.
+const extraCerts = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+const cleanEnv: NodeJS.ProcessEnv = { ...process.env };
+delete cleanEnv.NODE_EXTRA_CA_CERTS;
+
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv): Run {
   const result = spawnSync("/usr/bin/time", ["-f", "TIME %e %M", command, ...args], { env, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr}`);
   const match = /TIME ([\d.]+) (\d+)/.exec(result.stderr);
@@ -93,9 +99,10 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process
 await writeStream();
 const bytes = statSync(input).size;
 const python = process.env.XEN_TOOLS_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-const pyEnv = { ...process.env, PYTHONPATH: join(toolsDir, XEN_LIB, "lib", "python") };
+const pyEnv = { ...cleanEnv, PYTHONPATH: join(toolsDir, XEN_LIB, "lib", "python") };
 const gbps = (run: Run): string => (bytes / run.seconds / 1e9).toFixed(2);
 
+console.log(`environment: NODE_EXTRA_CA_CERTS unset for both contenders${extraCerts ? " (it was set here)" : " (it was not set)"}`);
 console.log(`input: ${(bytes / 2 ** 20).toFixed(0)} MiB legacy PV stream (64-bit toolstack), output to /dev/null`);
 const ours: Run[] = [];
 const theirs: Run[] = [];

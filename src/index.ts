@@ -1,56 +1,19 @@
 /**
  * xen-migration-stream: read, write, verify and convert Xen save images and
- * live-migration streams.
+ * live-migration streams: the codecs of every layer (xl, libxl, libxc), the
+ * verifier and the legacy converter. The formats' numbers (magic values,
+ * record type ids, struct sizes) are in `xen-migration-stream/constants`;
+ * async decoding and streaming encoding in `xen-migration-stream/io`.
  *
  * @packageDocumentation
  */
 export { ErrorCode, XenStreamError, isXenStreamError } from "./errors.js";
 export type { Layer, XenStreamErrorDetails } from "./errors.js";
 
-export {
-  RECORD_HEADER_SIZE,
-  RECORD_ALIGN,
-  RECORD_TYPE_OPTIONAL,
-  REC_LENGTH_MAX,
-  paddedLength,
-  paddingLength,
-  isOptionalType,
-} from "./wire/frame.js";
 export { encodeRawRecord } from "./wire/raw.js";
 export type { RawRecordInput } from "./wire/raw.js";
 export type { RecordCommon, RecordExtra, UnknownRecord } from "./wire/values.js";
 
-export {
-  IHDR_MARKER,
-  IHDR_ID,
-  IHDR_SIZE,
-  IHDR_OPT_BIG_ENDIAN,
-  IHDR_OPT_RESERVED_MASK,
-  IHDR_VERSION_MIN,
-  IHDR_VERSION_MAX,
-  DHDR_SIZE,
-  DomainType,
-  PAGE_SHIFT_MIN,
-  PAGE_SHIFT_MAX,
-  LibxcRecordType,
-  PAGE_DATA_PFN_MASK,
-  PAGE_DATA_TYPE_MASK,
-  PAGE_DATA_PFN_MAX,
-  PageType,
-  PAGE_TYPE_PINNED_FLAG,
-  pageTypeHasData,
-  isKnownPageType,
-  X86_PV_INFO_SIZE,
-  X86_TSC_INFO_SIZE,
-  HVM_PARAMS_ENTRY_SIZE,
-  CPUID_POLICY_ENTRY_SIZE,
-  MSR_POLICY_ENTRY_SIZE,
-  VCPU_HEADER_SIZE,
-  COUNT_HEADER_SIZE,
-  P2M_FRAMES_HEADER_SIZE,
-  XEN_CPUID_NO_SUBLEAF,
-  MAX_BATCH_SIZE,
-} from "./libxc/constants.js";
 export type { DomainTypeName, LibxcRecordTypeName, PageTypeName } from "./libxc/constants.js";
 export {
   decodeImageHeader,
@@ -98,20 +61,6 @@ export type {
   LibxcStream,
 } from "./libxc/types.js";
 
-export {
-  LIBXL_IDENT,
-  LIBXL_IDENT_BYTES,
-  LIBXL_HDR_SIZE,
-  LIBXL_VERSION,
-  LIBXL_OPT_BIG_ENDIAN,
-  LIBXL_OPT_LEGACY,
-  LIBXL_OPT_RESERVED_MASK,
-  LibxlRecordType,
-  EmulatorId,
-  EMULATOR_HEADER_SIZE,
-  CheckpointStateId,
-  CHECKPOINT_STATE_SIZE,
-} from "./libxl/constants.js";
 export type { LibxlRecordTypeName, EmulatorIdName, CheckpointStateIdName } from "./libxl/constants.js";
 export { decodeLibxlHeader, encodeLibxlHeader, isBigEndianLibxl } from "./libxl/header.js";
 export { LibxlDecoder } from "./libxl/decoder.js";
@@ -132,15 +81,6 @@ export type {
   LibxlStream,
 } from "./libxl/types.js";
 
-export {
-  XL_MAGIC,
-  XL_MAGIC_SIZE,
-  XL_HEADER_SIZE,
-  XL_BYTEORDER_VALUE,
-  XlMandatoryFlag,
-  XL_MANDATORY_FLAGS_KNOWN,
-  XL_CONFIG_LENGTH_SIZE,
-} from "./xl/constants.js";
 export type { XlMandatoryFlagName } from "./xl/constants.js";
 export { decodeXlHeader, encodeXlHeader, isStreamV2 } from "./xl/header.js";
 export type { XlHeader } from "./xl/header.js";
@@ -171,23 +111,11 @@ export type {
 
 export { savedConfig, setSavedConfig, ConfigRewriter, rewriteSavedConfig } from "./savefile-config.js";
 export type { SavedConfig, SavedConfigKind, ConfigInput, ConfigRewriterOptions } from "./savefile-config.js";
-export { convertContainer, CONTAINER_TARGETS } from "./savefile-convert.js";
+export { convertContainer } from "./savefile-convert.js";
 export type { ContainerTarget, ConvertContainerOptions, ContainerConversion } from "./savefile-convert.js";
 
-export { LIBVIRT_MAGIC, LIBVIRT_MAGIC_SIZE, LIBVIRT_HEADER_SIZE, LIBVIRT_UNUSED_WORDS, LibvirtSaveVersion, LIBVIRT_SAVE_VERSION_MAX } from "./libvirt/constants.js";
 export { decodeLibvirtHeader, encodeLibvirtHeader, isLegacyLibvirt, libvirtXmlText, libvirtHeaderFor } from "./libvirt/header.js";
 export type { LibvirtHeader } from "./libvirt/header.js";
-export {
-  XENOPSD_SIGNATURE,
-  XENOPSD_LEGACY_SIGNATURE,
-  XENOPSD_SIGNATURE_SIZE,
-  XENOPSD_LEGACY_QEMU_SIGNATURE,
-  XENOPSD_LEGACY_QEMU_HEADER_SIZE,
-  XENOPSD_CHUNK_HEADER_SIZE,
-  XenopsdChunkType,
-  xenopsdChunkName,
-  XENOPSD_STREAM_CHUNKS,
-} from "./xenopsd/constants.js";
 export type { XenopsdChunkName } from "./xenopsd/constants.js";
 export { decodeXenopsdSignature, encodeXenopsdChunk } from "./xenopsd/chunk.js";
 export type { XenopsdChunk, XenopsdLayout, XenopsdLegacyQemu } from "./xenopsd/chunk.js";
@@ -222,18 +150,6 @@ export {
   convertLegacy,
   convertLegacyStream,
   detectLegacyLayout,
-  LEGACY_DETECT_WINDOW,
-  LegacyChunkId,
-  legacyChunkName,
-  LEGACY_HVM_PARAM_CHUNKS,
-  LEGACY_MAX_BATCH,
-  LEGACY_MAX_VCPU_ID,
-  LEGACY_P2M_SIZE_MAX,
-  LEGACY_XTAB_ENTRY,
-  ExtendedInfoBlock,
-  QemuSignature,
-  VCPU_CONTEXT_SIZE_32,
-  VCPU_CONTEXT_SIZE_64,
 } from "./legacy/index.js";
 export type {
   DetectLegacyOptions,
@@ -250,21 +166,12 @@ export type {
 } from "./legacy/index.js";
 
 export {
-  XGS_POLICY_ABORT,
-  XGS_POLICY_CONTINUE_PRECOPY,
-  XGS_POLICY_STOP_AND_COPY,
-  SPP_MAX_ITERATIONS,
-  SPP_TARGET_DIRTY_COUNT,
-  LEGACY_DEF_MAX_ITERS,
-  LEGACY_DEF_MAX_FACTOR,
-  MAX_SIMULATED_ITERATIONS,
   simplePrecopyPolicy,
   resolvePolicyParameters,
   guestFromSaveFile,
   syntheticGuest,
   CaptureProfiler,
   captureProfile,
-  XL_MIGRATE_PERMISSION_TO_GO,
   withoutMigrateTrailer,
   runLiveLoop,
   simulateMigration,
@@ -307,3 +214,159 @@ export type {
   StreamingLibxlStream,
   StreamingSaveFile,
 } from "./io/encode.js";
+
+// Record insides, decoded on demand (HVM context, PV vCPU state, shared info, CPU policy).
+export { decodeHvmContext, encodeHvmContext, walkHvmContext, checkHvmContext, xsaveAreaSize, hvmSaveType } from "./libxc/contents/hvm-context.js";
+export type {
+  HvmContextOptions,
+  HvmDescriptor,
+  HvmWalk,
+  HvmContextCheckOptions,
+  HvmContextFinding,
+  HvmContextFindingCode,
+  DecodedBody,
+  HvmSaveType,
+  HvmSaveSize,
+  XenRelease,
+  HvmContext,
+  HvmSaveEntry,
+  HvmSaveEntryOf,
+  HvmUnknownEntry,
+  HvmSaveFields,
+  HvmSaveTypeName,
+  HvmSaveHeader,
+  HvmHwCpu,
+  HvmHwVpic,
+  HvmHwVioapic,
+  VioapicRedirEntry,
+  VioapicRedirEntryFields,
+  HvmHwLapic,
+  HvmHwLapicRegs,
+  HvmHwPciIrqs,
+  HvmHwIsaIrqs,
+  HvmHwPciLink,
+  HvmHwPit,
+  HvmHwPitChannel,
+  HvmHwRtc,
+  HvmHwHpet,
+  HvmHwHpetTimer,
+  HvmHwPmtimer,
+  HvmHwMtrr,
+  HvmViridianDomainContext,
+  HvmHwCpuXsave,
+  HvmHwCpuXsaveHdr,
+  HvmViridianVcpuContext,
+  HvmVmceVcpu,
+  HvmTscAdjust,
+  HvmMsr,
+  HvmOneMsr,
+} from "./libxc/contents/hvm-context.js";
+export { decodePvVcpuBasic, encodePvVcpuBasic, pvVcpuFieldOffset, cr3ToPfn32, pfnToCr3For32, VgcfFlag, VmAssistType } from "./libxc/contents/pv-vcpu.js";
+export type {
+  PvGuestWidth,
+  VgcfFlagName,
+  VmAssistTypeName,
+  CpuUserRegs64,
+  CpuUserRegs32,
+  TrapInfo64,
+  TrapInfo32,
+  PvVcpuDerived,
+  PvVcpuContext64,
+  PvVcpuContext32,
+  PvVcpuContext,
+  PvVcpuBasicDecodeOptions,
+  ContentsEncodeOptions,
+} from "./libxc/contents/pv-vcpu.js";
+export { decodePvVcpuExtended, encodePvVcpuExtended, pvVcpuExtendedFieldOffset } from "./libxc/contents/pv-vcpu-extended.js";
+export type { PvVcpuExtended, PvVcpuExtendedVmce, PvVcpuContentsDecodeOptions } from "./libxc/contents/pv-vcpu-extended.js";
+export { decodePvVcpuXsave, encodePvVcpuXsave, decodeFxsave, encodeFxsave, xcr0Names, Xcr0Bit } from "./libxc/contents/xsave.js";
+export type { PvVcpuXsave, FxsaveArea, XsaveHeader, Xcr0BitName } from "./libxc/contents/xsave.js";
+export { decodePvVcpuMsrs, encodePvVcpuMsrs } from "./libxc/contents/msrs.js";
+export type { PvVcpuMsr } from "./libxc/contents/msrs.js";
+export { msrName, msrNames, msrIndex } from "./libxc/contents/msr-names.js";
+export { decodePvVcpuContents, encodePvVcpuContents } from "./libxc/contents/pv-contents.js";
+export type { PvVcpuContents, PvVcpuContentsOptions } from "./libxc/contents/pv-contents.js";
+export { checkPvVcpuContents } from "./libxc/contents/pv-vcpu-checks.js";
+export type { PvVcpuCheckFacts } from "./libxc/contents/pv-vcpu-checks.js";
+export { decodeSharedInfo, encodeSharedInfo, sharedInfoFieldOffset, PvclockFlag } from "./libxc/contents/shared-info.js";
+export type {
+  VcpuTimeInfo,
+  VcpuInfo64,
+  VcpuInfo32,
+  ArchSharedInfo64,
+  ArchSharedInfo32,
+  SharedInfo64,
+  SharedInfo32,
+  SharedInfo,
+  SharedInfoDecodeOptions,
+} from "./libxc/contents/shared-info.js";
+export {
+  decodeCpuPolicy,
+  encodeCpuPolicy,
+  cpuVendor,
+  cpuFms,
+  cpuFeature,
+  featuresetNames,
+  featuresetFromNames,
+  policyFeatureset,
+  applyFeatureset,
+  cpuPolicyToJSON,
+  cpuidPolicyContents,
+  msrPolicyContents,
+  summarizeCpuPolicy,
+  summarizeMsrPolicy,
+  formatXenCpuidPolicy,
+  checkCpuidPolicy,
+  checkMsrPolicy,
+  policyMsrName,
+  CpuPolicyFindingCode,
+} from "./libxc/contents/cpu-policy.js";
+export type {
+  X86VendorId,
+  CpuVendor,
+  CpuFms,
+  FeatureWordValue,
+  CpuidLeafInfo,
+  MsrInfo,
+  CpuPolicy,
+  FeatureWordJson,
+  CpuidLeafJson,
+  MsrJson,
+  CpuPolicyJson,
+  CpuidPolicyContentsJson,
+  MsrPolicyContentsJson,
+  CpuPolicyFindingCodeName,
+  CpuPolicyFinding,
+  CpuidPolicyCheckOptions,
+} from "./libxc/contents/cpu-policy.js";
+export { cpuidLeafName, cpuidFieldValue } from "./libxc/contents/cpuid-leaves.js";
+export type { CpuidLeafGroup, CpuidFieldSpec, CpuidLeafName } from "./libxc/contents/cpuid-leaves.js";
+export type { CpuFeature, FeaturesetWord, CpuidRegister } from "./libxc/contents/cpu-features.js";
+
+// Guest memory: page index, reads, page-table walks, memory images.
+export { MemoryIndexer } from "./memory/layout.js";
+export type { GuestKind, MemoryIndexOptions, MemoryLayout, SavedVcpu } from "./memory/layout.js";
+export { PageIndex } from "./memory/page-index.js";
+export type { PfnRun } from "./memory/page-index.js";
+export { walk, pagingStateOf } from "./memory/paging.js";
+export type { EntryRequest, PagingMode, PagingState, Translation } from "./memory/paging.js";
+export { savedRegisters } from "./memory/registers.js";
+export type { VcpuRegisters } from "./memory/registers.js";
+export { GuestMemory, AsyncGuestMemory } from "./memory/guest-memory.js";
+export type { AddressSpaceOptions, GuestMemoryOptions, RandomAccessSource } from "./memory/guest-memory.js";
+export { MemoryImageBuilder } from "./memory/image.js";
+export type { MemoryImageFormat, MemoryImageOptions, MemoryMap, MemoryMapRun, PlaceBytes } from "./memory/image.js";
+export { elfCoreParts } from "./memory/elf.js";
+export { writeXenCore } from "./memory/xen-core.js";
+
+// Inspection folds: statistics, digests and diffs, info.
+export { StatsCollector } from "./inspect/stats.js";
+export type { StreamStats, PassStats, RecordTypeStats } from "./inspect/stats.js";
+export { DigestCollector, pageHash } from "./inspect/digest.js";
+export type { StreamDigest } from "./inspect/digest.js";
+export { diffDigests, lineDiff } from "./inspect/diff.js";
+export type { StreamDiff, DiffOptions, FieldDifference, BytesDifference, MemoryDifference } from "./inspect/diff.js";
+export { InfoCollector, domainConfigItems } from "./inspect/info.js";
+export type { InfoExtras, DomainConfigItems } from "./inspect/info.js";
+export { classifyTrailer, describeTrailer } from "./xl/migration.js";
+export type { StreamTrailer } from "./xl/migration.js";

@@ -7,7 +7,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { LibxcRecordType, LibxlRecordType, isXenStreamError, type XenStreamError } from "../src/index.js";
+import { isXenStreamError, type XenStreamError } from "../src/index.js";
+import { LibxcRecordType, LibxlRecordType } from "../src/constants.js";
 import { LIBXC_RECORD_NAMES, LIBXC_REGISTRY, libxcTable } from "../src/libxc/codec.js";
 import { LIBXL_RECORD_NAMES, LIBXL_REGISTRY, NO_CONTEXT, libxlTable } from "../src/libxl/codec.js";
 import { LIBXC_RECORD_KINDS, LIBXL_RECORD_KINDS, libxcRecord, libxlRecord } from "../src/testing/records.js";

@@ -89,7 +89,7 @@ interface Tracked<E> {
  * @param source - the bytes (see {@link ByteSource})
  * @param options - limits, tolerance, `signal`, `copy`, `bufferSize`
  * @returns an async iterator of events
- * @throws {@link XenStreamError} as the whole-buffer decoder (TRUNCATED at
+ * @throws {@link index!XenStreamError} as the whole-buffer decoder (TRUNCATED at
  * the end of an incomplete stream), USAGE for a chunk that is not a
  * Uint8Array; the abort reason when aborted
  *
@@ -113,7 +113,7 @@ export function decodeLibxcAsync(source: ByteSource, options: AsyncDecodeOptions
  * @param source - the bytes (see {@link ByteSource})
  * @param options - limits, tolerance, `signal`, `copy`, `bufferSize`
  * @returns an async iterator of events
- * @throws {@link XenStreamError} as {@link decodeLibxcAsync}, plus
+ * @throws {@link index!XenStreamError} as {@link decodeLibxcAsync}, plus
  * UNEXPECTED_RECORD
  */
 export function decodeLibxlAsync(source: ByteSource, options: AsyncDecodeOptions = {}): AsyncGenerator<LibxlEvent, void, undefined> {
@@ -128,7 +128,7 @@ export function decodeLibxlAsync(source: ByteSource, options: AsyncDecodeOptions
  * @param source - the bytes (see {@link ByteSource})
  * @param options - format, limits, tolerance, `signal`, `copy`, `bufferSize`
  * @returns an async iterator of events
- * @throws {@link XenStreamError} as {@link decodeLibxlAsync}, plus
+ * @throws {@link index!XenStreamError} as {@link decodeLibxlAsync}, plus
  * UNSUPPORTED for a legacy stream
  *
  * @example

@@ -258,7 +258,7 @@ function badValue(offset: number, message: string, layer: "libxl" | "libxc" | "x
  * @param records - the records, END included (it is not added)
  * @param options - `chunkSize`, `reuseBuffer`, `signal`
  * @returns an async iterator of byte chunks
- * @throws {@link XenStreamError} BAD_VALUE, BAD_PADDING (at the record's
+ * @throws {@link index!XenStreamError} BAD_VALUE, BAD_PADDING (at the record's
  * offset in the output)
  *
  * @example
@@ -307,7 +307,7 @@ async function* writeLibxcRecords(
  * @param items - libxl records and libxc parts, in order
  * @param options - `chunkSize`, `reuseBuffer`, `signal`
  * @returns an async iterator of byte chunks
- * @throws {@link XenStreamError} BAD_VALUE (also for items out of order),
+ * @throws {@link index!XenStreamError} BAD_VALUE (also for items out of order),
  * BAD_PADDING
  */
 export async function* encodeLibxlStreamChunks(
@@ -364,7 +364,7 @@ async function* writeLibxl(out: ChunkWriter, stream: StreamingLibxlStream): Asyn
  * @param file - the file; its records and items may be async iterables
  * @param options - `chunkSize`, `reuseBuffer`, `signal`
  * @returns an async iterator of byte chunks
- * @throws {@link XenStreamError} BAD_VALUE, BAD_PADDING
+ * @throws {@link index!XenStreamError} BAD_VALUE, BAD_PADDING
  *
  * @example
  * ```ts
@@ -401,7 +401,7 @@ export async function* encodeSaveFileChunks(
  * @param events - events in stream order
  * @param options - `chunkSize`, `reuseBuffer`, `signal`
  * @returns an async iterator of byte chunks
- * @throws {@link XenStreamError} BAD_VALUE for a value that cannot be
+ * @throws {@link index!XenStreamError} BAD_VALUE for a value that cannot be
  * encoded or a libxc record before both libxc headers, BAD_PADDING
  *
  * @example

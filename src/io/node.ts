@@ -1,5 +1,5 @@
 /**
- * Node adapters: files as {@link ReadIntoSource}s (the fast decode path),
+ * Node adapters: files as {@link io!ReadIntoSource}s (the fast decode path),
  * chunks into files and Node `Writable`s, chunks as a Node `Readable`.
  * The only part of the library that imports Node built-ins besides the CLI.
  *
@@ -13,6 +13,7 @@ import { Readable, type Writable } from "node:stream";
 import { throwIfAborted, type AbortSignalLike } from "./source.js";
 
 export { fileSource, type FileSourceOptions } from "./file.js";
+export { fileRandomAccess } from "./random-access.js";
 
 /** Options of {@link writeToFile} and {@link writeToNodeWritable}. */
 export interface NodeWriteOptions {
@@ -24,7 +25,7 @@ export interface NodeWriteOptions {
  * Writes byte chunks to a file (created or truncated), one awaited write per
  * chunk, so chunks from an encoder with `reuseBuffer: true` are safe.
  *
- * @param chunks - the chunks, e.g. from {@link encodeSaveFileChunks}
+ * @param chunks - the chunks, e.g. from {@link io!encodeSaveFileChunks}
  * @param path - the file
  * @param options - `signal`
  * @returns the number of bytes written

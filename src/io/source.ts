@@ -15,9 +15,13 @@ import { XenStreamError } from "../errors.js";
  * structural type, so no DOM typings are needed).
  */
 export interface ReadableStreamLike<T = Uint8Array> {
+  /** Locks the stream to a reader and returns it. */
   getReader(): {
+    /** The next chunk, or `done` at the end. */
     read(): Promise<{ done: boolean; value?: T | undefined }>;
+    /** Gives up on the stream. */
     cancel(reason?: unknown): Promise<void>;
+    /** Unlocks the stream. */
     releaseLock(): void;
   };
 }
@@ -29,7 +33,9 @@ export interface ReadableStreamLike<T = Uint8Array> {
 export interface AbortSignalLike {
   readonly aborted: boolean;
   readonly reason?: unknown;
+  /** Calls `listener` when the signal aborts. */
   addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: "abort", listener: () => void): void;
 }
 

@@ -28,7 +28,7 @@ export interface ImageHeader {
 
 /** The 16-byte domain header. */
 export interface DomainHeader {
-  /** 1 = x86 PV, 2 = x86 HVM (and PVH). See {@link DomainType}. */
+  /** 1 = x86 PV, 2 = x86 HVM (and PVH). See {@link constants!DomainType}. */
   type: number;
   /** log2 of the page size (12 on x86). */
   pageShift: number;
@@ -49,7 +49,7 @@ export interface EndRecord extends RecordCommon, RecordExtra {
 export interface PfnEntry {
   /** Guest frame number, bits 51-0. */
   pfn: number;
-  /** Page type nibble, bits 63-60 (see {@link PageType}). */
+  /** Page type nibble, bits 63-60 (see {@link constants!PageType}). */
   type: number;
   /** Reserved bits 59-52 (8 bits), kept as found. */
   reserved?: number;

@@ -33,7 +33,7 @@ export interface LibxcContextRecord extends RecordCommon, RecordExtra {
 /** EMULATOR_XENSTORE_DATA (0x02). */
 export interface EmulatorXenstoreDataRecord extends RecordCommon {
   type: "EMULATOR_XENSTORE_DATA";
-  /** Emulator id (see {@link EmulatorId}). */
+  /** Emulator id (see {@link constants!EmulatorId}). */
   emulatorId: number;
   /** Index of the emulator for the domain. */
   index: number;
@@ -47,7 +47,7 @@ export interface EmulatorXenstoreDataRecord extends RecordCommon {
 /** EMULATOR_CONTEXT (0x03). */
 export interface EmulatorContextRecord extends RecordCommon {
   type: "EMULATOR_CONTEXT";
-  /** Emulator id (see {@link EmulatorId}). */
+  /** Emulator id (see {@link constants!EmulatorId}). */
   emulatorId: number;
   /** Index of the emulator for the domain. */
   index: number;
@@ -63,7 +63,7 @@ export interface CheckpointEndRecord extends RecordCommon, RecordExtra {
 /** CHECKPOINT_STATE (0x05). */
 export interface CheckpointStateRecord extends RecordCommon, RecordExtra {
   type: "CHECKPOINT_STATE";
-  /** Control id (see {@link CheckpointStateId}). */
+  /** Control id (see {@link constants!CheckpointStateId}). */
   controlId: number;
 }
 

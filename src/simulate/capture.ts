@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { MIGRATE_PERMISSION_TO_GO, classifyTrailer } from "../xl/migration.js";
 import { MAX_BATCH_SIZE, PageType, pageTypeHasData } from "../libxc/constants.js";
 import type { PageDataRecord } from "../libxc/types.js";
 import type { SaveFileEvent } from "../savefile.js";
@@ -135,13 +136,6 @@ export async function captureProfile(events: Iterable<SaveFileEvent> | AsyncIter
 }
 
 /**
- * xl's "permission to go" message (tools/xl/xl.h migrate_permission_to_go,
- * sent with its NUL by xl_migrate.c migrate_domain() after the libxl
- * stream): the last 44 bytes of a capture of `xl migrate`'s pipe.
- */
-export const XL_MIGRATE_PERMISSION_TO_GO = "domain is yours, you are cleared to unpause\0";
-
-/**
  * The bytes of a captured `xl migrate` stream without xl's trailing
  * permission-to-go message (unchanged when it does not end with it).
  *
@@ -149,8 +143,8 @@ export const XL_MIGRATE_PERMISSION_TO_GO = "domain is yours, you are cleared to 
  * @returns a view of the stream part
  */
 export function withoutMigrateTrailer(bytes: Uint8Array): Uint8Array {
-  const n = XL_MIGRATE_PERMISSION_TO_GO.length;
+  const n = MIGRATE_PERMISSION_TO_GO.length;
   if (bytes.length < n) return bytes;
-  for (let i = 0; i < n; i++) if (bytes[bytes.length - n + i] !== XL_MIGRATE_PERMISSION_TO_GO.charCodeAt(i)) return bytes;
-  return bytes.subarray(0, bytes.length - n);
+  const tail = bytes.subarray(bytes.length - n);
+  return classifyTrailer(tail, n).kind === "permission-to-go" ? bytes.subarray(0, bytes.length - n) : bytes;
 }

@@ -20,7 +20,7 @@ export type { PolicyDecision, PrecopyStats, PrecopyPolicy, PolicyParameters, Res
 export { guestFromSaveFile, syntheticGuest } from "./guest.js";
 export type { GuestImage, StreamTemplate, SaveFileGuestOptions, SyntheticGuestOptions } from "./guest.js";
 export type { DirtyModel, UniformDirtyModel, HotDirtyModel, ReplayDirtyModel, IdleDirtyModel } from "./dirty.js";
-export { CaptureProfiler, captureProfile, XL_MIGRATE_PERMISSION_TO_GO, withoutMigrateTrailer } from "./capture.js";
+export { CaptureProfiler, captureProfile, withoutMigrateTrailer } from "./capture.js";
 export type { CaptureProfile, CapturePass } from "./capture.js";
 export { runLiveLoop } from "./loop.js";
 export type { LoopOptions, LoopPlan, PassReport, SimulationReport, StopReason } from "./loop.js";

@@ -111,6 +111,7 @@ export interface FuzzCaseResult {
 export interface KnownIssue {
   id: string;
   description: string;
+  /** True when `failure` (of an input made by the mutation `label`, if any) is this issue. */
   matches(failure: FuzzFailure, label: MutationLabel | undefined): boolean;
 }
 

@@ -70,7 +70,7 @@ function steersDecoder(layer: "libxc" | "libxl", typeId: number): boolean {
  * @param bytes - a stream the decoder accepts
  * @param format - its format (default: detected from the first bytes)
  * @returns the map
- * @throws {@link XenStreamError} when the decoder refuses the stream
+ * @throws {@link index!XenStreamError} when the decoder refuses the stream
  */
 export function streamMap(bytes: Uint8Array, format?: MappedFormat): StreamMap {
   const decoder = new SaveFileDecoder({ format: format ?? "auto" });

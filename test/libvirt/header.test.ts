@@ -1,7 +1,8 @@
 // The libvirt libxl-driver save header (libxl_conf.h struct
 // _libxlSavefileHeader): 64 bytes, host byte order, XML with its NUL.
 import { describe, expect, test } from "vitest";
-import { LIBVIRT_HEADER_SIZE, LIBVIRT_MAGIC, decodeLibvirtHeader, encodeLibvirtHeader, libvirtHeaderFor, libvirtXmlText } from "../../src/index.js";
+import { decodeLibvirtHeader, encodeLibvirtHeader, libvirtHeaderFor, libvirtXmlText } from "../../src/index.js";
+import { LIBVIRT_HEADER_SIZE, LIBVIRT_MAGIC } from "../../src/constants.js";
 import { cat, hex, le32, be32, toHex } from "../helpers/hex.js";
 import { thrown } from "../helpers/errors.js";
 

@@ -4,6 +4,7 @@
  * BUILD_BUG_ON and tests.py test_format_sizes.
  */
 import { describe, expect, test } from "vitest";
+import { LibxcEncoder } from "../../src/index.js";
 import {
   COUNT_HEADER_SIZE,
   CPUID_POLICY_ENTRY_SIZE,
@@ -17,7 +18,6 @@ import {
   IHDR_SIZE,
   IHDR_VERSION_MAX,
   IHDR_VERSION_MIN,
-  LibxcEncoder,
   LibxcRecordType,
   MAX_BATCH_SIZE,
   MSR_POLICY_ENTRY_SIZE,
@@ -37,7 +37,7 @@ import {
   X86_TSC_INFO_SIZE,
   isKnownPageType,
   pageTypeHasData,
-} from "../../src/index.js";
+} from "../../src/constants.js";
 
 test("struct sizes", () => {
   expect(IHDR_SIZE).toBe(24); // struct xc_sr_ihdr

@@ -7,7 +7,8 @@
  * holding only the chunks it was given.
  */
 import { describe, expect, test } from "vitest";
-import { LibxcDecoder, REC_LENGTH_MAX, XenStreamError, decodeLibxcStream } from "../../src/index.js";
+import { LibxcDecoder, XenStreamError, decodeLibxcStream } from "../../src/index.js";
+import { REC_LENGTH_MAX } from "../../src/constants.js";
 import type { ByteQueue } from "../../src/wire/queue.js";
 import { cat, hex, pattern, u32 } from "../helpers/hex.js";
 import { thrown } from "../helpers/errors.js";

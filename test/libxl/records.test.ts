@@ -10,7 +10,6 @@
  */
 import { describe, expect, test } from "vitest";
 import {
-  LIBXL_HDR_SIZE,
   LibxlDecoder,
   XenStreamError,
   decodeLibxlHeader,
@@ -22,6 +21,7 @@ import {
   type LibxlRecord,
   type LibxlRecordEvent,
 } from "../../src/index.js";
+import { LIBXL_HDR_SIZE } from "../../src/constants.js";
 import { cat, hex } from "../helpers/hex.js";
 import { thrown } from "../helpers/errors.js";
 

@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { MAX_BATCH_SIZE } from "../../src/index.js";
+import { MAX_BATCH_SIZE } from "../../src/constants.js";
 import { verifyStream } from "../../src/verify/index.js";
 import { SPP_MAX_ITERATIONS, guestFromSaveFile, simulateMigration, syntheticGuest, type CaptureProfile } from "../../src/simulate/index.js";
 import { collect, profileOf } from "./helpers.js";

@@ -1,6 +1,7 @@
 // Shared helpers of the simulate tests: collect a simulated stream, fold a
 // stream into its final memory, profile a stream chunk by chunk.
-import { SaveFileDecoder, pageTypeHasData } from "../../src/index.js";
+import { SaveFileDecoder } from "../../src/index.js";
+import { pageTypeHasData } from "../../src/constants.js";
 import type { SaveFileEvent } from "../../src/index.js";
 import { CaptureProfiler, type CaptureProfile, type GuestImage } from "../../src/simulate/index.js";
 

@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { decodeSaveFile, detectFormat, encodeLibxcStream, encodeSaveFile, MAX_BATCH_SIZE, PageType } from "../../src/index.js";
+import { decodeSaveFile, detectFormat, encodeLibxcStream, encodeSaveFile } from "../../src/index.js";
+import { MAX_BATCH_SIZE, PageType } from "../../src/constants.js";
 import { verifyStream } from "../../src/verify/index.js";
 import {
   SPP_MAX_ITERATIONS,

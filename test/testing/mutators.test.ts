@@ -3,7 +3,7 @@
 // (decoder code and offset; the verifier's finding where one is certain).
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { REC_LENGTH_MAX } from "../../src/index.js";
+import { REC_LENGTH_MAX } from "../../src/constants.js";
 import {
   MUTATION_KINDS,
   STRUCTURAL_MUTATION_KINDS,

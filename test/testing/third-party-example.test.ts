@@ -1,6 +1,6 @@
-// The worked example of FUZZING.md, run as a test: a small third-party
+// The worked example of guides/fuzz-a-parser.md, run as a test: a small third-party
 // parser of libxc streams fuzzed with the kit's arbitraries and mutators.
-// The code blocks of FUZZING.md's "Worked example" section are copied from
+// The code blocks of guides/fuzz-a-parser.md's "Worked example" section are copied from
 // this file (the last test checks that they still are).
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
@@ -129,13 +129,13 @@ describe("fuzzing a third-party parser", () => {
   });
 });
 
-test("FUZZING.md shows this file's code", () => {
-  const doc = readFileSync(new URL("../../FUZZING.md", import.meta.url), "utf8");
+test("guides/fuzz-a-parser.md shows this file's code", () => {
+  const doc = readFileSync(new URL("../../guides/fuzz-a-parser.md", import.meta.url), "utf8");
   const section = doc.slice(doc.indexOf("## Worked example"), doc.indexOf("\n## ", doc.indexOf("## Worked example") + 1));
   const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] as string).filter((block) => !block.startsWith("import"));
   expect(blocks.length).toBeGreaterThanOrEqual(3);
   const source = readFileSync(new URL(import.meta.url), "utf8");
   for (const block of blocks) {
-    for (const line of block.split("\n")) expect(source, `FUZZING.md line not in the example test: ${line}`).toContain(line);
+    for (const line of block.split("\n")) expect(source, `guides/fuzz-a-parser.md line not in the example test: ${line}`).toContain(line);
   }
 });

@@ -12,7 +12,7 @@ import {
   isOptionalType,
   paddedLength,
   paddingLength,
-} from "../../src/index.js";
+} from "../../src/constants.js";
 import { hex32 } from "../../src/wire/frame.js";
 
 test("frame constants", () => {

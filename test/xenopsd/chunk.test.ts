@@ -1,14 +1,8 @@
 // The xenopsd suspend-image framing (suspend_image.ml): signatures, the
 // 16-byte little-endian chunk header, every chunk type id, encoder checks.
 import { describe, expect, test } from "vitest";
-import {
-  XENOPSD_CHUNK_HEADER_SIZE,
-  XENOPSD_SIGNATURE_SIZE,
-  XenopsdChunkType,
-  decodeXenopsdSignature,
-  encodeXenopsdChunk,
-  xenopsdChunkName,
-} from "../../src/index.js";
+import { decodeXenopsdSignature, encodeXenopsdChunk } from "../../src/index.js";
+import { XENOPSD_CHUNK_HEADER_SIZE, XENOPSD_SIGNATURE_SIZE, XenopsdChunkType, xenopsdChunkName } from "../../src/constants.js";
 import { hex, toHex } from "../helpers/hex.js";
 import { thrown } from "../helpers/errors.js";
 

@@ -5,17 +5,19 @@
  */
 import { describe, expect, test } from "vitest";
 import {
-  XL_BYTEORDER_VALUE,
-  XL_HEADER_SIZE,
-  XL_MAGIC,
-  XL_MAGIC_SIZE,
   XenStreamError,
-  XlMandatoryFlag,
   decodeXlHeader,
   encodeXlHeader,
   isStreamV2,
   type XlHeader,
 } from "../../src/index.js";
+import {
+  XL_BYTEORDER_VALUE,
+  XL_HEADER_SIZE,
+  XL_MAGIC,
+  XL_MAGIC_SIZE,
+  XlMandatoryFlag,
+} from "../../src/constants.js";
 import { hex } from "../helpers/hex.js";
 import { thrown } from "../helpers/errors.js";
 
