@@ -519,6 +519,8 @@ function asByteRef(json: Json | undefined, where: string, inline: boolean): Byte
   return { offset: asInt(object.offset, `${where}.offset`), length: asInt(object.length, `${where}.length`) };
 }
 
+const own = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+
 function checkKeys(object: JsonObject, known: readonly string[], where: string): void {
   for (const key in object) if (!known.includes(key)) badDocument(where, `unknown key "${key}"`);
 }
@@ -528,7 +530,7 @@ function fromTable(object: JsonObject, table: FieldTable, where: string, inline:
   const out: Record<string, unknown> = {};
   for (const key in object) {
     if (typed && key === "type") continue;
-    if (!(key in table)) badDocument(where, `unknown key "${key}"`);
+    if (!own(table, key)) badDocument(where, `unknown key "${key}"`);
   }
   for (const name in table) {
     const spec = table[name] as { kind: FieldKind; optional: boolean };
@@ -572,7 +574,7 @@ function fieldFromJson(kind: FieldKind, json: Json, where: string, inline: boole
 function recordFromJson<R>(json: Json | undefined, tables: Readonly<Record<string, FieldTable>>, layer: string, where: string, inline: boolean): R {
   const object = asObject(json, where);
   const type = asString(object.type, `${where}.type`);
-  const table = tables[type];
+  const table = own(tables, type) ? tables[type] : undefined;
   if (table === undefined) badDocument(`${where}.type`, `not a ${layer} record type: ${JSON.stringify(type)} (records of unknown type are "UNKNOWN" with typeId and body)`);
   const record = fromTable(object, table as FieldTable, where, inline, true);
   return { type, ...record } as R;
