@@ -209,7 +209,7 @@ describe("bad documents", () => {
       [(d) => ((records(d)[0] as Record<string, unknown>).guestWidth = -8), "document $.stream.records[0].guestWidth: expected a non-negative integer, got number -8"],
       [(d) => ((records(d)[1] as Record<string, unknown>).pages = { offset: 8, length: 4096 }), "document $.stream.records[1].pages: offset 8 is not where the page file continues (0)"],
       [(d) => (d.pagesLength = 4095), "document $.pagesLength: the document's page file has 4095 bytes, the one given has 4096"],
-      [(d) => ((records(d)[0] as Record<string, unknown>).toString = 1), 'document $.stream.records[0]: unknown key "toString"'],
+      [(d) => (((records(d)[0] as Record<string, unknown>)["toString"] = 1)), 'document $.stream.records[0]: unknown key "toString"'],
       [(d) => ((records(d)[0] as Record<string, unknown>).type = "constructor"), 'document $.stream.records[0].type: not a libxc record type: "constructor" (records of unknown type are "UNKNOWN" with typeId and body)'],
       [(d) => (d.format = "legacy"), 'document $.format: expected "libxl" or "libxc", got string "legacy"'],
     ];
