@@ -2,7 +2,7 @@
  * JSON document round trip speed: `xen-stream decode FILE -o doc.json`
  * (document + page file) then `xen-stream encode doc.json -o OUT`, beside
  * `cp FILE OUT` of the same generated 1 GiB xl save file, on the same disk,
- * same run, rows interleaved, each after a \`sync\`. Checks that OUT equals FILE. Peak RSS from
+ * same run, rows interleaved, each after a `sync`. Checks that OUT equals FILE. Peak RSS from
  * /usr/bin/time (%M). Target (issue 14): decode + encode under 4x cp.
  * Every contender runs with NODE_EXTRA_CA_CERTS unset.
  *

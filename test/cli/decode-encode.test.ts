@@ -82,6 +82,25 @@ describe("xen-stream decode / encode", () => {
     expect(existsSync(join(dir, "doc.pages"))).toBe(false);
   });
 
+  it("keeps xl's migration message read from a pipe too", async () => {
+    const input = cat(BYTES, MIGRATE_PERMISSION_TO_GO);
+    const decoded = await run(["decode", "-"], input);
+    expect(decoded.code).toBe(0);
+    expect(decoded.stderr).toMatch(/kept in the document: xl migration message after the stream/);
+    expect((await run(["encode"], decoded.stdout)).out).toEqual(input);
+  });
+
+  it("--keep-unknown-mandatory keeps an unknown mandatory record (and without it the stream is invalid)", async () => {
+    const vector = join(ROOT, "spec-vectors", "libxl", "tolerated", "keep-unknown-mandatory.bin");
+    const refused = await run(["decode", vector]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/: UNKNOWN_RECORD: unknown mandatory/);
+    const kept = await run(["decode", vector, "--keep-unknown-mandatory"]);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toMatch(/\{"type":"UNKNOWN","typeId":\d+,"body":/);
+    expect((await run(["encode"], kept.stdout)).out).toEqual(new Uint8Array(readFileSync(vector)));
+  });
+
   it("--inline with -o writes no page file", async () => {
     const doc = file("c.json");
     expect((await run(["decode", CAPTURED, "-o", doc, "--inline"])).code).toBe(0);

@@ -179,6 +179,24 @@ describe("document text", () => {
   });
 });
 
+describe("DocumentWriter misuse", () => {
+  it("fails with USAGE for events out of order and for a document without a stream", async () => {
+    const { SaveFileDecoder } = await import("../../src/index.js");
+    const events = new SaveFileDecoder().push(SMALL);
+    const writer = new DocumentWriter();
+    const record = events[2] as Parameters<DocumentWriter["add"]>[0];
+    const early = thrown(() => writer.add(record));
+    expect({ code: early.code, offset: early.offset, message: early.message }).toEqual({
+      code: "USAGE",
+      offset: 40,
+      message: "DocumentWriter: libxc record event out of order (writer at start) (at offset 40)",
+    });
+    const empty = thrown(() => new DocumentWriter().finish());
+    expect(empty.message).toBe("DocumentWriter: finish with the writer at start (no whole stream was added) (at offset 0)");
+    expect(thrown(() => new DocumentWriter({ pages: "disk" as "file" })).code).toBe("USAGE");
+  });
+});
+
 describe("bad documents", () => {
   const good = (): Record<string, unknown> => JSON.parse(saveFileToDocument(SMALL).json) as Record<string, unknown>;
   const pages = saveFileToDocument(SMALL).pages;
