@@ -48,19 +48,44 @@ async function readStdin(io: CliIO): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** The page file as a {@link PageReader}: positioned reads into one reused buffer. */
+const PAGE = 4096;
+const WASM_PAGE = 65536;
+
+/**
+ * A zeroed buffer that starts on a page boundary (a WebAssembly memory is
+ * mapped whole pages at a time; a large ArrayBuffer starts 16 bytes past
+ * one), or a plain one where that is not possible.
+ */
+function pageAlignedBuffer(size: number): Uint8Array {
+  const pages = Math.ceil(size / WASM_PAGE);
+  try {
+    return new Uint8Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
+  } catch {
+    return new Uint8Array(size);
+  }
+}
+
+/**
+ * The page file as a {@link PageReader}: positioned reads into one reused
+ * buffer. Each read lands half a page away from its file offset modulo the
+ * page size: read(2) copies from the page cache several times slower when
+ * the target sits a few bytes past the source's offset in its page, which
+ * is where a fresh 16-byte-aligned buffer puts page-aligned file offsets
+ * (measured in src/io/decode.ts, READ_TARGET_OFFSET).
+ */
 function filePages(fd: number): PageReader {
   let buffer = new Uint8Array(0);
   return {
     read(offset, length) {
-      if (buffer.length < length) buffer = new Uint8Array(Math.max(length, 4 << 20));
+      if (buffer.length < length + PAGE) buffer = pageAlignedBuffer(Math.max(length + PAGE, 4 << 20));
+      const start = (offset + PAGE / 2) % PAGE;
       let got = 0;
       while (got < length) {
-        const count = readSync(fd, buffer, got, length - got, offset + got);
+        const count = readSync(fd, buffer, start + got, length - got, offset + got);
         if (count === 0) break;
         got += count;
       }
-      return buffer.subarray(0, got);
+      return buffer.subarray(start, start + got);
     },
   };
 }
