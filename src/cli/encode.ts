@@ -74,7 +74,7 @@ function pageAlignedBuffer(size: number): Uint8Array {
  * (measured in src/io/decode.ts, READ_TARGET_OFFSET).
  */
 function filePages(fd: number): PageReader {
-  let buffer = new Uint8Array(0);
+  let buffer: Uint8Array = new Uint8Array(0);
   return {
     read(offset, length) {
       if (buffer.length < length + PAGE) buffer = pageAlignedBuffer(Math.max(length + PAGE, 4 << 20));
