@@ -566,8 +566,39 @@ function fieldFromJson(kind: FieldKind, json: Json, where: string, inline: boole
       });
     case "pages":
       return asByteRef(json, where, inline);
-    default:
-      return asArray(json, where).map((item, i) => fromTable(asObject(item, `${where}[${i}]`), kind.list, `${where}[${i}]`, inline, false));
+    default: {
+      const list = asArray(json, where);
+      if (allInts(kind.list)) {
+        // PAGE_DATA entries, CPUID leaves: numbers only, so the parsed
+        // objects are the values; checked in place, not copied.
+        for (let i = 0; i < list.length; i++) checkInts(asObject(list[i], `${where}[${i}]`), kind.list, `${where}[${i}]`);
+        return list;
+      }
+      return list.map((item, i) => fromTable(asObject(item, `${where}[${i}]`), kind.list, `${where}[${i}]`, inline, false));
+    }
+  }
+}
+
+const intTables = new WeakMap<FieldTable, boolean>();
+
+function allInts(table: FieldTable): boolean {
+  let known = intTables.get(table);
+  if (known === undefined) {
+    known = Object.values(table).every((spec) => spec.kind === "int");
+    intTables.set(table, known);
+  }
+  return known;
+}
+
+/** Checks an object of a numbers-only table where it is (the fast path of {@link fromTable}). */
+function checkInts(object: JsonObject, table: FieldTable, where: string): void {
+  for (const key in object) {
+    if (!own(table, key)) badDocument(where, `unknown key "${key}"`);
+    const value = object[key];
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) asInt(value, `${where}.${key}`);
+  }
+  for (const name in table) {
+    if (object[name] === undefined && !(table[name] as { optional: boolean }).optional) badDocument(where, `missing key "${name}"`);
   }
 }
 

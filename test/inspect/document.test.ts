@@ -229,6 +229,9 @@ describe("bad documents", () => {
       [(d) => (d.pagesLength = 4095), "document $.pagesLength: the document's page file has 4095 bytes, the one given has 4096"],
       [(d) => (((records(d)[0] as Record<string, unknown>)["toString"] = 1)), 'document $.stream.records[0]: unknown key "toString"'],
       [(d) => ((records(d)[0] as Record<string, unknown>).type = "constructor"), 'document $.stream.records[0].type: not a libxc record type: "constructor" (records of unknown type are "UNKNOWN" with typeId and body)'],
+      [(d) => delete ((records(d)[1] as { entries: Array<Record<string, unknown>> }).entries[1] as Record<string, unknown>).pfn, 'document $.stream.records[1].entries[1]: missing key "pfn"'],
+      [(d) => (((records(d)[1] as { entries: Array<Record<string, unknown>> }).entries[0] as Record<string, unknown>).pfm = 1), 'document $.stream.records[1].entries[0]: unknown key "pfm"'],
+      [(d) => (((records(d)[1] as { entries: Array<Record<string, unknown>> }).entries[0] as Record<string, unknown>).type = 1.5), "document $.stream.records[1].entries[0].type: expected a non-negative integer, got number 1.5"],
       [(d) => (d.format = "legacy"), 'document $.format: expected "libxl" or "libxc", got string "legacy"'],
     ];
     for (const [edit, message] of cases) {
