@@ -36,6 +36,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "pass a stream through unchanged (or to a command, as xl migrate -s) while verifying it",
     load: async () => (await import("./tap.js")).tapCommand,
   },
+  decode: {
+    summary: "write a save file as a lossless JSON document (pages in a side file); encode turns it back",
+    load: async () => (await import("./decode.js")).decodeCommand,
+  },
+  encode: {
+    summary: "write the save file a decode document describes, byte for byte",
+    load: async () => (await import("./encode.js")).encodeCommand,
+  },
   "extract-memory": {
     summary: "write a save file's guest memory as a raw image, an ELF core or a Xen dump-core",
     load: async () => (await import("./extract-memory.js")).extractMemoryCommand,
