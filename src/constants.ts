@@ -146,3 +146,6 @@ export {
   LEGACY_DEF_MAX_FACTOR,
   MAX_SIMULATED_ITERATIONS,
 } from "./simulate/index.js";
+
+// The JSON document's kind and version (schema/stream-document.schema.json).
+export { STREAM_DOCUMENT_KIND, STREAM_DOCUMENT_VERSION } from "./inspect/document.js";

@@ -370,3 +370,7 @@ export { InfoCollector, domainConfigItems } from "./inspect/info.js";
 export type { InfoExtras, DomainConfigItems } from "./inspect/info.js";
 export { classifyTrailer, describeTrailer } from "./xl/migration.js";
 export type { StreamTrailer } from "./xl/migration.js";
+
+// The lossless JSON document of a stream (xen-stream decode / encode).
+export { DocumentWriter, documentToStream, saveFileToDocument, documentToBytes } from "./inspect/document.js";
+export type { DocumentWriterOptions, DocumentPiece, PageReader, DocumentToStreamOptions, StreamDocumentFiles, SaveFileToDocumentOptions } from "./inspect/document.js";

@@ -11,7 +11,7 @@ import { closeSync, fstatSync, openSync, statSync, unlinkSync, writeSync } from 
 import { dirname, relative, resolve } from "node:path";
 import { isXenStreamError } from "../errors.js";
 import { DocumentWriter, type DocumentPiece } from "../inspect/document.js";
-import { readWantedChunks } from "../io/decode.js";
+import { readWantedChunks } from "../io/wanted.js";
 import { SaveFileDecoder } from "../savefile.js";
 import { classifyTrailer, describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";

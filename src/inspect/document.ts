@@ -302,6 +302,14 @@ export class DocumentWriter {
       return [{ kind: "json", text: `${this.opening()},\n  "xl": ${objectJson(XL_HEADER_FIELDS, event.header as unknown as Record<string, unknown>, undefined, "xl")}` }];
     }
     if (event.layer === "libxl") return this.addLibxl(event as LibxlEvent & { layer: "libxl" }, event);
+    if (event.layer !== "libxc") {
+      // Container framing (libvirt, xenopsd, a legacy payload) has no place in the document yet.
+      throw new XenStreamError(
+        "UNSUPPORTED",
+        event.offset,
+        `the JSON document does not cover ${event.layer} containers yet: move the stream out first (xen-stream convert FILE --to xl)`,
+      );
+    }
     return this.addLibxc(event, event);
   }
 
