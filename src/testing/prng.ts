@@ -13,7 +13,11 @@
 export class Prng {
   private state: number;
 
-  /** @param seed - any integer */
+  /**
+   * A generator at the start of `seed`'s sequence.
+   *
+   * @param seed - any integer (taken modulo 2^32)
+   */
   constructor(seed: number) {
     this.state = seed >>> 0;
   }
