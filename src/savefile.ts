@@ -199,6 +199,33 @@ export interface SaveFileDecoderOptions extends DecoderOptions {
 
 type Inner = LibxlParser | LibxcParser;
 
+/**
+ * Whether the first 8 bytes of a stream can begin a legacy (Xen <= 4.5)
+ * stream (legacy-stream.md §11): p2m_size first; octets 4-7 are 0 for a
+ * 64-bit toolstack (the high half of p2m_size), and for a 32-bit one the
+ * extended-info signature 0xffffffff (PV) or the first chunk id (HVM: a
+ * negative chunk id -1..-20, or a page batch of 1..1024 pfns).
+ */
+function mayBeLegacy(bytes: Uint8Array): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
+  const low = view.getUint32(0, true);
+  const word = view.getInt32(4, true);
+  if (low === 0 && word === 0) return false;
+  if (word === 0) return true;
+  return low !== 0 && ((word >= -20 && word <= -1) || (word >= 1 && word <= 1024));
+}
+
+function notXenError(bytes: Uint8Array, offset: number): XenStreamError {
+  const shown = Array.from(bytes.subarray(0, 8), (byte) => byte.toString(16).padStart(2, "0")).join(" ");
+  return new XenStreamError(
+    "BAD_MAGIC",
+    offset,
+    `not a Xen save image or migration stream: its first bytes (${shown}) begin none of the formats read here ` +
+      '(an xl save file "Xen saved domain, xl format", libvirt "libvirt-xml", xenopsd "XenSavedDom", libxl "LibxlFmt", ' +
+      "libxc (8 x 0xff, \"XENF\"), or a legacy Xen <= 4.5 stream)",
+  );
+}
+
 function legacyError(offset: number): XenStreamError {
   return new XenStreamError(
     "UNSUPPORTED",
@@ -307,8 +334,9 @@ class SaveFileParser implements Parser<SaveFileEvent> {
           return this.next(queue);
         }
         if (!queue.has(DETECT_SIZE)) return null;
-        const format = detectFormat(queue.peek(DETECT_SIZE));
-        if (format === "legacy") throw legacyError(queue.offset);
+        const head = queue.peek(DETECT_SIZE);
+        const format = detectFormat(head);
+        if (format === "legacy") throw mayBeLegacy(head) ? legacyError(queue.offset) : notXenError(head, queue.offset);
         if (format === "libxl" || format === "libxc") this.start(format);
         else this.beginContainer(format as "xl" | "libvirt" | "xenopsd");
         return this.next(queue);

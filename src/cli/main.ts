@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "one screen about a save file: layers, guest, vCPUs, memory, config, CPU, passes, verdict",
     load: async () => (await import("./info.js")).infoCommand,
   },
+  config: {
+    summary: "print the stored domain configuration, or write a copy with a new one (--set)",
+    load: async () => (await import("./config.js")).configCommand,
+  },
   stats: {
     summary: "statistics: pages by type, pfn ranges and holes, memory passes, batch sizes, bytes by record type",
     load: async () => (await import("./stats.js")).statsCommand,

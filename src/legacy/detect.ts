@@ -259,8 +259,8 @@ export function detectLegacyLayout(bytes: Uint8Array, options: DetectLegacyOptio
   throw new XenStreamError(
     "BAD_MAGIC",
     offset,
-    `not a legacy stream: its first bytes fit no ${widths.join("/")}-bit ${guests.join("/").toUpperCase()} layout` +
-      " (legacy-stream.md §11: octets 4-7, extended-info signature, chunk ids)",
+    `not a legacy stream (nor any Xen stream read here): its first bytes fit no ${widths.join("/")}-bit ${guests.join("/").toUpperCase()} legacy layout` +
+      " (a legacy stream starts with p2m_size, then the extended-info signature 0xffffffff (PV) or a chunk id / page count (HVM))",
     { layer: "legacy" },
   );
 }

@@ -1,0 +1,76 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { decodeSaveFile, savedConfig } from "../../src/index.js";
+import { GuestPages, libxcGuestStream } from "../memory/guest-builder.js";
+
+const PV = fileURLToPath(new URL("../../spec-vectors/captured/xen-4.17-pv-save.skel.xl", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "config-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function config(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
+  stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
+  const stdin = new PassThrough();
+  stdin.end();
+  const code = await main(["config", ...args], { stdin, stdout, stderr });
+  return { code, stdout: out, stderr: err };
+}
+
+describe("xen-stream config", () => {
+  it("prints the xl JSON config, pretty; --json gives kind and text", async () => {
+    const shown = await config([PV]);
+    expect(shown.code).toBe(0);
+    const parsed = JSON.parse(shown.stdout) as { c_info: { name: string; type: string } };
+    expect(parsed.c_info).toMatchObject({ name: "labpv", type: "pv" });
+    const json = JSON.parse((await config([PV, "--json"])).stdout) as { kind: string; text: string };
+    expect(json.kind).toBe("xl-json");
+    expect(json.text).toBe(savedConfig(decodeSaveFile(new Uint8Array(readFileSync(PV))))?.text);
+  });
+
+  it("--set writes a copy in which only the config changed, verified", async () => {
+    const next = join(dir, "new.json");
+    writeFileSync(next, '{"c_info":{"type":"pv","name":"renamed"}}\n');
+    const out = join(dir, "renamed.xl");
+    const written = await config([PV, "--set", next, "-o", out]);
+    expect(written).toMatchObject({ code: 0, stderr: "" });
+    expect(written.stdout).toBe(`${out}: written with the new configuration (42 bytes); verified\n`);
+    const before = decodeSaveFile(new Uint8Array(readFileSync(PV)));
+    const after = decodeSaveFile(new Uint8Array(readFileSync(out)));
+    expect(savedConfig(after)?.text).toBe('{"c_info":{"type":"pv","name":"renamed"}}\n');
+    // Everything after the xl header is byte-identical.
+    const tail = (bytes: Uint8Array, file: typeof before): Uint8Array => bytes.subarray(48 + (file.xl?.config?.length ?? 0) + 4);
+    expect(Buffer.compare(tail(new Uint8Array(readFileSync(PV)), before), tail(new Uint8Array(readFileSync(out)), after))).toBe(0);
+  });
+
+  it("refuses to write onto its input, and needs -o with --set", async () => {
+    const copy = join(dir, "copy.xl");
+    copyFileSync(PV, copy);
+    const next = join(dir, "n.json");
+    writeFileSync(next, "{}");
+    const onto = await config([copy, "--set", next, "-o", copy]);
+    expect(onto.code).toBe(2);
+    expect(onto.stderr).toMatch(/refusing to write onto the input/);
+    expect(readFileSync(copy)).toEqual(readFileSync(PV));
+    expect((await config([copy, "--set", next])).code).toBe(2);
+    expect((await config(["-", "--set", next, "-o", join(dir, "x")])).code).toBe(2);
+  });
+
+  it("a bare libxc stream stores no configuration: exit 1", async () => {
+    const bare = join(dir, "bare.libxc");
+    const guest = new GuestPages();
+    guest.fill(1, 1);
+    writeFileSync(bare, libxcGuestStream("hvm", guest.pageRecords()));
+    const none = await config([bare]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(`xen-stream config: ${bare} stores no domain configuration (a bare libxl or libxc stream)\n`);
+  });
+});
