@@ -104,7 +104,7 @@ function profileFile(path: string): CaptureProfile {
   const profiler = new CaptureProfiler();
   const step = 4 * 1024 * 1024;
   for (let pos = 0; pos < bytes.length; pos += step) for (const event of decoder.push(bytes.subarray(pos, pos + step))) profiler.add(event);
-  decoder.end();
+  for (const event of decoder.end()) profiler.add(event);
   return profiler.result();
 }
 
