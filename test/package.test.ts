@@ -56,7 +56,7 @@ describe.skipIf(!built)("built package", () => {
       expect(files, needed).toContain(needed);
     }
     expect(files.filter((file) => file.endsWith(".map") || file.endsWith(".cache") || file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([]);
-    expect(files.filter((file) => !/^(dist|guides)\//.test(file)).sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "package.json"]);
+    expect(files.filter((file) => !/^(dist|guides)\//.test(file)).sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "package.json", "schema/stream-document.schema.json"]);
   });
 
   test("constants subpath, ESM and CommonJS", () => {
