@@ -37,6 +37,7 @@ import { isBigEndianLibxl } from "./libxl/header.js";
 import type { LibxlStream } from "./libxl/types.js";
 import { XL_HEADER_SIZE, XL_MAGIC } from "./xl/constants.js";
 import { decodeXlHeader, isStreamV2, readXlFixedHeader, writeXlHeader, xlHeaderSize, type XlHeader } from "./xl/header.js";
+import { LEGACY_DETECT_WINDOW, detectLegacyLayout } from "./legacy/detect.js";
 import { LegacyReader } from "./legacy/reader.js";
 import type { LegacyOutputFormat } from "./legacy/types.js";
 import { LIBVIRT_HEADER_SIZE, LIBVIRT_MAGIC } from "./libvirt/constants.js";
@@ -261,6 +262,17 @@ class SaveFileParser implements Parser<SaveFileEvent> {
   private pendingChunk: { offset: number; index: number; type: XenopsdChunk["type"]; length: bigint; bodyLength: number } | undefined;
   private legacy: LegacyReader | undefined;
   private legacyFormat: LegacyOutputFormat = "libxc";
+  /**
+   * Bytes at the front of the queue already pushed to the legacy reader
+   * and still held by it (a step that peeks: the 8 bytes checked for a v2
+   * stream, the QEMU state's magic). They stay queued here until the
+   * reader consumes them: any it finds after the end of the legacy stream
+   * belong to what follows the stream in the container.
+   */
+  private legacyFed = 0;
+  private legacySkipQemu = false;
+  /** Queued bytes at which the legacy layout detection looks again (it doubles: no quadratic re-scans). */
+  private legacyDetectAt = 8;
 
   constructor(options: SaveFileDecoderOptions) {
     this.options = recordLayerOptions(options);
@@ -280,7 +292,8 @@ class SaveFileParser implements Parser<SaveFileEvent> {
       case "inner":
         return this.container !== "xenopsd" && (this.inner as Inner).complete;
       case "legacy":
-        return this.finishLegacy();
+        // next(queue, true) ends the legacy reader; it only stays here by failing.
+        return false;
       case "legacyQemu":
         // The legacy layout may end after its libxc stream (a PV guest).
         return true;
@@ -289,33 +302,17 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     }
   }
 
-  /**
-   * At the end of input in a legacy payload: lets the legacy reader finish
-   * (a short stream's layout, a QEMU record read to the end). True when the
-   * payload is complete and the image may end there.
-   */
-  private finishLegacy(): boolean {
-    const reader = this.legacy as LegacyReader;
-    if (!reader.done) {
-      reader.end();
-      if (reader.trailingBytes > 0) {
-        throw new XenStreamError("TRAILING_DATA", reader.offset, `${reader.trailingBytes} bytes after the end of the legacy stream`, {
-          layer: "legacy",
-        });
-      }
-    }
-    return this.container !== "xenopsd" || this.layout === "legacy";
-  }
-
   private start(format: "libxl" | "libxc"): void {
     this.inner = format === "libxl" ? new LibxlParser(this.options) : new LibxcParser(this.options);
     this.state = "inner";
   }
 
-  private startLegacy(offset: number, format: LegacyOutputFormat, skipQemu: boolean): void {
+  private startLegacy(format: LegacyOutputFormat, skipQemu: boolean): void {
     this.legacyFormat = format;
-    const reader = new LegacyReader({ format, skipQemu, maxRecordLength: this.options.maxRecordLength }, offset);
-    this.legacy = reader;
+    this.legacySkipQemu = skipQemu;
+    this.legacy = undefined;
+    this.legacyDetectAt = 8;
+    this.legacyFed = 0;
     this.state = "legacy";
   }
 
@@ -325,13 +322,13 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     else this.state = this.layout === "legacy" ? "legacyQemu" : "chunks";
   }
 
-  next(queue: ByteQueue): SaveFileEvent | null {
+  next(queue: ByteQueue, final = false): SaveFileEvent | null {
     switch (this.state) {
       case "detect": {
         if (this.format !== "auto") {
           if (this.format === "libxl" || this.format === "libxc") this.start(this.format);
           else this.beginContainer(this.format);
-          return this.next(queue);
+          return this.next(queue, final);
         }
         if (!queue.has(DETECT_SIZE)) return null;
         const head = queue.peek(DETECT_SIZE);
@@ -339,7 +336,7 @@ class SaveFileParser implements Parser<SaveFileEvent> {
         if (format === "legacy") throw mayBeLegacy(head) ? legacyError(queue.offset) : notXenError(head, queue.offset);
         if (format === "libxl" || format === "libxc") this.start(format);
         else this.beginContainer(format as "xl" | "libvirt" | "xenopsd");
-        return this.next(queue);
+        return this.next(queue, final);
       }
       case "xl": {
         if (!queue.has(XL_HEADER_SIZE)) return null;
@@ -366,7 +363,7 @@ class SaveFileParser implements Parser<SaveFileEvent> {
         if (!queue.has(DETECT_SIZE)) return null;
         if (detectFormat(queue.peek(DETECT_SIZE)) !== "libxc") throw legacyError(queue.offset);
         this.start("libxc");
-        return this.next(queue);
+        return this.next(queue, final);
       }
       case "libvirt":
         return this.libvirtHeader(queue);
@@ -379,7 +376,7 @@ class SaveFileParser implements Parser<SaveFileEvent> {
         if (layout === "legacy") {
           // xenopsd pipes this layout through convert-legacy-stream with
           // --skip-qemu: its own QEMU record follows the libxc stream.
-          this.startLegacy(queue.offset, "libxc", true);
+          this.startLegacy("libxc", true);
         } else this.state = "chunks";
         return { layer: "xenopsd", kind: "signature", offset, layout };
       }
@@ -388,7 +385,7 @@ class SaveFileParser implements Parser<SaveFileEvent> {
       case "chunkBody":
         return this.chunkBody(queue);
       case "legacy":
-        return this.legacyPayload(queue);
+        return this.legacyPayload(queue, final);
       case "legacyQemu": {
         if (queue.available === 0 || !queue.has(XENOPSD_LEGACY_QEMU_HEADER_SIZE)) return null;
         const offset = queue.offset;
@@ -403,7 +400,7 @@ class SaveFileParser implements Parser<SaveFileEvent> {
         const inner = this.inner as Inner;
         if (inner.ended && this.container === "xenopsd") {
           this.afterStream();
-          return this.next(queue);
+          return this.next(queue, final);
         }
         return inner.next(queue);
       }
@@ -432,7 +429,7 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     const { header } = decodeLibvirtHeader(queue.take(size), offset);
     const v2 = detectFormat(queue.peek(DETECT_SIZE)) === "libxl";
     if (v2 || !isLegacyLibvirt(header)) this.start("libxl");
-    else this.startLegacy(queue.offset, "libxl", false);
+    else this.startLegacy("libxl", false);
     return { layer: "libvirt", kind: "header", offset, header, size, stream: v2 || !isLegacyLibvirt(header) ? "libxl" : "legacy" };
   }
 
@@ -454,7 +451,7 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     else if (type === "Libxl") this.start("libxl");
     // Libxc_legacy: a legacy libxc stream, with the "DeviceModelRecord0002"
     // QEMU record xenopsd appends for HVM (read by the legacy restorer).
-    else this.startLegacy(queue.offset, "libxc", false);
+    else this.startLegacy("libxc", false);
     return { layer: "xenopsd", kind: "chunk", offset, index, chunk: { type, length } };
   }
 
@@ -482,24 +479,79 @@ class SaveFileParser implements Parser<SaveFileEvent> {
     return event;
   }
 
-  private legacyPayload(queue: ByteQueue): SaveFileEvent | null {
-    const reader = this.legacy as LegacyReader;
-    if (reader.done) {
-      this.afterStream();
-      return this.next(queue);
+  /**
+   * The legacy stream's bytes, as the legacy reader delimits them: one
+   * payload event per piece the reader consumed. The reader gets exactly
+   * what it wants (`bytesWanted`), so it does not read into what follows
+   * the stream in the container; bytes it holds stay queued here until it
+   * consumes them, and any it counts as trailing (after the stream's end)
+   * go on to the next container state. At the end of the input the reader
+   * gets the rest and is ended (a QEMU state read to the end completes
+   * there, as does a stream whose layout was only settled there).
+   */
+  private legacyPayload(queue: ByteQueue, final: boolean): SaveFileEvent | null {
+    const reader = this.legacy ?? this.legacyReader(queue, final);
+    if (reader === undefined) return null;
+    for (;;) {
+      if (reader.done) {
+        if (this.container !== "xenopsd" && queue.available > 0) {
+          // Nothing follows a libvirt legacy stream.
+          throw new XenStreamError("TRAILING_DATA", queue.offset, `${queue.available} bytes after the end of the legacy stream`, { layer: "legacy" });
+        }
+        this.afterStream();
+        return this.next(queue, final);
+      }
+      const fed = this.legacyFed;
+      const fresh = queue.available - fed;
+      const wanted = reader.bytesWanted;
+      const trailingBefore = reader.trailingBytes;
+      let pushed = 0;
+      if (fresh >= wanted || (final && fresh > 0)) {
+        pushed = Math.min(wanted, fresh);
+        // A copy: the reader keeps views of what it holds, and the queue
+        // may hand out a reused assembly buffer (the verifier's loop).
+        // Only the extent of the legacy stream is wanted here, not its events.
+        reader.pushEach(queue.peek(fed + pushed).slice(fed), ignoreEvent);
+      } else if (final) {
+        reader.endEach(ignoreEvent);
+      } else {
+        return null;
+      }
+      // What the reader holds, or found after the stream's end, is the
+      // last of what it was given.
+      const consumed = fed + pushed - reader.bytesHeld - (reader.trailingBytes - trailingBefore);
+      this.legacyFed = fed + pushed - consumed;
+      if (consumed > 0) {
+        const offset = queue.offset;
+        return { layer: "legacy", kind: "payload", offset, bytes: queue.take(consumed), convertsTo: this.legacyFormat };
+      }
     }
-    if (queue.available === 0) return null;
-    const offset = queue.offset;
-    const bytes = queue.peek(queue.available);
-    const before = reader.trailingBytes;
-    // The legacy reader keeps views of what it has not consumed; a caller may
-    // reuse its buffer once push returns (the verifier's wanted-chunk loop),
-    // so it gets a copy. Legacy streams are rare and read once.
-    // Only the extent of the legacy stream is wanted here, not its events.
-    reader.pushEach(bytes.slice(), ignoreEvent);
-    const used = reader.done ? bytes.length - (reader.trailingBytes - before) : bytes.length;
-    queue.skip(used);
-    return { layer: "legacy", kind: "payload", offset, bytes: bytes.subarray(0, used), convertsTo: this.legacyFormat };
+  }
+
+  /**
+   * The legacy reader, once the stream's layout is known. The layout is
+   * told here from every byte queued (legacy-stream.md §11, up to the
+   * detector's window; looked at again once twice as many are queued) and
+   * the reader is given it. The reader's own detection looks at exactly
+   * its next prefix of doubling size; for a stream shorter than that
+   * prefix it would decide only at the end of the input, after it had
+   * been handed what follows the stream in the container.
+   */
+  private legacyReader(queue: ByteQueue, final: boolean): LegacyReader | undefined {
+    const available = queue.available;
+    const whole = final || available >= LEGACY_DETECT_WINDOW;
+    if (!whole && available < this.legacyDetectAt) return undefined;
+    const layout = detectLegacyLayout(queue.peek(Math.min(available, LEGACY_DETECT_WINDOW)), { final: whole, offset: queue.offset });
+    if (layout === undefined) {
+      this.legacyDetectAt = 2 * available;
+      return undefined;
+    }
+    const reader = new LegacyReader(
+      { format: this.legacyFormat, skipQemu: this.legacySkipQemu, maxRecordLength: this.options.maxRecordLength, ...layout },
+      queue.offset,
+    );
+    this.legacy = reader;
+    return reader;
   }
 
   needed(queue: ByteQueue): number {
@@ -524,7 +576,8 @@ class SaveFileParser implements Parser<SaveFileEvent> {
       case "chunkBody":
         return Math.max(0, (this.pendingChunk?.bodyLength ?? 0) - queue.available);
       case "legacy":
-        return Math.max(1, (this.legacy as LegacyReader).bytesWanted - queue.available);
+        if (this.legacy === undefined) return Math.max(1, Math.min(this.legacyDetectAt, LEGACY_DETECT_WINDOW) - queue.available);
+        return Math.max(1, this.legacy.bytesWanted - (queue.available - this.legacyFed));
       case "legacyQemu": {
         if (!queue.has(XENOPSD_LEGACY_QEMU_HEADER_SIZE)) return XENOPSD_LEGACY_QEMU_HEADER_SIZE - queue.available;
         const length = decodeXenopsdLegacyQemuHeader(queue.peek(XENOPSD_LEGACY_QEMU_HEADER_SIZE), queue.offset, this.options.maxRecordLength);
@@ -685,8 +738,8 @@ export type AnySaveFile = SaveFile | LegacySaveFile;
  */
 export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOptions = {}): AnySaveFile {
   const decoder = new SaveFileDecoder(options);
-  const events = decoder.push(bytes);
-  decoder.end();
+  // A legacy stream that only completes with the input gives its last events at end().
+  const events = [...decoder.push(bytes), ...decoder.end()];
   let xl: XlHeader | undefined;
   let container: SaveFileContainer | undefined;
   let streamAt = -1;

@@ -56,7 +56,6 @@ describe.skipIf(!built)("built package", () => {
       expect(files, needed).toContain(needed);
     }
     expect(files.filter((file) => file.endsWith(".map") || file.endsWith(".cache") || file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([]);
-    // The JSON document's schema ships too (package.json "files" and the exports map).
     expect(files.filter((file) => !/^(dist|guides)\//.test(file)).sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "package.json", "schema/stream-document.schema.json"]);
   });
 

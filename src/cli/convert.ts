@@ -13,10 +13,10 @@
  */
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { parseArgs } from "node:util";
 import { isXenStreamError } from "../errors.js";
 import { decodeAnySaveFile, encodeSaveFile, type AnySaveFile } from "../savefile.js";
 import { CONTAINER_TARGETS, convertContainer, type ContainerTarget, type ConvertContainerOptions } from "../savefile-convert.js";
+import { parseCommand } from "./args.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc|xenopsd [options]
@@ -87,34 +87,21 @@ function describeInput(file: AnySaveFile): string {
 export const convertCommand: CliCommand = {
   summary: "move a stream between containers (xl, libvirt, xenopsd, bare libxl or libxc)",
   async run(args: string[], io: CliIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          to: { type: "string", short: "t" },
-          output: { type: "string", short: "o" },
-          xml: { type: "string" },
-          config: { type: "string" },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
-        },
-      });
-    } catch (error) {
-      io.stderr.write(`xen-stream convert: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout.write(USAGE);
-      return EXIT_OK;
-    }
-    const fail = (message: string): number => {
-      io.stderr.write(`xen-stream convert: ${message}\n${USAGE}`);
-      return EXIT_USAGE;
-    };
+    const parsed = parseCommand(
+      "convert",
+      USAGE,
+      {
+            to: { type: "string", short: "t" },
+            output: { type: "string", short: "o" },
+            xml: { type: "string" },
+            config: { type: "string" },
+            json: { type: "boolean", default: false },
+      },
+      args,
+      io,
+    );
+    if (typeof parsed === "number") return parsed;
+    const { values, positionals, fail } = parsed;
     if (positionals.length > 1) return fail(`expected at most one FILE, got ${positionals.length}`);
     if (values.to === undefined) return fail("--to is required");
     if (!(CONTAINER_TARGETS as readonly string[]).includes(values.to)) return fail(`--to must be one of ${CONTAINER_TARGETS.join(", ")}, got "${values.to}"`);

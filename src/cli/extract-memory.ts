@@ -8,7 +8,6 @@
  * @internal
  */
 import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { isXenStreamError } from "../errors.js";
 import { fileRandomAccess } from "../io/random-access.js";
 import { AsyncGuestMemory } from "../memory/guest-memory.js";
@@ -17,6 +16,7 @@ import type { MemoryImageFormat, MemoryMap } from "../memory/image.js";
 import { writeXenCore } from "../memory/xen-core.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
+import { parseCommand } from "./args.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream extract-memory [FILE|-] -o OUT [options]
@@ -65,34 +65,21 @@ async function extractOnePass(file: string | undefined, io: CliIO, fd: number, f
 export const extractMemoryCommand: CliCommand = {
   summary: "write a save file's guest memory as a raw image, an ELF core or a Xen dump-core",
   async run(args: string[], io: CliIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          output: { type: "string", short: "o" },
-          format: { type: "string", short: "F", default: "raw" },
-          map: { type: "string", short: "m" },
-          checkpoint: { type: "string", short: "c" },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
-        },
-      });
-    } catch (error) {
-      io.stderr.write(`xen-stream extract-memory: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout.write(USAGE);
-      return EXIT_OK;
-    }
-    const fail = (message: string): number => {
-      io.stderr.write(`xen-stream extract-memory: ${message}\n${USAGE}`);
-      return EXIT_USAGE;
-    };
+    const parsed = parseCommand(
+      "extract-memory",
+      USAGE,
+      {
+            output: { type: "string", short: "o" },
+            format: { type: "string", short: "F", default: "raw" },
+            map: { type: "string", short: "m" },
+            checkpoint: { type: "string", short: "c" },
+            json: { type: "boolean", default: false },
+      },
+      args,
+      io,
+    );
+    if (typeof parsed === "number") return parsed;
+    const { values, positionals, fail } = parsed;
     if (positionals.length > 1) return fail(`expected at most one FILE, got ${positionals.length}`);
     if (values.output === undefined || values.output === "-") return fail("-o OUT is required: an image is written with positional writes, never to stdout");
     if (!FORMATS.includes(values.format)) return fail(`--format must be one of ${FORMATS.join(", ")}, got "${values.format}"`);

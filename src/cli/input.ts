@@ -124,7 +124,7 @@ export async function decodeInput(
     progress?.update(bytes);
   }
   progress?.done();
-  decoder.end();
+  decoder.endEach(visit);
   return { bytes, trailer: trailer.finish() };
 }
 

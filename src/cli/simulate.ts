@@ -104,7 +104,7 @@ function profileFile(path: string): CaptureProfile {
   const profiler = new CaptureProfiler();
   const step = 4 * 1024 * 1024;
   for (let pos = 0; pos < bytes.length; pos += step) for (const event of decoder.push(bytes.subarray(pos, pos + step))) profiler.add(event);
-  decoder.end();
+  for (const event of decoder.end()) profiler.add(event);
   return profiler.result();
 }
 
@@ -206,6 +206,15 @@ async function writeStream(chunks: AsyncIterable<Uint8Array>, target: { fd: numb
   }
 }
 
+/**
+ * Writes each chunk before asking for the next. Chunks from `reuseBuffer`
+ * (one reused buffer, and PAGE_DATA pages lent from the simulation's
+ * reused page buffer) are only safe for an fd, done with the bytes when
+ * writeSync returns. A stream's write callback does not say it is done
+ * with them: a PassThrough (a test's stdout, a pipe into other code)
+ * keeps the chunk itself queued for its reader. So a stream gets chunks
+ * of their own (see stdoutTarget's callers).
+ */
 async function writeChunks(chunks: AsyncIterable<Uint8Array>, target: { fd: number } | { stream: NodeJS.WritableStream }): Promise<boolean> {
   for await (const chunk of chunks) {
     if ("fd" in target) {
@@ -329,15 +338,15 @@ export const simulateCommand: CliCommand = {
         writeOut(io, text);
         return EXIT_OK;
       }
-      const chunks = run.chunks({ reuseBuffer: true });
       if (values.output === "-") {
+        const target = stdoutTarget(io);
         // The reader gone (`| head`): stop quietly, as the other commands do.
-        if (await writeStream(chunks, stdoutTarget(io))) io.stderr.write(text);
+        if (await writeStream(run.chunks({ reuseBuffer: "fd" in target }), target)) io.stderr.write(text);
         return EXIT_OK;
       }
       const fd = openSync(values.output, "w");
       try {
-        await writeStream(chunks, { fd });
+        await writeStream(run.chunks({ reuseBuffer: true }), { fd });
       } finally {
         closeSync(fd);
       }

@@ -7,12 +7,12 @@
  * @module
  * @internal
  */
-import { parseArgs } from "node:util";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption } from "../savefile.js";
 import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
+import { parseCommand } from "./args.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream verify [FILE|-] [options]
@@ -88,33 +88,20 @@ function plural(count: number, word: string): string {
 export const verifyCommand: CliCommand = {
   summary: "verify a save file or stream (verify-stream-v2 checks, spec rules, restore rules)",
   async run(args: string[], io: CliIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          format: { type: "string", short: "f", default: "auto" },
-          profile: { type: "string", short: "p", default: "spec" },
-          verbose: { type: "boolean", short: "v", default: false },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
-        },
-      });
-    } catch (error) {
-      io.stderr.write(`xen-stream verify: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout.write(USAGE);
-      return EXIT_OK;
-    }
-    const fail = (message: string): number => {
-      io.stderr.write(`xen-stream verify: ${message}\n${USAGE}`);
-      return EXIT_USAGE;
-    };
+    const parsed = parseCommand(
+      "verify",
+      USAGE,
+      {
+            format: { type: "string", short: "f", default: "auto" },
+            profile: { type: "string", short: "p", default: "spec" },
+            verbose: { type: "boolean", short: "v", default: false },
+            json: { type: "boolean", default: false },
+      },
+      args,
+      io,
+    );
+    if (typeof parsed === "number") return parsed;
+    const { values, positionals, fail } = parsed;
     if (positionals.length > 1) return fail(`expected at most one FILE, got ${positionals.length}`);
     if (!FORMATS.includes(values.format)) return fail(`--format must be one of ${FORMATS.join(", ")}, got "${values.format}"`);
     if (!PROFILES.includes(values.profile)) return fail(`--profile must be one of ${PROFILES.join(", ")}, got "${values.profile}"`);

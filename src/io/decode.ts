@@ -73,7 +73,7 @@ export interface SaveFileAsyncDecodeOptions extends AsyncDecodeOptions, SaveFile
 /** A decoder whose wants and held bytes the driver can see. */
 interface Tracked<E> {
   push(chunk: Uint8Array): E[];
-  end(): void;
+  end(): E[];
   /** Bytes of the decoder's next event it wants before it can parse it. */
   readonly bytesWanted: number;
   /** Bytes pushed but not consumed yet (a header being completed). */
@@ -164,6 +164,10 @@ async function* drive<E extends { kind: string }>(
       yield copy ? copyEventBytes(event) : event;
     }
   }
-  decoder.end();
+  // A legacy stream in a container may complete only with the input.
+  for (const event of decoder.end()) {
+    throwIfAborted(signal);
+    yield copy ? copyEventBytes(event) : event;
+  }
 }
 

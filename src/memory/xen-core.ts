@@ -26,6 +26,8 @@
 import type { GuestMemory, AsyncGuestMemory } from "./guest-memory.js";
 import type { MemoryMap } from "./image.js";
 import type { PlaceBytes } from "./image.js";
+import type { HvmHwCpu } from "../libxc/contents/hvm-context.js";
+import { hvmCpuRecords } from "./registers.js";
 import type { VcpuRegisters } from "./registers.js";
 
 const ELF_HEADER_SIZE = 64;
@@ -68,18 +70,18 @@ function ascii(text: string): number[] {
  * fpu_ctxt, flags i387_valid|online, user_regs, debugreg, ctrlreg 0/2/3/4,
  * segment selectors, fs_base, gs_base_kernel/user by the ring of cs.
  */
-function hvmContext(regs: VcpuRegisters, cpu: Uint8Array | undefined): Uint8Array {
+function hvmContext(regs: VcpuRegisters, saved: { cpu: HvmHwCpu; length: number } | undefined): Uint8Array {
   const out = new Uint8Array(CONTEXT_SIZE_64);
   const view = new DataView(out.buffer);
   let flags = VGCF_ONLINE;
-  if (cpu !== undefined) {
-    const cpuView = new DataView(cpu.buffer, cpu.byteOffset, cpu.byteLength);
-    out.set(cpu.subarray(0, 512), 0);
-    // hvm_hw_cpu.flags (absent before Xen 4.7: then FPU initialised).
-    if (cpu.length < 1032 || (cpuView.getUint32(1024, true) & 1) !== 0) flags |= VGCF_I387_VALID;
-    for (let i = 0; i < 4; i++) view.setBigUint64(5048 + 8 * i, cpuView.getBigUint64(688 + 8 * i, true), true);
-    view.setBigUint64(5048 + 48, cpuView.getBigUint64(720, true), true); // dr6
-    view.setBigUint64(5048 + 56, cpuView.getBigUint64(728, true), true); // dr7
+  if (saved !== undefined) {
+    const { cpu, length } = saved;
+    out.set(cpu.fpuRegs.subarray(0, 512), 0);
+    // hvm_hw_cpu.flags (absent before Xen 4.7: then Xen takes the FPU as initialised).
+    if (length < 1032 || (cpu.flags & 1) !== 0) flags |= VGCF_I387_VALID;
+    [cpu.dr0, cpu.dr1, cpu.dr2, cpu.dr3].forEach((value, i) => view.setBigUint64(5048 + 8 * i, value, true));
+    view.setBigUint64(5048 + 48, cpu.dr6, true);
+    view.setBigUint64(5048 + 56, cpu.dr7, true);
   }
   view.setBigUint64(512, flags, true);
   const user = [regs.r15, regs.r14, regs.r13, regs.r12, regs.rbp, regs.rbx, regs.r11, regs.r10, regs.r9, regs.r8, regs.rax, regs.rcx, regs.rdx, regs.rsi, regs.rdi];
@@ -101,21 +103,6 @@ function hvmContext(regs: VcpuRegisters, cpu: Uint8Array | undefined): Uint8Arra
   const ring0 = (regs.cs & 3) === 0;
   view.setBigUint64(5152, ring0 ? regs.gsBase : regs.gsBaseOther, true);
   view.setBigUint64(5160, ring0 ? regs.gsBaseOther : regs.gsBase, true);
-  return out;
-}
-
-/** The CPU save record (typecode 2) of each vCPU in an HVM context blob. */
-function hvmCpuRecords(blob: Uint8Array | undefined): Map<number, Uint8Array> {
-  const out = new Map<number, Uint8Array>();
-  if (blob === undefined) return out;
-  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  for (let pos = 0; pos + 8 <= blob.length; ) {
-    const code = view.getUint16(pos, true);
-    const length = view.getUint32(pos + 4, true);
-    if (code === 0 || pos + 8 + length > blob.length) break;
-    if (code === 2) out.set(view.getUint16(pos + 2, true), blob.subarray(pos + 8, pos + 8 + length));
-    pos += 8 + length;
-  }
   return out;
 }
 

@@ -103,7 +103,7 @@ export function guestFromSaveFile(bytes: Uint8Array, options: SaveFileGuestOptio
   for (let pos = 0; pos < bytes.length; pos += chunkSize) {
     for (const event of decoder.push(bytes.subarray(pos, Math.min(bytes.length, pos + chunkSize)))) builder.add(event);
   }
-  decoder.end();
+  for (const event of decoder.end()) builder.add(event);
   return builder.finish(bytes);
 }
 

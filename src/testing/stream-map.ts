@@ -74,8 +74,7 @@ function steersDecoder(layer: "libxc" | "libxl", typeId: number): boolean {
  */
 export function streamMap(bytes: Uint8Array, format?: MappedFormat): StreamMap {
   const decoder = new SaveFileDecoder({ format: format ?? "auto" });
-  const events: SaveFileEvent[] = decoder.push(bytes);
-  decoder.end();
+  const events: SaveFileEvent[] = [...decoder.push(bytes), ...decoder.end()];
   const detected = (format ?? detectFormat(bytes)) as MappedFormat;
   const frames: Frame[] = [];
   let libxlLittle = true;

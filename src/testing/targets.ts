@@ -88,8 +88,7 @@ function outcomeOf(error: unknown, inputLength: number, what: string): ErrorCode
 export function decodeOutcome(bytes: Uint8Array, format: InputFormat): { outcome: Outcome; error?: XenStreamError; events?: number } {
   try {
     const decoder = new SaveFileDecoder({ format: decoderFormat(format) });
-    const events = decoder.push(bytes);
-    decoder.end();
+    const events = [...decoder.push(bytes), ...decoder.end()];
     return { outcome: "ok", events: events.length };
   } catch (error) {
     const code = outcomeOf(error, bytes.length, "decode");
@@ -172,7 +171,7 @@ export const chunkedDecodeTarget: FuzzTarget = {
         if (events.length > maxEvents(bytes.length)) throw new OracleViolation(`${events.length} events from ${bytes.length} bytes`);
         at += size;
       }
-      decoder.end();
+      for (const event of decoder.end()) events.push(event);
     } catch (error) {
       outcome = outcomeOf(error, bytes.length, "SaveFileDecoder (chunked)");
       offset = (error as XenStreamError).offset;
@@ -215,7 +214,7 @@ export const wantedDecodeTarget: FuzzTarget = {
         events += decoder.push(bytes.subarray(at, at + size)).length;
         at += size;
       }
-      decoder.end();
+      events += decoder.end().length;
     } catch (error) {
       if (error instanceof OracleViolation) throw error;
       outcome = outcomeOf(error, bytes.length, "SaveFileDecoder (bytesWanted)");

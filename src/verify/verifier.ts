@@ -265,7 +265,7 @@ export class StreamVerifier {
     this.ended = true;
     if (!this.stopped) {
       try {
-        this.pump.end();
+        this.pump.endEach(this.visit);
         this.state.complete = true;
       } catch (error) {
         this.fail(error);

@@ -1,12 +1,14 @@
 /**
  * The one chunked-decode helper of the tests: push a stream to a fresh
- * push decoder in pieces, collect the events, end it.
+ * push decoder in pieces, collect the events, end it (and collect the
+ * events the end completes: a legacy stream in a container may complete
+ * only with the input).
  */
 
 /** A push decoder (LibxcDecoder, LibxlDecoder, SaveFileDecoder). */
 export interface PushDecoderLike<E> {
   push(chunk: Uint8Array): E[];
-  end(): void;
+  end(): E[];
 }
 
 /** Decodes `bytes` split at `cuts` (sorted offsets) with a fresh decoder from `make`, then ends it. */
@@ -18,7 +20,7 @@ export function decodeSplit<E>(make: () => PushDecoderLike<E>, bytes: Uint8Array
     events.push(...decoder.push(bytes.subarray(start, cut)));
     start = cut;
   }
-  decoder.end();
+  events.push(...decoder.end());
   return events;
 }
 
