@@ -138,7 +138,15 @@ function compareMemory(a: StreamDigest, b: StreamDigest): MemoryDifference {
 /** Most config lines diffed line by line (the table is lines x lines). */
 const LINE_DIFF_MAX = 4000;
 
-/** A line diff by longest common subsequence (configs are small). */
+/**
+ * A line diff by longest common subsequence (configs are small; above
+ * 4000 lines on a side, every line of `a` is removed and every line of `b`
+ * added).
+ *
+ * @param a - the old lines
+ * @param b - the new lines
+ * @returns the removed (`-`) and added (`+`) lines with their line numbers
+ */
 export function lineDiff(a: string[], b: string[]): StreamDiff["config"] {
   if (a.length > LINE_DIFF_MAX || b.length > LINE_DIFF_MAX) {
     return [...a.map((text, i) => ({ op: "-" as const, line: i + 1, text })), ...b.map((text, i) => ({ op: "+" as const, line: i + 1, text }))];

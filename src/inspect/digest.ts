@@ -17,6 +17,9 @@ import { latin1Text } from "./text.js";
  * A 52-bit hash of a page (two 32-bit multiply-rotate lanes over its
  * little-endian words, folded into an exact double). Equal pages hash
  * equal; two different pages collide with probability about 2^-52.
+ *
+ * @param page - the page's bytes
+ * @returns the hash, an integer below 2^52
  */
 export function pageHash(page: Uint8Array): number {
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
@@ -82,7 +85,11 @@ function detach(value: unknown): unknown {
 export class DigestCollector {
   private readonly digest: StreamDigest = { pages: new PageIndex(), pageSize: 0, headers: {}, config: undefined, sequence: [], state: new Map() };
 
-  /** Takes the next event. */
+  /**
+   * Takes the next event.
+   *
+   * @param event - a decoder event, in stream order
+   */
   add(event: { layer: string; kind: string }): void {
     const digest = this.digest;
     const any = event as XlHeaderEvent | LibxlEvent | LibxcEvent;
@@ -127,7 +134,11 @@ export class DigestCollector {
     digest.state.set(key, detach(record));
   }
 
-  /** The digest. */
+  /**
+   * The digest.
+   *
+   * @returns what {@link diffDigests} compares
+   */
   finish(): StreamDigest {
     return this.digest;
   }

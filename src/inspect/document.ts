@@ -224,7 +224,9 @@ const INDENT_BARE_RECORD = "\n      ";
  * @example
  * ```ts
  * const writer = new DocumentWriter({ pagesFile: "vm.pages" });
- * for (const event of decodeSaveFileEvents(bytes)) for (const piece of writer.add(event)) sink(piece);
+ * const decoder = new SaveFileDecoder();
+ * for (const chunk of chunks) for (const event of decoder.push(chunk)) for (const piece of writer.add(event)) sink(piece);
+ * for (const event of decoder.end()) for (const piece of writer.add(event)) sink(piece);
  * for (const piece of writer.finish()) sink(piece);
  * ```
  */

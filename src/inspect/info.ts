@@ -95,7 +95,11 @@ export class InfoCollector {
   private msrs: MsrEntry[] = [];
   private readonly pages = new PageIndex();
 
-  /** Takes the next event. */
+  /**
+   * Takes the next event.
+   *
+   * @param event - a decoder event, in stream order
+   */
   add(event: { layer: string; kind: string }): void {
     if (event.layer === "xl" && event.kind === "header") {
       const config = (event as XlHeaderEvent).header.config;
@@ -114,7 +118,11 @@ export class InfoCollector {
     else if (record.type === "X86_MSR_POLICY") this.msrs = record.entries.map((entry) => ({ ...entry }));
   }
 
-  /** What was found. */
+  /**
+   * What was found.
+   *
+   * @returns the facts of the events added
+   */
   finish(): InfoExtras {
     let runs = 0;
     for (const _run of this.pages.runs()) runs++;

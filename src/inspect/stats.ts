@@ -102,7 +102,11 @@ export class StatsCollector {
   private withData = 0;
   private checkpoints = 0;
 
-  /** Takes the next event of a stream (any layer). */
+  /**
+   * Takes the next event of a stream (any layer).
+   *
+   * @param event - a decoder event, in stream order
+   */
   add(event: { layer: string; kind: string }): void {
     if (event.kind !== "record") return;
     const { record, bodyLength } = event as LibxcRecordEvent | LibxlRecordEvent;
@@ -149,7 +153,11 @@ export class StatsCollector {
     }
   }
 
-  /** The statistics so far. */
+  /**
+   * The statistics so far.
+   *
+   * @returns the statistics of the events added
+   */
   finish(): StreamStats {
     const byType: Record<string, number> = {};
     this.byType.forEach((count, type) => {

@@ -44,7 +44,12 @@ export interface LibvirtHeader {
   unused: number[];
 }
 
-/** True when a legacy stream follows the header (version 1). */
+/**
+ * True when a legacy stream follows the header (version 1).
+ *
+ * @param header - a decoded libvirt header
+ * @returns whether libxl would read the stream as a legacy (Xen <= 4.5) one
+ */
 export function isLegacyLibvirt(header: LibvirtHeader): boolean {
   return header.version === LibvirtSaveVersion.LEGACY;
 }

@@ -93,12 +93,23 @@ export type PageTypeName = keyof typeof PageType;
 /** LPINTAB flag within the page-type nibble (bit 31 of the 32-bit PFINFO). */
 export const PAGE_TYPE_PINNED_FLAG = 0x8;
 
-/** True for page types 0-4 and 9-0xC, which carry one page of data. */
+/**
+ * True for page types 0-4 and 9-0xC, which carry one page of data
+ * (`page_type_has_stream_data()`, tools/libs/guest/xg_sr_common.h).
+ *
+ * @param type - the page-type nibble of a PAGE_DATA entry
+ * @returns whether the record holds a page of data for the entry
+ */
 export function pageTypeHasData(type: number): boolean {
   return type <= 0x4 || (type >= 0x9 && type <= 0xc);
 }
 
-/** True for page types Xen knows (all but the reserved 5-8). */
+/**
+ * True for page types Xen knows (all but the reserved 5-8).
+ *
+ * @param type - the page-type nibble of a PAGE_DATA entry
+ * @returns false for 5-8 and for anything that is not an integer 0-0xF
+ */
 export function isKnownPageType(type: number): boolean {
   return Number.isInteger(type) && type >= 0 && type <= 0xf && (type < 0x5 || type > 0x8);
 }

@@ -23,12 +23,22 @@ import type { DomainHeader, ImageHeader } from "./types.js";
 
 const MARKER_WORD = 0xffff_ffff;
 
-/** True when the image header says the stream is big-endian. */
+/**
+ * True when the image header says the stream is big-endian (IHDR_OPT_BIG_ENDIAN).
+ *
+ * @param header - a decoded image header
+ * @returns whether the options word has the big-endian bit
+ */
 export function isBigEndianImage(header: ImageHeader): boolean {
   return (header.options & IHDR_OPT_BIG_ENDIAN) !== 0;
 }
 
-/** Page size in bytes of a stream with this domain header. */
+/**
+ * Page size in bytes of a stream with this domain header.
+ *
+ * @param header - a decoded domain header
+ * @returns 2 ** `pageShift`
+ */
 export function pageSizeOf(header: DomainHeader): number {
   return 2 ** header.pageShift;
 }
@@ -41,6 +51,9 @@ export function pageSizeOf(header: DomainHeader): number {
  *
  * @param bytes - at least 24 bytes
  * @param offset - absolute offset of `bytes[0]` in the stream
+ * @returns the header's fields, reserved ones included
+ * @throws {@link XenStreamError} TRUNCATED (fewer than 24 bytes: at their end), BAD_MAGIC,
+ * BAD_VERSION (at the field's absolute offset)
  */
 export function decodeImageHeader(bytes: Uint8Array, offset = 0): ImageHeader {
   const reader = new Reader(bytes.subarray(0, IHDR_SIZE), false, { base: offset, layer: "libxc", what: "libxc image header" });
@@ -71,6 +84,9 @@ export function decodeImageHeader(bytes: Uint8Array, offset = 0): ImageHeader {
  * @param bytes - at least 16 bytes
  * @param littleEndian - stream byte order (from the image header)
  * @param offset - absolute offset of `bytes[0]`
+ * @returns the header's fields, the reserved one included
+ * @throws {@link XenStreamError} TRUNCATED (fewer than 16 bytes: at their end), BAD_FIELD
+ * (domain type, page_shift: at the field's absolute offset)
  */
 export function decodeDomainHeader(bytes: Uint8Array, littleEndian: boolean, offset = 0): DomainHeader {
   if (bytes.length < DHDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxc domain header: truncated");

@@ -11,7 +11,12 @@ import { Writer } from "../wire/writer.js";
 import { LIBXL_HDR_SIZE, LIBXL_IDENT_BYTES, LIBXL_OPT_BIG_ENDIAN, LIBXL_VERSION } from "./constants.js";
 import type { LibxlHeader } from "./types.js";
 
-/** True when the libxl header says the stream is big-endian. */
+/**
+ * True when the libxl header says the stream is big-endian.
+ *
+ * @param header - a decoded libxl header
+ * @returns whether the options word has LIBXL_OPT_BIG_ENDIAN
+ */
 export function isBigEndianLibxl(header: LibxlHeader): boolean {
   return (header.options & LIBXL_OPT_BIG_ENDIAN) !== 0;
 }
@@ -23,6 +28,9 @@ export function isBigEndianLibxl(header: LibxlHeader): boolean {
  *
  * @param bytes - at least 16 bytes
  * @param offset - absolute offset of `bytes[0]`
+ * @returns the version and options
+ * @throws {@link XenStreamError} TRUNCATED (fewer than 16 bytes: at their end), BAD_MAGIC,
+ * BAD_VERSION (at the field's absolute offset)
  */
 export function decodeLibxlHeader(bytes: Uint8Array, offset = 0): LibxlHeader {
   if (bytes.length < LIBXL_HDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxl header: truncated", { layer: "libxl" });

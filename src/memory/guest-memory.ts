@@ -47,9 +47,19 @@ export interface AddressSpaceOptions {
  * source.
  */
 export interface RandomAccessSource {
-  /** Reads `length` bytes at `position`. */
+  /**
+   * Reads `length` bytes at `position`.
+   *
+   * @param position - byte offset in the source
+   * @param length - bytes wanted
+   * @returns the bytes (fewer only at the end of the source)
+   */
   read(position: number, length: number): Promise<Uint8Array> | Uint8Array;
-  /** Releases the source; called by {@link AsyncGuestMemory.close}. */
+  /**
+   * Releases the source; called by {@link AsyncGuestMemory.close}.
+   *
+   * @returns when the source is released
+   */
   close?(): Promise<void> | void;
 }
 
@@ -129,12 +139,21 @@ abstract class GuestMemoryBase {
     return this.layout.index.size;
   }
 
-  /** True when the stream holds page `pfn`. */
+  /**
+   * True when the stream holds page `pfn`.
+   *
+   * @param pfn - the page frame number
+   * @returns whether a copy of the page (or an XALLOC entry for it) is in the stream
+   */
   hasPage(pfn: number): boolean {
     return this.layout.index.get(pfn) !== undefined;
   }
 
-  /** The populated pfns as maximal runs, in ascending order. */
+  /**
+   * The populated pfns as maximal runs, in ascending order.
+   *
+   * @returns the runs, `{ pfn, count }`
+   */
   runs(): Iterable<PfnRun> {
     return this.layout.index.runs();
   }
@@ -167,7 +186,15 @@ abstract class GuestMemoryBase {
     return { ...paging, tableAddress: options.cr3 & mask };
   }
 
-  /** Where the page holding `pfn` starts in the source, or throws NOT_PRESENT. */
+  /**
+   * Where the page holding `pfn` starts in the source, or throws NOT_PRESENT.
+   *
+   * @param pfn - the page frame number
+   * @param address - the address asked for, for the message
+   * @returns the page's position in the source
+   * @throws {@link index!XenStreamError} NOT_PRESENT when the stream does not hold the page
+   * @internal
+   */
   protected positionOf(pfn: number, address: number): number {
     const position = this.layout.index.get(pfn);
     if (position === undefined) throw missingPage(pfn, address);
@@ -214,6 +241,9 @@ export class GuestMemory extends GuestMemoryBase {
   /**
    * The contents of page `pfn` (a view into the save file), or undefined
    * when the stream does not hold it.
+   *
+   * @param pfn - the page frame number
+   * @returns the page's bytes (zeros for a page sent only as XALLOC), or undefined
    */
   readPage(pfn: number): Uint8Array | undefined {
     const position = this.layout.index.get(pfn);
@@ -266,6 +296,8 @@ export class GuestMemory extends GuestMemoryBase {
    * @param length - bytes to read (at most 1 GiB)
    * @param options - whose address space
    * @returns a new array with the bytes
+   * @throws {@link index!XenStreamError} NOT_PRESENT for an unmapped address or a
+   * page the stream does not hold
    */
   readVirtual(virtualAddress: bigint, length: number, options: AddressSpaceOptions = {}): Uint8Array {
     const out = new Uint8Array(checkedLength(length));
@@ -348,14 +380,26 @@ export class AsyncGuestMemory extends GuestMemoryBase {
     return new AsyncGuestMemory(indexer.finish(), source);
   }
 
-  /** The contents of page `pfn`, or undefined when the stream does not hold it. */
+  /**
+   * The contents of page `pfn`, or undefined when the stream does not hold it.
+   *
+   * @param pfn - the page frame number
+   * @returns the page's bytes (zeros for a page sent only as XALLOC), or undefined
+   */
   async readPage(pfn: number): Promise<Uint8Array | undefined> {
     const position = this.layout.index.get(pfn);
     if (position === undefined) return undefined;
     return position === ZERO_PAGE ? new Uint8Array(this.pageSize) : this.exactly(position, this.pageSize);
   }
 
-  /** Reads guest-physical memory; see {@link GuestMemory.read}. */
+  /**
+   * Reads guest-physical memory; see {@link GuestMemory.read}.
+   *
+   * @param physicalAddress - where to start
+   * @param length - bytes to read (at most 1 GiB)
+   * @returns a new array with the bytes
+   * @throws {@link index!XenStreamError} NOT_PRESENT when a page is not in the stream
+   */
   async read(physicalAddress: number | bigint, length: number): Promise<Uint8Array> {
     const address = checkedAddress(physicalAddress, "physicalAddress");
     const out = new Uint8Array(checkedLength(length));
@@ -368,7 +412,15 @@ export class AsyncGuestMemory extends GuestMemoryBase {
     return out;
   }
 
-  /** Translates a virtual address; see {@link GuestMemory.translate}. */
+  /**
+   * Translates a virtual address; see {@link GuestMemory.translate}.
+   *
+   * @param virtualAddress - the address
+   * @param options - whose address space (default: the first vCPU's)
+   * @returns the physical address and the entries walked
+   * @throws {@link index!XenStreamError} NOT_PRESENT for an unmapped address or a
+   * page table the stream does not hold
+   */
   async translate(virtualAddress: bigint, options: AddressSpaceOptions = {}): Promise<Translation> {
     const steps = walk(this.pagingState(options), virtualAddress);
     for (let step = steps.next(); ; ) {
@@ -378,7 +430,14 @@ export class AsyncGuestMemory extends GuestMemoryBase {
     }
   }
 
-  /** Reads guest-virtual memory; see {@link GuestMemory.readVirtual}. */
+  /**
+   * Reads guest-virtual memory; see {@link GuestMemory.readVirtual}.
+   *
+   * @param virtualAddress - where to start
+   * @param length - bytes to read (at most 1 GiB)
+   * @param options - whose address space
+   * @returns a new array with the bytes
+   */
   async readVirtual(virtualAddress: bigint, length: number, options: AddressSpaceOptions = {}): Promise<Uint8Array> {
     const out = new Uint8Array(checkedLength(length));
     const pieces: { va: bigint; at: number; take: number }[] = [];
@@ -390,7 +449,11 @@ export class AsyncGuestMemory extends GuestMemoryBase {
     return out;
   }
 
-  /** Closes the source. */
+  /**
+   * Closes the source.
+   *
+   * @returns when the source's `close` (if it has one) is done
+   */
   async close(): Promise<void> {
     await this.source.close?.();
   }

@@ -88,7 +88,11 @@ function blob(type: XenopsdChunkName, body: Uint8Array): XenopsdChunk {
   return { type, length: BigInt(body.length), body };
 }
 
-/** A Xenops record as xenopsd writes it (time, word_size 64, vm_str, an empty xs_subtree). */
+/**
+ * A Xenops record as xenopsd writes it (time, word_size 64, vm_str, an empty xs_subtree).
+ *
+ * @returns a fast-check arbitrary of records
+ */
 export function xenopsRecordArbitrary(): fc.Arbitrary<XenopsRecord> {
   return fc
     .record({

@@ -111,7 +111,13 @@ export interface FuzzCaseResult {
 export interface KnownIssue {
   id: string;
   description: string;
-  /** True when `failure` (of an input made by the mutation `label`, if any) is this issue. */
+  /**
+   * True when `failure` (of an input made by the mutation `label`, if any) is this issue.
+   *
+   * @param failure - what a target did wrong
+   * @param label - the mutation that made the input, if any
+   * @returns whether the failure is this known issue
+   */
   matches(failure: FuzzFailure, label: MutationLabel | undefined): boolean;
 }
 

@@ -70,6 +70,11 @@ export interface MutateOptions {
 /**
  * Number of places mutation `kind` applies to in `bytes` (0: it does not
  * apply; byte-level kinds apply to any non-empty input).
+ *
+ * @param bytes - a stream
+ * @param kind - the mutation
+ * @param options - the stream's format, or its map when already built
+ * @returns how many places the mutation can be applied at
  */
 export function mutationPlaces(bytes: Uint8Array, kind: MutationKind, options: MutateOptions = {}): number {
   if (!isStructural(kind)) return kind === "insert" ? bytes.length + 1 : bytes.length;

@@ -13,12 +13,20 @@
 export class Prng {
   private state: number;
 
-  /** @param seed - any integer */
+  /**
+   * A generator at the start of `seed`'s sequence.
+   *
+   * @param seed - any integer (taken modulo 2^32)
+   */
   constructor(seed: number) {
     this.state = seed >>> 0;
   }
 
-  /** Next u32. */
+  /**
+   * The next number of the sequence.
+   *
+   * @returns a u32
+   */
   u32(): number {
     let z = (this.state = (this.state + 0x9e37_79b9) | 0);
     z = Math.imul(z ^ (z >>> 16), 0x85eb_ca6b);
@@ -26,32 +34,62 @@ export class Prng {
     return (z ^ (z >>> 16)) >>> 0;
   }
 
-  /** A number in [0, 1). */
+  /**
+   * A number in [0, 1).
+   *
+   * @returns the next u32 divided by 2^32
+   */
   next(): number {
     return this.u32() / 0x1_0000_0000;
   }
 
-  /** Integer in `0..n-1`. */
+  /**
+   * Integer in `0..n-1`.
+   *
+   * @param n - how many values (at least 1)
+   * @returns the integer
+   */
   below(n: number): number {
     return Math.floor(this.next() * n);
   }
 
-  /** Integer in `min..max` (inclusive). */
+  /**
+   * Integer in `min..max` (inclusive).
+   *
+   * @param min - the smallest value
+   * @param max - the largest value
+   * @returns the integer
+   */
   int(min: number, max: number): number {
     return min + this.below(max - min + 1);
   }
 
-  /** True with probability `p`. */
+  /**
+   * True with probability `p`.
+   *
+   * @param p - the probability, 0 to 1
+   * @returns the outcome
+   */
   chance(p: number): boolean {
     return this.next() < p;
   }
 
-  /** One element of `items`. */
+  /**
+   * One element of `items`.
+   *
+   * @param items - a non-empty list
+   * @returns an element, each equally likely
+   */
   pick<T>(items: readonly T[]): T {
     return items[this.int(0, items.length - 1)] as T;
   }
 
-  /** Fills `bytes` with random bytes. */
+  /**
+   * Fills `bytes` with random bytes.
+   *
+   * @param bytes - the array to fill
+   * @returns `bytes`
+   */
   fill(bytes: Uint8Array): Uint8Array {
     const words = Math.floor(bytes.length / 4);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -60,7 +98,12 @@ export class Prng {
     return bytes;
   }
 
-  /** `length` random bytes. */
+  /**
+   * `length` random bytes.
+   *
+   * @param length - how many
+   * @returns a new array
+   */
   bytes(length: number): Uint8Array {
     return this.fill(new Uint8Array(length));
   }

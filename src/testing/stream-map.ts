@@ -127,12 +127,23 @@ export function streamMap(bytes: Uint8Array, format?: MappedFormat): StreamMap {
   return { format: detected, length: bytes.length, frames, pageSize, domainType, checkpointed, validEnds };
 }
 
-/** The frame holding byte `offset`, if any. */
+/**
+ * The frame holding byte `offset`, if any.
+ *
+ * @param map - a stream's frame map
+ * @param offset - a byte offset in the stream
+ * @returns the frame, or undefined past the frames
+ */
 export function frameAt(map: StreamMap, offset: number): Frame | undefined {
   return map.frames.find((frame) => offset >= frame.offset && offset < frame.offset + frame.size);
 }
 
-/** A short human name of a frame: "libxc record 7 (PAGE_DATA)", "libxl header". */
+/**
+ * A short human name of a frame: "libxc record 7 (PAGE_DATA)", "libxl header".
+ *
+ * @param frame - a frame of a stream map
+ * @returns the name
+ */
 export function describeFrame(frame: Frame): string {
   switch (frame.kind) {
     case "xlHeader":

@@ -99,9 +99,21 @@ export function decodeOutcome(bytes: Uint8Array, format: InputFormat): { outcome
 /** A fuzz target: one API driven with one input. */
 export interface FuzzTarget {
   name: string;
-  /** True when the target takes this input. */
+  /**
+   * True when the target takes this input.
+   *
+   * @param input - a fuzz input
+   * @returns whether `run` applies to it
+   */
   applies(input: FuzzInput): boolean;
-  /** Runs it; returns the outcome, throws for a bug. */
+  /**
+   * Runs it; returns the outcome, throws for a bug.
+   *
+   * @param input - a fuzz input the target applies to
+   * @throws OracleViolation (or any other exception) for a bug
+   * @returns "ok", the XenStreamError code the API rightly threw, or a
+   * target's own short verdict
+   */
   run(input: FuzzInput): Outcome | string;
 }
 

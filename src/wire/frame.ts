@@ -25,17 +25,31 @@ export const REC_LENGTH_MAX = 128 << 20;
 /**
  * Padding after a body of `bodyLength` bytes. Arithmetic, not `& ~7`, so it
  * stays right above 2^31.
+ *
+ * @param bodyLength - the record body's length in bytes
+ * @returns 0-7: the bytes that bring the record to a multiple of 8
  */
 export function paddingLength(bodyLength: number): number {
   return (RECORD_ALIGN - (bodyLength % RECORD_ALIGN)) % RECORD_ALIGN;
 }
 
-/** `bodyLength` rounded up to the record alignment. */
+/**
+ * `bodyLength` rounded up to the record alignment (8 bytes).
+ *
+ * @param bodyLength - the record body's length in bytes
+ * @returns the body's length with its padding
+ */
 export function paddedLength(bodyLength: number): number {
   return bodyLength + paddingLength(bodyLength);
 }
 
-/** True for types with bit 31 set (optional records). */
+/**
+ * True for types with bit 31 set (optional records, which a restorer that
+ * does not know them may skip).
+ *
+ * @param typeId - the record type as a u32
+ * @returns whether the type is optional
+ */
 export function isOptionalType(typeId: number): boolean {
   return typeId >= RECORD_TYPE_OPTIONAL;
 }

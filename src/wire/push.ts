@@ -50,6 +50,8 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
   /**
    * Adds bytes and returns every event they complete.
    *
+   * @param chunk - the next bytes (byte fields of the events may be views into it)
+   * @returns the events, in stream order (empty while a record is incomplete)
    * @throws {@link XenStreamError} on malformed input (the decoder then
    * keeps failing with the same error)
    */

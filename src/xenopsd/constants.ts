@@ -58,7 +58,13 @@ const NAMES: ReadonlyMap<number, XenopsdChunkName> = /*@__PURE__*/ new Map(
   (Object.entries(XenopsdChunkType) as Array<[XenopsdChunkName, number]>).map(([name, id]) => [id, name]),
 );
 
-/** The chunk name of a type id, or undefined for a type xenopsd does not define. */
+/**
+ * The chunk name of a type id (`header_type_of_int64`,
+ * ocaml/xenopsd/lib/suspend_image.ml).
+ *
+ * @param typeId - the chunk header's type field
+ * @returns the name, or undefined for a type xenopsd does not define
+ */
 export function xenopsdChunkName(typeId: number): XenopsdChunkName | undefined {
   return NAMES.get(typeId);
 }

@@ -36,7 +36,13 @@ export interface XlHeader {
   optionalExtra?: Uint8Array;
 }
 
-/** True when the header says a libxl v2 stream follows. */
+/**
+ * True when the header says a libxl v2 stream follows (the STREAMv2
+ * mandatory flag, tools/xl/xl.h).
+ *
+ * @param header - a decoded xl header
+ * @returns whether the STREAMv2 flag is set
+ */
 export function isStreamV2(header: XlHeader): boolean {
   return (header.mandatoryFlags & XlMandatoryFlag.STREAMV2) !== 0;
 }

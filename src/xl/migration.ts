@@ -37,7 +37,12 @@ export function classifyTrailer(head: Uint8Array, length: number): StreamTrailer
   return { length, kind: isMessage ? "permission-to-go" : "data" };
 }
 
-/** A one-line description of a trailer, for messages. */
+/**
+ * A one-line description of a trailer, for messages.
+ *
+ * @param trailer - a trailer from {@link classifyTrailer}
+ * @returns the text, naming xl's migration message when it is one
+ */
 export function describeTrailer(trailer: StreamTrailer): string {
   return trailer.kind === "permission-to-go"
     ? `xl migration message after the stream: "domain is yours, you are cleared to unpause" (${trailer.length} bytes)`

@@ -133,8 +133,12 @@ const XSTATE_END: ReadonlyMap<number, number> = new Map([
 ]);
 
 /**
- * The XSAVE area size CPUID would report for `xcr0` (standard format), or
- * undefined when it has a component whose place is not architectural.
+ * The XSAVE area size CPUID would report for `xcr0` (standard format;
+ * CPUID.(EAX=0xD,ECX=0).EBX, Intel SDM vol. 1 §13.4).
+ *
+ * @param xcr0 - the enabled state components
+ * @returns the size in bytes, or undefined when `xcr0` has a component
+ * whose place is not architectural
  */
 export function xsaveAreaSize(xcr0: bigint): number | undefined {
   let size = 512 + 64;

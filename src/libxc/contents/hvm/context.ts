@@ -56,6 +56,9 @@ export interface HvmWalk {
 /**
  * Walks the descriptors up to END, checking only the framing: a whole
  * descriptor, a body within the blob. Never throws.
+ *
+ * @param blob - the HVM context bytes
+ * @returns the descriptors found, the END index, where the walk stopped and why
  */
 export function walkHvmContext(blob: Uint8Array): HvmWalk {
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);

@@ -81,11 +81,24 @@ export interface HvmSaveType {
    * has_vhpet(), has_vpm() in the loaders.
    */
   readonly device?: "vpic" | "vioapic" | "vlapic" | "vpit" | "vrtc" | "vhpet" | "vpm";
-  /** Decodes a body of any length (never throws on content). */
+  /**
+   * Decodes a body of any length (never throws on content).
+   *
+   * @param body - the entry's body, as long as its descriptor says
+   * @returns the struct's fields that the body holds, and any bytes past them
+   */
   decode(body: Uint8Array): DecodedBody;
   /**
    * Encodes a body of exactly `length` bytes; `offset` (the body's position
    * in the output) locates errors.
+   *
+   * @param fields - the fields, as `decode` returns them
+   * @param length - the body length to write
+   * @param tail - bytes past the struct's fields, if any
+   * @param offset - the body's position in the output, for error offsets
+   * @returns the body
+   * @throws {@link index!XenStreamError} BAD_VALUE for a field out of range
+   * or a tail that does not fit `length`
    */
   encode(fields: unknown, length: number, tail: Uint8Array | undefined, offset: number): Uint8Array;
 }
@@ -354,7 +367,12 @@ export const HVM_SAVE_CODE: Readonly<Record<HvmSaveTypeName, number>> = /*@__PUR
   HVM_SAVE_TYPES.map((row) => [row.name, row.typecode]),
 ) as Record<HvmSaveTypeName, number>;
 
-/** The row for `typecode`, or undefined for an unknown code (21 and up). */
+/**
+ * The save type of a typecode: its name, load rule, sizes and codec.
+ *
+ * @param typecode - an HVM save descriptor's typecode
+ * @returns the row, or undefined for an unknown code (21 and up)
+ */
 export function hvmSaveType(typecode: number): HvmSaveType | undefined {
   return HVM_SAVE_TYPES[typecode];
 }
