@@ -1,0 +1,167 @@
+/**
+ * `xen-stream dump [FILE|-] [--json] [--type NAME[,NAME]] [--layer
+ * xl|libxl|libxc] [--range OFF:LEN] [--pages] [--raw-bytes]`: every header
+ * and record with layer, offset, index, type, length, fields and decoded
+ * insides; text blocks or JSON lines. One pass, in bounded memory (one
+ * record at a time), for any input size.
+ *
+ * @module
+ * @internal
+ */
+import { isXenStreamError } from "../errors.js";
+import { DUMP_TYPE_NAMES, StreamDumper, dumpTrailerEntry } from "../inspect/dump.js";
+import type { DumpEntry, DumpOptions, DumpTrailerEntry } from "../inspect/dump.js";
+import { formatDumpEntry } from "../inspect/dump-text.js";
+import { parseCommand } from "./args.js";
+import { decodeInput, inputName, inputSize, inputSource } from "./input.js";
+import { startProgress } from "./progress.js";
+import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+
+const USAGE = `usage: xen-stream dump [FILE|-] [options]
+
+Every header and record of a save file or stream: layer, offset, index,
+type, length and fields, with the records' insides decoded (HVM context,
+PV vCPU state, shared info, CPU and MSR policy, the xl config). Reads
+standard input when FILE is - or absent.
+
+options:
+      --json                 one JSON object per line for each header and record
+                             (64-bit values as "0x..." strings)
+  -t, --type NAME[,NAME]     only these record types (PAGE_DATA, HVM_CONTEXT, ...)
+                             or headers (XL_HEADER, LIBXL_HEADER, IMAGE_HEADER,
+                             DOMAIN_HEADER); may be repeated
+  -l, --layer xl|libxl|libxc only this layer's headers and records
+  -r, --range OFF:LEN        only what overlaps these bytes (decimal or 0x hex;
+                             OFF: for the rest of the file); stops reading after it
+      --pages                a hexdump of every page of PAGE_DATA records
+                             (default: count, pfn ranges, page types)
+      --raw-bytes            byte fields in full hex (default: length and first 16 bytes)
+      --no-contents          do not decode the records' insides
+  -h, --help                 show this help
+
+Bytes after the end of the stream (xl's migration message on a live
+migration's wire) are named in a last line.
+
+exit status: 0 done, 1 invalid stream (dumped up to the fault, which the
+last line names) or data after the stream, 2 usage or I/O error
+`;
+
+const LAYERS: readonly string[] = ["xl", "libxl", "libxc"];
+
+/** Output is handed to writeOut in pieces of about this size. */
+const FLUSH_SIZE = 1 << 16;
+
+function parseNumber(text: string): number | undefined {
+  if (!/^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** Parses `OFF:LEN` (or `OFF:`, to the end). */
+function parseRange(text: string): { start: number; length: number } | string {
+  const colon = text.indexOf(":");
+  if (colon < 0) return `--range must be OFF:LEN, got "${text}"`;
+  const start = parseNumber(text.slice(0, colon));
+  const lengthText = text.slice(colon + 1);
+  const length = lengthText === "" ? Number.MAX_SAFE_INTEGER : parseNumber(lengthText);
+  if (start === undefined || length === undefined) return `--range must be OFF:LEN with decimal or 0x hex numbers, got "${text}"`;
+  return { start, length: Math.min(length, Number.MAX_SAFE_INTEGER - start) };
+}
+
+/** Thrown from the visitor once the range is behind: stops the read. */
+class PastRange {}
+
+/** @internal */
+export const dumpCommand: CliCommand = {
+  summary: "every header and record with its fields and decoded insides (text or JSON lines)",
+  async run(args: string[], io: CliIO): Promise<number> {
+    const parsed = parseCommand(
+      "dump",
+      USAGE,
+      {
+        json: { type: "boolean", default: false },
+        type: { type: "string", short: "t", multiple: true },
+        layer: { type: "string", short: "l" },
+        range: { type: "string", short: "r" },
+        pages: { type: "boolean", default: false },
+        "raw-bytes": { type: "boolean", default: false },
+        "no-contents": { type: "boolean", default: false },
+      },
+      args,
+      io,
+    );
+    if (typeof parsed === "number") return parsed;
+    const { values, positionals, fail } = parsed;
+    if (positionals.length > 1) return fail(`expected at most one FILE, got ${positionals.length}`);
+    const options: DumpOptions = { pages: values.pages === true, rawBytes: values["raw-bytes"] === true, contents: values["no-contents"] !== true };
+    const types = values.type as string[] | undefined;
+    if (types !== undefined) {
+      const names = types.flatMap((item) => item.split(",")).map((name) => name.trim().toUpperCase());
+      const unknown = names.filter((name) => !DUMP_TYPE_NAMES.includes(name));
+      if (unknown.length > 0) return fail(`unknown --type ${unknown.join(", ")}; known: ${DUMP_TYPE_NAMES.join(", ")}`);
+      options.types = names;
+    }
+    const layer = values.layer as string | undefined;
+    if (layer !== undefined) {
+      if (!LAYERS.includes(layer)) return fail(`--layer must be one of ${LAYERS.join(", ")}, got "${layer}"`);
+      options.layer = layer as "xl" | "libxl" | "libxc";
+    }
+    const rangeText = values.range as string | undefined;
+    if (rangeText !== undefined) {
+      const range = parseRange(rangeText);
+      if (typeof range === "string") return fail(range);
+      options.range = range;
+    }
+    const json = values.json === true;
+    const file = positionals[0];
+    const name = inputName(file);
+
+    let pending = "";
+    const emit = (entry: DumpEntry | DumpTrailerEntry): void => {
+      pending += json ? `${JSON.stringify(entry)}\n` : formatDumpEntry(entry);
+      if (pending.length >= FLUSH_SIZE) {
+        writeOut(io, pending);
+        pending = "";
+      }
+    };
+    const dumper = new StreamDumper(options);
+    const progress = startProgress(io, `dump ${name}`, inputSize(file));
+    let exit = EXIT_OK;
+    try {
+      const input = await decodeInput(
+        await inputSource(file, io),
+        (event) => {
+          const entry = dumper.add(event);
+          if (entry !== undefined) emit(entry);
+          else if (dumper.pastRange) throw new PastRange();
+        },
+        {},
+        progress,
+      );
+      if (input.trailer !== undefined) {
+        const offset = input.bytes - input.trailer.length;
+        const end = options.range === undefined ? Number.POSITIVE_INFINITY : options.range.start + options.range.length;
+        if (offset < end) emit(dumpTrailerEntry(offset, input.trailer));
+        if (input.trailer.kind !== "permission-to-go") exit = EXIT_INVALID;
+      }
+    } catch (error) {
+      if (!(error instanceof PastRange)) {
+        writeOut(io, pending);
+        pending = "";
+        if (isXenStreamError(error)) {
+          const fault = { kind: "error", code: error.code, offset: error.offset, message: error.message, ...(error.layer === undefined ? {} : { layer: error.layer }) };
+          writeOut(io, json ? `${JSON.stringify(fault)}\n` : `error ${error.code} at offset ${error.offset}: ${error.message}\n`);
+          io.stderr.write(`xen-stream dump: ${name}: ${error.code} at offset ${error.offset}: ${error.message}\n`);
+          exit = EXIT_INVALID;
+        } else {
+          io.stderr.write(`xen-stream dump: cannot read ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+          exit = EXIT_USAGE;
+        }
+      }
+    } finally {
+      progress.done();
+    }
+    writeOut(io, pending);
+    return exit;
+  },
+};
