@@ -9,7 +9,7 @@
  * @internal
  */
 import { isXenStreamError } from "../errors.js";
-import { DUMP_TYPE_NAMES, StreamDumper, dumpTrailerEntry } from "../inspect/dump.js";
+import { DUMP_TYPE_NAMES, StreamDumper, bareMessage, dumpTrailerEntry } from "../inspect/dump.js";
 import type { DumpEntry, DumpOptions, DumpTrailerEntry } from "../inspect/dump.js";
 import { formatDumpEntry } from "../inspect/dump-text.js";
 import { parseCommand } from "./args.js";
@@ -149,9 +149,18 @@ export const dumpCommand: CliCommand = {
         writeOut(io, pending);
         pending = "";
         if (isXenStreamError(error)) {
-          const fault = { kind: "error", code: error.code, offset: error.offset, message: error.message, ...(error.layer === undefined ? {} : { layer: error.layer }) };
-          writeOut(io, json ? `${JSON.stringify(fault)}\n` : `error ${error.code} at offset ${error.offset}: ${error.message}\n`);
-          io.stderr.write(`xen-stream dump: ${name}: ${error.code} at offset ${error.offset}: ${error.message}\n`);
+          const message = bareMessage(error);
+          const fault = {
+            ...(error.layer === undefined ? {} : { layer: error.layer }),
+            kind: "error",
+            offset: error.offset,
+            ...(error.recordIndex === undefined ? {} : { index: error.recordIndex }),
+            code: error.code,
+            message,
+          };
+          const where = `at offset ${error.offset}${error.recordIndex === undefined ? "" : ` (record ${error.recordIndex})`}`;
+          writeOut(io, json ? `${JSON.stringify(fault)}\n` : `error ${error.code} ${where}: ${message}\n`);
+          io.stderr.write(`xen-stream dump: ${name}: ${error.code} ${where}: ${message}\n`);
           exit = EXIT_INVALID;
         } else {
           io.stderr.write(`xen-stream dump: cannot read ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
