@@ -209,7 +209,7 @@ function xenctx(): Array<Record<string, bigint>> {
 describe("StreamDumper on the oracle PVH save file", () => {
   const entries = dump(ORACLE);
   const hvm = one(entries, "HVM_CONTEXT");
-  const saveRecords = (contents(hvm).entries as Json[]).map((entry) => ({ ...entry, fields: entry.fields as Json }));
+  const saveRecords = contents(hvm).entries as Array<Json & { fields: Json }>;
 
   it("HVM context: one object per save record with typecode, name, instance, length and fields", () => {
     expect(saveRecords.map((entry) => entry.name)).toEqual([
