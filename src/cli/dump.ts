@@ -12,6 +12,8 @@ import { isXenStreamError } from "../errors.js";
 import { DUMP_TYPE_NAMES, StreamDumper, bareMessage, dumpTrailerEntry } from "../inspect/dump.js";
 import type { DumpEntry, DumpOptions, DumpTrailerEntry } from "../inspect/dump.js";
 import { formatDumpEntry } from "../inspect/dump-text.js";
+import type { InternalDecoderOptions } from "../libxc/decoder.js";
+import type { SaveFileDecoderOptions } from "../savefile.js";
 import { parseCommand } from "./args.js";
 import { decodeInput, inputName, inputSize, inputSource } from "./input.js";
 import { startProgress } from "./progress.js";
@@ -67,6 +69,8 @@ function parseRange(text: string): { start: number; length: number } | string {
   if (start === undefined || length === undefined) return `--range must be OFF:LEN with decimal or 0x hex numbers, got "${text}"`;
   return { start, length: Math.min(length, Number.MAX_SAFE_INTEGER - start) };
 }
+
+const DECODER_OPTIONS: SaveFileDecoderOptions & InternalDecoderOptions = { reuseEntries: true };
 
 /** Thrown from the visitor once the range is behind: stops the read. */
 class PastRange {}
@@ -135,7 +139,9 @@ export const dumpCommand: CliCommand = {
           if (entry !== undefined) emit(entry);
           else if (dumper.pastRange) throw new PastRange();
         },
-        {},
+        // Each event is dumped before the visitor returns (pushEach):
+        // PAGE_DATA entries may be refilled in place, no objects per page.
+        DECODER_OPTIONS,
         progress,
       );
       if (input.trailer !== undefined) {

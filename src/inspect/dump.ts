@@ -172,9 +172,19 @@ export function toDumpJson(value: unknown, rawBytes = false): DumpJson {
           ? { length: value.length, hex: bytesToHex(value) }
           : { length: value.length, head: bytesToHex(value.subarray(0, DUMP_BYTES_HEAD)) };
       }
-      if (Array.isArray(value)) return value.map((item: unknown) => toDumpJson(item, rawBytes));
+      if (Array.isArray(value)) {
+        const list: DumpJson[] = new Array<DumpJson>(value.length);
+        for (let i = 0; i < value.length; i++) list[i] = toDumpJson(value[i], rawBytes);
+        return list;
+      }
+      // for..in over the decoders' plain objects: no entry pairs allocated.
       const out: DumpJsonObject = {};
-      for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = toDumpJson(item, rawBytes);
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+        const item = record[key];
+        if (item !== undefined) out[key] = toDumpJson(item, rawBytes);
+      }
       return out;
     }
     default:
@@ -242,7 +252,9 @@ function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
  */
 function pageDataFields(record: PageDataRecord, pageSize: number, options: { pages: boolean; rawBytes: boolean }): DumpJsonObject {
   const { entries } = record;
-  const types: Record<string, number> = {};
+  // Hot on a dump of a large stream (every PAGE_DATA entry): counts by
+  // type nibble in a fixed array, runs as numbers; names only at the end.
+  const byType = new Array<number>(16).fill(0);
   const ranges: DumpJson[] = [];
   let first = -1;
   let last = -1;
@@ -251,24 +263,26 @@ function pageDataFields(record: PageDataRecord, pageSize: number, options: { pag
   const pages: DumpJson[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as { pfn: number; type: number; reserved?: number };
-    const name = pageTypeName(entry.type);
-    types[name] = (types[name] ?? 0) + 1;
+    const { pfn, type } = entry;
+    byType[type & 0xf] = (byType[type & 0xf] as number) + 1;
     if (entry.reserved !== undefined && entry.reserved !== 0) reservedEntries += 1;
-    if (entry.pfn === last + 1 && first >= 0) last = entry.pfn;
+    if (pfn === last + 1 && first >= 0) last = pfn;
     else {
       if (first >= 0) ranges.push([first, last]);
-      first = entry.pfn;
-      last = entry.pfn;
+      first = pfn;
+      last = pfn;
     }
-    if (pageTypeHasData(entry.type)) {
+    if (pageTypeHasData(type)) {
       if (options.pages) {
         const page = record.pages.subarray(withData * pageSize, (withData + 1) * pageSize);
-        pages.push({ pfn: entry.pfn, type: name, hexdump: hexdumpLines(page) });
+        pages.push({ pfn, type: pageTypeName(type), hexdump: hexdumpLines(page) });
       }
       withData += 1;
     }
   }
   if (first >= 0) ranges.push([first, last]);
+  const types: DumpJsonObject = {};
+  for (let type = 0; type < 16; type++) if ((byType[type] as number) > 0) types[pageTypeName(type)] = byType[type] as number;
   const fields: DumpJsonObject = { count: entries.length, reserved: record.reserved ?? 0, types, pfnRanges: ranges, pagesWithData: withData };
   if (reservedEntries > 0) fields.entriesWithReservedBits = reservedEntries;
   if (options.pages) fields.pages = pages;
