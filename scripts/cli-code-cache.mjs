@@ -1,6 +1,6 @@
 // Writes dist/cli-main.cache: the V8 code cache of the CLI bundle, for the
 // executable (src/cli/launcher.ts) to compile it with. The bundle first runs
-// the commands users run (verify on the captured samples, convert-legacy on
+// the commands users run (verify and dump on the captured samples, convert-legacy on
 // a legacy vector), so that the cache holds the functions they compile, not
 // only the top level. Runs after tsup in `npm run build`.
 import { writeFileSync } from "node:fs";
@@ -19,6 +19,8 @@ const runs = [
   ["verify", `${root}spec-vectors/captured/xen-4.17-pv-save.skel.xl`],
   ["verify", "--verbose", `${root}spec-vectors/captured/xen-4.17-hvm-save.skel.xl`],
   ["verify", "--profile", "restore", `${root}spec-vectors/captured/xen-4.17-pvh-save.skel.xl`],
+  ["dump", "--json", `${root}spec-vectors/captured/xen-4.17-pv-save.skel.xl`],
+  ["dump", `${root}spec-vectors/captured/xen-4.17-hvm-save.skel.xl`],
   ["convert-legacy", `${root}spec-vectors/legacy/valid/hvm64.bin`, "-o", "/dev/null", "--format", "libxl"],
   ["convert-legacy", `${root}spec-vectors/legacy/valid/pv64.bin`, "-o", "/dev/null"],
 ];
