@@ -377,6 +377,9 @@ export class StreamDumper {
   /**
    * Takes the next event.
    *
+   * Never throws for an event a decoder produced: a failure to decode a
+   * record's insides becomes the entry's `contentsError`.
+   *
    * @param event - the next event of the save file
    * @returns its dump entry, or undefined when the filters leave it out
    */
