@@ -491,10 +491,11 @@ export class StreamDumper {
         // The guest width comes from X86_PV_INFO, which a PV stream sends
         // first (spec libxc-stream.md); 8 when the stream has none.
         return toDumpJson(decodeSharedInfo(record.data, { guestWidth: asWidth(this.guestWidth) ?? 8, baseOffset: body }), rawBytes);
+      // Already JSON data (u32s as numbers, MSR values as "0x..." strings).
       case "X86_CPUID_POLICY":
-        return toDumpJson(cpuidPolicyContents(record), rawBytes);
+        return cpuidPolicyContents(record) as unknown as DumpJson;
       case "X86_MSR_POLICY":
-        return toDumpJson(msrPolicyContents(record), rawBytes);
+        return msrPolicyContents(record) as unknown as DumpJson;
       default:
         return undefined;
     }

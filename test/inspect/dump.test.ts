@@ -398,7 +398,7 @@ describe("properties", () => {
     expect(last.offset + last.size).toBe(bytes.length);
     for (const entry of entries) {
       // JSON-ready: nothing JSON.stringify would drop or refuse.
-      expect(JSON.parse(JSON.stringify(entry))).toEqual(entry);
+      expect(JSON.parse(JSON.stringify(entry))).toStrictEqual(entry);
       expect("contents" in entry && "contentsError" in entry).toBe(false);
       expect(typeof formatDumpEntry(entry)).toBe("string");
     }
@@ -440,7 +440,7 @@ describe("properties", () => {
           }
           for (const entry of entries) {
             expect(entry.contentsError?.code).not.toBe("INTERNAL");
-            expect(JSON.parse(JSON.stringify(entry))).toEqual(entry);
+            expect(JSON.parse(JSON.stringify(entry))).toStrictEqual(entry);
           }
         }),
         { numRuns: 150 },
