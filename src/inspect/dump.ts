@@ -29,7 +29,7 @@ import type { LibxlRecordTypeName } from "../libxl/constants.js";
 import type { LibxlRecord } from "../libxl/types.js";
 import type { SaveFileEvent } from "../savefile.js";
 import { RECORD_HEADER_SIZE, paddedLength } from "../wire/frame.js";
-import { XlMandatoryFlag } from "../xl/constants.js";
+import { XL_CONFIG_LENGTH_SIZE, XL_HEADER_SIZE, XlMandatoryFlag } from "../xl/constants.js";
 import { describeTrailer } from "../xl/migration.js";
 import type { StreamTrailer } from "../xl/migration.js";
 import { latin1Text } from "./text.js";
@@ -317,6 +317,23 @@ function contentsErrorOf(error: unknown, offset: number): DumpContentsError {
   return { code: "INTERNAL", offset, message: `internal error while decoding the record's insides (a bug in xen-migration-stream): ${message}` };
 }
 
+/**
+ * Text of a byte string that is UTF-8 (xl's JSON config, xenstore keys and
+ * values), trailing NULs dropped; bytes that are not UTF-8 as Latin-1.
+ * Without TextDecoder: the core declares no DOM or Node types.
+ */
+function utf8Text(bytes: Uint8Array): string {
+  const latin1 = latin1Text(bytes);
+  if (!/[^\x00-\x7f]/.test(latin1)) return latin1;
+  let escaped = "";
+  for (let i = 0; i < latin1.length; i++) escaped += `%${HEX[latin1.charCodeAt(i)] as string}`;
+  try {
+    return decodeURIComponent(escaped);
+  } catch {
+    return latin1;
+  }
+}
+
 /** The width X86_PV_INFO gave (any value: a bad one makes the contents decoder say so). */
 function asWidth(width: number | undefined): PvGuestWidth | undefined {
   return width as PvGuestWidth | undefined;
@@ -420,13 +437,13 @@ export class StreamDumper {
     if (event.kind !== "record") {
       const entry: DumpEntry = { layer: event.layer, kind: "header", offset: event.offset, type, length: size, size, fields: toDumpJson(event.header, rawBytes) as DumpJsonObject };
       if (event.layer === "xl" && this.contents && event.header.config !== undefined) {
-        const text = latin1Text(event.header.config);
+        const text = utf8Text(event.header.config);
         if ((event.header.mandatoryFlags & XlMandatoryFlag.JSON) === 0) entry.contents = { configText: text };
         else {
           try {
             entry.contents = { config: JSON.parse(text) as DumpJson };
           } catch (error) {
-            entry.contentsError = { code: "BAD_FIELD", offset: event.offset + 52, message: `xl config is not JSON: ${error instanceof Error ? error.message : String(error)}` };
+            entry.contentsError = { code: "BAD_FIELD", offset: event.offset + XL_HEADER_SIZE + XL_CONFIG_LENGTH_SIZE, message: `xl config is not JSON: ${error instanceof Error ? error.message : String(error)}` };
           }
         }
       }
@@ -504,7 +521,7 @@ export class StreamDumper {
 
 function libxlContents(record: LibxlRecord): DumpJson | undefined {
   if (record.type !== "EMULATOR_XENSTORE_DATA") return undefined;
-  return { entries: record.entries.map(([key, value]) => [latin1Text(key), latin1Text(value)]) };
+  return { entries: record.entries.map(([key, value]) => [utf8Text(key), utf8Text(value)]) };
 }
 
 function typeIdOf(event: SaveFileEvent & { kind: "record" }): number {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { StreamDumper, dumpTrailerEntry, hexdumpLines, toDumpJson, type DumpEntry, type DumpOptions } from "../../src/inspect/dump.js";
 import { formatDumpEntry } from "../../src/inspect/dump-text.js";
 import { ContentsSummarizer, runLengthNames } from "../../src/inspect/dump-summary.js";
-import { SaveFileDecoder } from "../../src/savefile.js";
+import { SaveFileDecoder, decodeSaveFile, encodeSaveFile } from "../../src/savefile.js";
 import { libxcStream, xlSaveFile } from "../../src/testing/arbitraries.js";
 import { classifyTrailer, MIGRATE_PERMISSION_TO_GO } from "../../src/xl/migration.js";
 
@@ -147,6 +147,20 @@ describe("StreamDumper on the captured PV save file", () => {
     const xl = one(entries, "XL_HEADER");
     expect(xl.fields).toMatchObject({ byteOrder: "little", mandatoryFlags: 3, optionalFlags: 0, config: { length: 866 } });
     expect((contents(xl).config as { c_info: Json }).c_info).toMatchObject({ type: "pv", name: "labpv", uuid: "54ac959e-e911-11f1-bed0-4dd0251c8837" });
+  });
+
+  it("the config as UTF-8; a config that is not JSON is a contentsError at the config's first byte", () => {
+    const file = decodeSaveFile(PV);
+    const text = '{"c_info":{"name":"d\u00e9j\u00e0-vu \u2713"}}';
+    const utf8 = [...Buffer.from(text, "utf8")];
+    file.xl = { ...file.xl!, config: Uint8Array.from([...utf8, 0]) };
+    expect(contents(one(dump(encodeSaveFile(file)), "XL_HEADER"))).toEqual({ config: { c_info: { name: "d\u00e9j\u00e0-vu \u2713" } } });
+    file.xl = { ...file.xl, config: Uint8Array.from([...'{"c_info":'].map((c) => c.charCodeAt(0)).concat(0)) };
+    const broken = one(dump(encodeSaveFile(file)), "XL_HEADER");
+    expect(broken.contents).toBeUndefined();
+    expect(broken.contentsError).toMatchObject({ code: "BAD_FIELD", offset: 52, message: expect.stringMatching(/^xl config is not JSON: /) as string });
+    file.xl = { ...file.xl, mandatoryFlags: 2, config: Uint8Array.from([...'name = "a"'].map((c) => c.charCodeAt(0)).concat(0)) };
+    expect(one(dump(encodeSaveFile(file)), "XL_HEADER").contents).toEqual({ configText: 'name = "a"' });
   });
 
   it("PV vCPU insides: the vcpu_guest_context fields, width from X86_PV_INFO", () => {
