@@ -508,6 +508,13 @@ export class StreamDumper {
         // The guest width comes from X86_PV_INFO, which a PV stream sends
         // first (spec libxc-stream.md); 8 when the stream has none.
         return toDumpJson(decodeSharedInfo(record.data, { guestWidth: asWidth(this.guestWidth) ?? 8, baseOffset: body }), rawBytes);
+      case "HVM_PARAMS":
+        return {
+          params: record.params.map(({ index, value }) => {
+            const name = hvmParamName(index);
+            return name === undefined ? { index: hex64(index), value: hex64(value) } : { index: hex64(index), name, value: hex64(value) };
+          }),
+        };
       // Already JSON data (u32s as numbers, MSR values as "0x..." strings).
       case "X86_CPUID_POLICY":
         return cpuidPolicyContents(record) as unknown as DumpJson;
@@ -517,6 +524,28 @@ export class StreamDumper {
         return undefined;
     }
   }
+}
+
+/**
+ * HVM_PARAM_* names by index (xen/include/public/hvm/params.h, Xen 4.17;
+ * HVM_NR_PARAMS is 39; indices 3, 7 and 8 are no longer defined).
+ */
+const HVM_PARAM_NAMES: readonly (string | undefined)[] = [
+  "HVM_PARAM_CALLBACK_IRQ", "HVM_PARAM_STORE_PFN", "HVM_PARAM_STORE_EVTCHN", undefined,
+  "HVM_PARAM_PAE_ENABLED", "HVM_PARAM_IOREQ_PFN", "HVM_PARAM_BUFIOREQ_PFN", undefined,
+  undefined, "HVM_PARAM_VIRIDIAN", "HVM_PARAM_TIMER_MODE", "HVM_PARAM_HPET_ENABLED",
+  "HVM_PARAM_IDENT_PT", "HVM_PARAM_DM_DOMAIN", "HVM_PARAM_ACPI_S_STATE", "HVM_PARAM_VM86_TSS",
+  "HVM_PARAM_VPT_ALIGN", "HVM_PARAM_CONSOLE_PFN", "HVM_PARAM_CONSOLE_EVTCHN", "HVM_PARAM_ACPI_IOPORTS_LOCATION",
+  "HVM_PARAM_MEMORY_EVENT_CR0", "HVM_PARAM_MEMORY_EVENT_CR3", "HVM_PARAM_MEMORY_EVENT_CR4", "HVM_PARAM_MEMORY_EVENT_INT3",
+  "HVM_PARAM_NESTEDHVM", "HVM_PARAM_MEMORY_EVENT_SINGLE_STEP", "HVM_PARAM_BUFIOREQ_EVTCHN", "HVM_PARAM_PAGING_RING_PFN",
+  "HVM_PARAM_MONITOR_RING_PFN", "HVM_PARAM_SHARING_RING_PFN", "HVM_PARAM_MEMORY_EVENT_MSR", "HVM_PARAM_TRIPLE_FAULT_REASON",
+  "HVM_PARAM_IOREQ_SERVER_PFN", "HVM_PARAM_NR_IOREQ_SERVER_PAGES", "HVM_PARAM_VM_GENERATION_ID_ADDR", "HVM_PARAM_ALTP2M",
+  "HVM_PARAM_X87_FIP_WIDTH", "HVM_PARAM_VM86_TSS_SIZED", "HVM_PARAM_MCA_CAP",
+];
+
+/** An HVM_PARAM index's name (Xen 4.17's params.h), or undefined for an index it does not define. */
+export function hvmParamName(index: bigint): string | undefined {
+  return index < BigInt(HVM_PARAM_NAMES.length) ? HVM_PARAM_NAMES[Number(index)] : undefined;
 }
 
 function libxlContents(record: LibxlRecord): DumpJson | undefined {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { StreamDumper, dumpTrailerEntry, hexdumpLines, toDumpJson, type DumpEntry, type DumpOptions } from "../../src/inspect/dump.js";
+import { StreamDumper, dumpTrailerEntry, hexdumpLines, hvmParamName, toDumpJson, type DumpEntry, type DumpOptions } from "../../src/inspect/dump.js";
 import { formatDumpEntry } from "../../src/inspect/dump-text.js";
 import { ContentsSummarizer, runLengthNames } from "../../src/inspect/dump-summary.js";
 import { SaveFileDecoder, decodeSaveFile, encodeSaveFile } from "../../src/savefile.js";
@@ -219,6 +219,34 @@ function xenctx(): Array<Record<string, bigint>> {
       return registers;
     });
 }
+
+describe("HVM_PARAMS insides", () => {
+  it("each parameter named as in Xen's hvm/params.h", () => {
+    const params = contents(one(dump(HVM), "HVM_PARAMS")).params as Json[];
+    expect(params.map((param) => [Number(param.index), param.name])).toEqual([
+      [1, "HVM_PARAM_STORE_PFN"],
+      [5, "HVM_PARAM_IOREQ_PFN"],
+      [6, "HVM_PARAM_BUFIOREQ_PFN"],
+      [27, "HVM_PARAM_PAGING_RING_PFN"],
+      [28, "HVM_PARAM_MONITOR_RING_PFN"],
+      [29, "HVM_PARAM_SHARING_RING_PFN"],
+      [37, "HVM_PARAM_VM86_TSS_SIZED"],
+      [17, "HVM_PARAM_CONSOLE_PFN"],
+      [19, "HVM_PARAM_ACPI_IOPORTS_LOCATION"],
+      [12, "HVM_PARAM_IDENT_PT"],
+      [32, "HVM_PARAM_IOREQ_SERVER_PFN"],
+      [33, "HVM_PARAM_NR_IOREQ_SERVER_PAGES"],
+    ]);
+    expect(params[0]).toEqual({ index: "0x0000000000000001", name: "HVM_PARAM_STORE_PFN", value: "0x00000000000feffc" });
+    expect([hvmParamName(0n), hvmParamName(3n), hvmParamName(38n), hvmParamName(39n), hvmParamName(2n ** 64n - 1n)]).toEqual([
+      "HVM_PARAM_CALLBACK_IRQ",
+      undefined,
+      "HVM_PARAM_MCA_CAP",
+      undefined,
+      undefined,
+    ]);
+  });
+});
 
 describe("StreamDumper on the oracle PVH save file", () => {
   const entries = dump(ORACLE);
