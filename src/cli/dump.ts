@@ -13,10 +13,14 @@ import { DUMP_TYPE_NAMES, StreamDumper, bareMessage, dumpTrailerEntry } from "..
 import type { DumpEntry, DumpOptions, DumpTrailerEntry } from "../inspect/dump.js";
 import { formatDumpEntry } from "../inspect/dump-text.js";
 import type { InternalDecoderOptions } from "../libxc/decoder.js";
-import type { SaveFileDecoderOptions } from "../savefile.js";
+import { SaveFileDecoder } from "../savefile.js";
+import type { SaveFileDecoderOptions, SaveFileEvent } from "../savefile.js";
+import { readWantedChunks } from "../io/decode.js";
+import type { ByteSource } from "../io/source.js";
+import type { StreamTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
-import { decodeInput, inputName, inputSize, inputSource } from "./input.js";
-import { startProgress } from "./progress.js";
+import { inputName, inputSize, inputSource, TrailerCollector } from "./input.js";
+import { startProgress, type Progress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream dump [FILE|-] [options]
@@ -72,8 +76,112 @@ function parseRange(text: string): { start: number; length: number } | string {
 
 const DECODER_OPTIONS: SaveFileDecoderOptions & InternalDecoderOptions = { reuseEntries: true };
 
-/** Thrown from the visitor once the range is behind: stops the read. */
-class PastRange {}
+/**
+ * Standard output in pieces of about {@link FLUSH_SIZE} through writeOut
+ * (fd 1 written directly, a closed pipe quiet). When writeOut has fallen
+ * back to the stream (a non-blocking pipe that was full), `congested`
+ * tells the reading loop to wait for it to drain: memory stays bounded
+ * however slow the reader. A reader that has gone (EPIPE on the stream)
+ * ends the output quietly, as writeOut does for the fd.
+ */
+class Output {
+  private readonly io: CliIO;
+  private pending = "";
+  private listening = false;
+  /** A write error other than EPIPE, to report at the end. */
+  failure: Error | undefined = undefined;
+
+  constructor(io: CliIO) {
+    this.io = io;
+  }
+
+  get closed(): boolean {
+    return this.io.stdoutClosed === true;
+  }
+
+  add(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= FLUSH_SIZE) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending === "") return;
+    const text = this.pending;
+    this.pending = "";
+    writeOut(this.io, text);
+    if (this.io.stdoutFd === undefined && !this.listening) {
+      this.listening = true;
+      this.io.stdout.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") this.failure ??= error;
+        this.io.stdoutClosed = true;
+      });
+    }
+  }
+
+  /** True when the stream holds more than its high-water mark. */
+  get congested(): boolean {
+    return this.io.stdoutFd === undefined && this.io.stdoutClosed !== true && this.io.stdout.writableNeedDrain;
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.io.stdout.off("drain", done);
+        this.io.stdout.off("close", done);
+        resolve();
+      };
+      this.io.stdout.on("drain", done);
+      this.io.stdout.on("close", done);
+    });
+  }
+}
+
+/**
+ * The reading loop of decodeInput (src/cli/input.ts), with two things a
+ * dump needs: it stops reading once nothing more can be dumped (past the
+ * range, or the reader of the output has gone), and it waits for a
+ * congested output between reads. Bytes after the end of the stream are
+ * named, not a decoding error.
+ */
+async function dumpInput(
+  source: ByteSource,
+  dumper: StreamDumper,
+  emit: (entry: DumpEntry) => void,
+  output: Output,
+  progress: Progress,
+): Promise<{ bytes: number; trailer: StreamTrailer | undefined }> {
+  // Each event is dumped before the visitor returns (pushEach): PAGE_DATA
+  // entries may be refilled in place, no objects per page.
+  const decoder = new SaveFileDecoder(DECODER_OPTIONS);
+  const trailer = new TrailerCollector();
+  let stopped = false;
+  const visit = (event: SaveFileEvent): void => {
+    if (stopped) return;
+    const entry = dumper.add(event);
+    if (entry !== undefined) emit(entry);
+    stopped = dumper.pastRange || output.closed;
+  };
+  const consumer = {
+    get bytesWanted(): number {
+      const wanted = decoder.bytesWanted;
+      return wanted === 0 ? 1 << 16 : wanted;
+    },
+    get bytesHeld(): number {
+      return decoder.bytesHeld;
+    },
+  };
+  let bytes = 0;
+  for await (const chunk of readWantedChunks(source, consumer)) {
+    bytes += chunk.length;
+    if (decoder.bytesWanted > 0) decoder.pushEach(chunk, visit);
+    else trailer.add(chunk);
+    progress.update(bytes);
+    if (stopped) return { bytes, trailer: undefined };
+    if (output.congested) await output.drained();
+  }
+  decoder.end();
+  return { bytes, trailer: trailer.finish() };
+}
 
 /** @internal */
 export const dumpCommand: CliCommand = {
@@ -120,30 +228,13 @@ export const dumpCommand: CliCommand = {
     const file = positionals[0];
     const name = inputName(file);
 
-    let pending = "";
-    const emit = (entry: DumpEntry | DumpTrailerEntry): void => {
-      pending += json ? `${JSON.stringify(entry)}\n` : formatDumpEntry(entry);
-      if (pending.length >= FLUSH_SIZE) {
-        writeOut(io, pending);
-        pending = "";
-      }
-    };
+    const output = new Output(io);
+    const emit = (entry: DumpEntry | DumpTrailerEntry): void => output.add(json ? `${JSON.stringify(entry)}\n` : formatDumpEntry(entry));
     const dumper = new StreamDumper(options);
     const progress = startProgress(io, `dump ${name}`, inputSize(file));
     let exit = EXIT_OK;
     try {
-      const input = await decodeInput(
-        await inputSource(file, io),
-        (event) => {
-          const entry = dumper.add(event);
-          if (entry !== undefined) emit(entry);
-          else if (dumper.pastRange) throw new PastRange();
-        },
-        // Each event is dumped before the visitor returns (pushEach):
-        // PAGE_DATA entries may be refilled in place, no objects per page.
-        DECODER_OPTIONS,
-        progress,
-      );
+      const input = await dumpInput(await inputSource(file, io), dumper, emit, output, progress);
       if (input.trailer !== undefined) {
         const offset = input.bytes - input.trailer.length;
         const end = options.range === undefined ? Number.POSITIVE_INFINITY : options.range.start + options.range.length;
@@ -151,32 +242,33 @@ export const dumpCommand: CliCommand = {
         if (input.trailer.kind !== "permission-to-go") exit = EXIT_INVALID;
       }
     } catch (error) {
-      if (!(error instanceof PastRange)) {
-        writeOut(io, pending);
-        pending = "";
-        if (isXenStreamError(error)) {
-          const message = bareMessage(error);
-          const fault = {
-            ...(error.layer === undefined ? {} : { layer: error.layer }),
-            kind: "error",
-            offset: error.offset,
-            ...(error.recordIndex === undefined ? {} : { index: error.recordIndex }),
-            code: error.code,
-            message,
-          };
-          const where = `at offset ${error.offset}${error.recordIndex === undefined ? "" : ` (record ${error.recordIndex})`}`;
-          writeOut(io, json ? `${JSON.stringify(fault)}\n` : `error ${error.code} ${where}: ${message}\n`);
-          io.stderr.write(`xen-stream dump: ${name}: ${error.code} ${where}: ${message}\n`);
-          exit = EXIT_INVALID;
-        } else {
-          io.stderr.write(`xen-stream dump: cannot read ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-          exit = EXIT_USAGE;
-        }
+      output.flush();
+      if (isXenStreamError(error)) {
+        const message = bareMessage(error);
+        const fault = {
+          ...(error.layer === undefined ? {} : { layer: error.layer }),
+          kind: "error",
+          offset: error.offset,
+          ...(error.recordIndex === undefined ? {} : { index: error.recordIndex }),
+          code: error.code,
+          message,
+        };
+        const where = `at offset ${error.offset}${error.recordIndex === undefined ? "" : ` (record ${error.recordIndex})`}`;
+        output.add(json ? `${JSON.stringify(fault)}\n` : `error ${error.code} ${where}: ${message}\n`);
+        io.stderr.write(`xen-stream dump: ${name}: ${error.code} ${where}: ${message}\n`);
+        exit = EXIT_INVALID;
+      } else {
+        io.stderr.write(`xen-stream dump: cannot read ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+        exit = EXIT_USAGE;
       }
     } finally {
       progress.done();
     }
-    writeOut(io, pending);
+    output.flush();
+    if (output.failure !== undefined) {
+      io.stderr.write(`xen-stream dump: cannot write the output: ${output.failure.message}\n`);
+      return EXIT_USAGE;
+    }
     return exit;
   },
 };

@@ -224,20 +224,46 @@ export function hexdumpLines(bytes: Uint8Array): string[] {
     }
     squeezed = false;
     previous = pos;
-    let hexPart = "";
-    let text = "";
-    for (let i = pos; i < pos + 16; i++) {
-      if (i === pos + 8) hexPart += " ";
-      if (i < end) {
-        const byte = bytes[i] as number;
-        hexPart += ` ${HEX[byte] as string}`;
-        text += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : ".";
-      } else hexPart += "   ";
-    }
-    lines.push(`${pos.toString(16).padStart(8, "0")} ${hexPart}  |${text}|`);
+    lines.push(hexdumpLine(bytes, pos, end));
   }
   lines.push(bytes.length.toString(16).padStart(8, "0"));
   return lines;
+}
+
+/** Character codes of one hexdump line, refilled per line. */
+const LINE = /*@__PURE__*/ new Uint16Array(79).fill(0x20);
+const HEX_DIGITS = /*@__PURE__*/ Array.from("0123456789abcdef", (digit) => digit.charCodeAt(0));
+
+/**
+ * One `hexdump -C` line (offset, 16 bytes in two groups of eight, ASCII)
+ * as a flat string made in one go: built from many small appends, each
+ * line would be a tree of string pieces (cons strings) many times its
+ * size, which a hexdump of a 4 MiB record holds a quarter of a million of.
+ */
+function hexdumpLine(bytes: Uint8Array, pos: number, end: number): string {
+  const line = LINE;
+  for (let i = 0; i < 8; i++) line[i] = HEX_DIGITS[(pos >>> (28 - 4 * i)) & 0xf] as number;
+  line[8] = 0x20;
+  line[9] = 0x20;
+  // columns: 8 offset, 2 spaces, 16 x "xx " with one more space after the 8th, " |", 16 ASCII, "|"
+  let at = 10;
+  let text = 61;
+  line[60] = 0x7c; // |
+  for (let i = 0; i < 16; i++) {
+    if (pos + i < end) {
+      const byte = bytes[pos + i] as number;
+      line[at] = HEX_DIGITS[byte >>> 4] as number;
+      line[at + 1] = HEX_DIGITS[byte & 0xf] as number;
+      line[text++] = byte >= 0x20 && byte < 0x7f ? byte : 0x2e;
+    } else {
+      line[at] = 0x20;
+      line[at + 1] = 0x20;
+    }
+    line[at + 2] = 0x20;
+    at += i === 7 ? 4 : 3;
+  }
+  line[text++] = 0x7c; // |
+  return String.fromCharCode.apply(null, line.subarray(0, text) as unknown as number[]);
 }
 
 function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
