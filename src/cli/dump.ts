@@ -10,7 +10,7 @@
  */
 import { isXenStreamError } from "../errors.js";
 import { DUMP_TYPE_NAMES, StreamDumper, bareMessage, dumpTrailerEntry } from "../inspect/dump.js";
-import type { DumpEntry, DumpOptions, DumpTrailerEntry } from "../inspect/dump.js";
+import type { DumpEntry, DumpOptions, DumpPageEntry, DumpTrailerEntry } from "../inspect/dump.js";
 import { formatDumpEntry } from "../inspect/dump-text.js";
 import type { InternalDecoderOptions } from "../libxc/decoder.js";
 import { SaveFileDecoder } from "../savefile.js";
@@ -39,8 +39,9 @@ options:
   -l, --layer xl|libxl|libxc only this layer's headers and records
   -r, --range OFF:LEN        only what overlaps these bytes (decimal or 0x hex;
                              OFF: for the rest of the file); stops reading after it
-      --pages                a hexdump of every page of PAGE_DATA records
-                             (default: count, pfn ranges, page types)
+      --pages                a hexdump of every page of PAGE_DATA records, each page
+                             an entry after its record's (default: count, pfn
+                             ranges, page types only)
       --raw-bytes            byte fields in full hex (default: length and first 16 bytes)
       --no-contents          do not decode the records' insides
   -h, --help                 show this help
@@ -146,7 +147,8 @@ class Output {
 async function dumpInput(
   source: ByteSource,
   dumper: StreamDumper,
-  emit: (entry: DumpEntry) => void,
+  pages: boolean,
+  emit: (entry: DumpEntry | DumpPageEntry) => void,
   output: Output,
   progress: Progress,
 ): Promise<{ bytes: number; trailer: StreamTrailer | undefined }> {
@@ -158,7 +160,15 @@ async function dumpInput(
   const visit = (event: SaveFileEvent): void => {
     if (stopped) return;
     const entry = dumper.add(event);
-    if (entry !== undefined) emit(entry);
+    if (entry !== undefined) {
+      emit(entry);
+      if (pages) {
+        for (const page of dumper.pageEntries(event)) {
+          if (output.closed) break;
+          emit(page);
+        }
+      }
+    }
     stopped = dumper.pastRange || output.closed;
   };
   const consumer = {
@@ -205,7 +215,9 @@ export const dumpCommand: CliCommand = {
     if (typeof parsed === "number") return parsed;
     const { values, positionals, fail } = parsed;
     if (positionals.length > 1) return fail(`expected at most one FILE, got ${positionals.length}`);
-    const options: DumpOptions = { pages: values.pages === true, rawBytes: values["raw-bytes"] === true, contents: values["no-contents"] !== true };
+    // --pages: each page its own entry after its record's (one page in memory at a time).
+    const pages = values.pages === true;
+    const options: DumpOptions = { rawBytes: values["raw-bytes"] === true, contents: values["no-contents"] !== true };
     const types = values.type as string[] | undefined;
     if (types !== undefined) {
       const names = types.flatMap((item) => item.split(",")).map((name) => name.trim().toUpperCase());
@@ -229,12 +241,12 @@ export const dumpCommand: CliCommand = {
     const name = inputName(file);
 
     const output = new Output(io);
-    const emit = (entry: DumpEntry | DumpTrailerEntry): void => output.add(json ? `${JSON.stringify(entry)}\n` : formatDumpEntry(entry));
+    const emit = (entry: DumpEntry | DumpPageEntry | DumpTrailerEntry): void => output.add(json ? `${JSON.stringify(entry)}\n` : formatDumpEntry(entry));
     const dumper = new StreamDumper(options);
     const progress = startProgress(io, `dump ${name}`, inputSize(file));
     let exit = EXIT_OK;
     try {
-      const input = await dumpInput(await inputSource(file, io), dumper, emit, output, progress);
+      const input = await dumpInput(await inputSource(file, io), dumper, pages, emit, output, progress);
       if (input.trailer !== undefined) {
         const offset = input.bytes - input.trailer.length;
         const end = options.range === undefined ? Number.POSITIVE_INFINITY : options.range.start + options.range.length;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DumpEntry, DumpJson, DumpTrailerEntry } from "./dump.js";
+import type { DumpEntry, DumpJson, DumpPageEntry, DumpTrailerEntry } from "./dump.js";
 
 /** Widest inline rendering of a flat object or a list before it is broken into lines. */
 const INLINE_WIDTH = 120;
@@ -88,7 +88,7 @@ function render(key: string, value: DumpJson, indent: string, lines: string[]): 
  * One dump entry as text: the headline, then its fields indented, then the
  * insides under `contents:` (or why they could not be decoded).
  *
- * @param entry - an entry of {@link StreamDumper} or {@link dumpTrailerEntry}
+ * @param entry - an entry of {@link StreamDumper} (records, headers, pages) or {@link dumpTrailerEntry}
  * @returns the lines, each ending in a newline
  *
  * @example
@@ -97,8 +97,9 @@ function render(key: string, value: DumpJson, indent: string, lines: string[]): 
  * //=> "libxc record 0 X86_PV_INFO (0x00000002) at offset 982, length 8\n  guestWidth: 8\n  ptLevels: 4\n  ..."
  * ```
  */
-export function formatDumpEntry(entry: DumpEntry | DumpTrailerEntry): string {
+export function formatDumpEntry(entry: DumpEntry | DumpPageEntry | DumpTrailerEntry): string {
   if (entry.kind === "trailer") return `after the stream, at offset ${entry.offset}: ${entry.description}\n`;
+  if (entry.kind === "page") return `  page pfn 0x${entry.pfn.toString(16)} ${entry.type} at offset ${entry.offset}\n${entry.hexdump.map((line) => `    ${line}\n`).join("")}`;
   const lines: string[] = [];
   if (entry.kind === "header") lines.push(`${entry.layer} ${entry.type} at offset ${entry.offset}, ${entry.size} bytes`);
   else {

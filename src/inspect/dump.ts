@@ -81,6 +81,24 @@ export interface DumpEntry {
   contentsError?: DumpContentsError;
 }
 
+/**
+ * One page of a PAGE_DATA record, hexdumped: what {@link
+ * StreamDumper.pageEntries} yields, one page at a time.
+ */
+export interface DumpPageEntry {
+  layer: "libxc";
+  kind: "page";
+  /** Absolute offset of the page's first byte. */
+  offset: number;
+  /** Index of the PAGE_DATA record within the libxc records. */
+  index: number;
+  pfn: number;
+  /** The page type's name (NOTAB, L1TAB, ...). */
+  type: string;
+  /** `hexdump -C` lines of the page ({@link hexdumpLines}). */
+  hexdump: string[];
+}
+
 /** The entry naming the bytes after a complete stream. */
 export interface DumpTrailerEntry {
   layer: "xl";
@@ -497,6 +515,31 @@ export class StreamDumper {
       }
     }
     return entry;
+  }
+
+  /**
+   * The pages of a PAGE_DATA record event, hexdumped, one entry per page
+   * with contents, made as the iteration asks for them (memory for one
+   * page at a time, whatever the record's size). Iterate before the next
+   * event: the pages are views of the decoder's input.
+   *
+   * @param event - a libxc PAGE_DATA record event (anything else yields nothing)
+   * @returns the page entries, in entry order
+   */
+  *pageEntries(event: SaveFileEvent): Generator<DumpPageEntry, void, undefined> {
+    if (event.kind !== "record" || event.layer !== "libxc" || event.record.type !== "PAGE_DATA") return;
+    const { entries, pages } = event.record;
+    const { pageSize } = this;
+    // PAGE_DATA body: count u32, reserved u32, then the pfn array, then the pages.
+    const first = event.offset + RECORD_HEADER_SIZE + 8 + 8 * entries.length;
+    let page = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const { pfn, type } = entries[i] as { pfn: number; type: number };
+      if (!pageTypeHasData(type)) continue;
+      const bytes = pages.subarray(page * pageSize, (page + 1) * pageSize);
+      yield { layer: "libxc", kind: "page", offset: first + page * pageSize, index: event.index, pfn, type: pageTypeName(type), hexdump: hexdumpLines(bytes) };
+      page += 1;
+    }
   }
 
   private libxcContents(record: LibxcRecord, body: number): DumpJson | undefined {

@@ -131,26 +131,42 @@ describe("filters and modes", () => {
   });
 
   it("--pages: a hexdump of every page; --raw-bytes: byte fields in full", async () => {
-    const page = (await jsonLines([PV, "--type", "PAGE_DATA", "--pages"])).rows[0] as Json;
-    expect((page.fields as Json).pages).toEqual(
-      [0, 1, 2, 3].map((pfn) => ({ pfn, type: "NOTAB", hexdump: ["00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|", "*", "00001000"] })),
-    );
+    const zero = ["00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|", "*", "00001000"];
+    const { rows } = await jsonLines([PV, "--type", "PAGE_DATA", "--pages"]);
+    // The record's summary, then each page its own object: the page's offset is after the 8-byte header, count, reserved and 4 pfns.
+    expect(rows[0]).toMatchObject({ type: "PAGE_DATA", offset: 2806, fields: { count: 4, pfnRanges: [[0, 3]] } });
+    expect((rows[0]!.fields as Json).pages).toBeUndefined();
+    expect(rows.slice(1)).toEqual([0, 1, 2, 3].map((pfn) => ({ layer: "libxc", kind: "page", offset: 2806 + 8 + 8 + 32 + pfn * 4096, index: 5, pfn, type: "NOTAB", hexdump: zero })));
+    // A page with bytes: the first page of the PV vector, changed in place.
+    const bytes = new Uint8Array(readFileSync(PV));
+    bytes.set([0x48, 0x69, 0x00, 0xff], 2854);
+    bytes[2854 + 4095] = 0x7e;
+    const changed = (await jsonLines(["--type", "PAGE_DATA", "--pages"], bytes)).rows[1] as Json;
+    expect(changed.hexdump).toEqual([
+      "00000000  48 69 00 ff 00 00 00 00  00 00 00 00 00 00 00 00  |Hi..............|",
+      "00000010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|",
+      "*",
+      "00000ff0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 7e  |...............~|",
+      "00001000",
+    ]);
     const raw = (await jsonLines([PV, "--type", "X86_PV_VCPU_EXTENDED", "--raw-bytes"])).rows[0] as Json;
     const context = readFileSync(PV).subarray(28558 + 16, 28558 + 16 + 64).toString("hex");
     expect((raw.fields as Json).context).toEqual({ length: 64, hex: context });
     expect(context.startsWith("0000000040000000507f0281ffffffff")).toBe(true);
     const text = (await cli(["dump", PV, "--type", "PAGE_DATA", "--pages"])).stdout;
-    expect(text.split("\n").slice(0, 8)).toEqual([
+    expect(text.split("\n").slice(0, 10)).toEqual([
       "libxc record 5 PAGE_DATA (0x00000001) at offset 2806, length 16424",
       "  count: 4",
       "  reserved: 0",
       "  types: {NOTAB: 4}",
       "  pfnRanges: 0x0-0x3",
       "  pagesWithData: 4",
-      "  pages:",
-      "    [0]:",
+      "  page pfn 0x0 NOTAB at offset 2854",
+      "    00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|",
+      "    *",
+      "    00001000",
     ]);
-    expect(text).toContain("      hexdump:\n        00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n        *\n        00001000\n");
+    expect(text.split("\n").filter((line) => line.startsWith("  page "))).toEqual([0, 1, 2, 3].map((pfn) => `  page pfn 0x${pfn} NOTAB at offset ${2854 + pfn * 4096}`));
   });
 
   it("text: one block per header and record, a headline each", async () => {

@@ -143,6 +143,17 @@ describe("StreamDumper on the captured PV save file", () => {
     expect(withPages).toEqual([0, 1, 2, 3].map((pfn) => ({ pfn, type: "NOTAB", hexdump: zero })));
   });
 
+  it("pageEntries: one page at a time, with its offset in the file", () => {
+    const dumper = new StreamDumper();
+    const pages: unknown[] = [];
+    const decoder = new SaveFileDecoder();
+    decoder.pushEach(PV, (event) => {
+      dumper.add(event);
+      for (const page of dumper.pageEntries(event)) pages.push({ ...page, hexdump: page.hexdump.length });
+    });
+    expect(pages).toEqual([0, 1, 2, 3].map((pfn) => ({ layer: "libxc", kind: "page", offset: 2854 + pfn * 4096, index: 5, pfn, type: "NOTAB", hexdump: 3 })));
+  });
+
   it("the xl header's insides are its JSON config", () => {
     const xl = one(entries, "XL_HEADER");
     expect(xl.fields).toMatchObject({ byteOrder: "little", mandatoryFlags: 3, optionalFlags: 0, config: { length: 866 } });
