@@ -36,6 +36,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "compare two save files: headers, config, records, vCPU/HVM state, CPU policy, memory",
     load: async () => (await import("./diff.js")).diffCommand,
   },
+  dump: {
+    summary: "every header and record with its fields and decoded insides (text or JSON lines)",
+    load: async () => (await import("./dump.js")).dumpCommand,
+  },
   tap: {
     summary: "pass a stream through unchanged (or to a command, as xl migrate -s) while verifying it",
     load: async () => (await import("./tap.js")).tapCommand,

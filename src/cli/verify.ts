@@ -7,9 +7,10 @@
  * @module
  * @internal
  */
+import { ContentsSummarizer } from "../inspect/dump-summary.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
-import type { FormatOption } from "../savefile.js";
+import type { FormatOption, SaveFileEvent } from "../savefile.js";
 import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { parseCommand } from "./args.js";
@@ -110,11 +111,22 @@ export const verifyCommand: CliCommand = {
     const verbose = values.verbose;
     const json = values.json;
 
+    // Verbose text: a line about each record's insides after its listing
+    // lines (decoded here only; the plain path never decodes insides).
+    const summarizer = json || !verbose ? undefined : new ContentsSummarizer();
     const verifier = new StreamVerifier({
       format: values.format as FormatOption,
       profile: values.profile as Profile,
       listing: json && verbose,
-      ...(json || !verbose ? {} : { onListing: (line: string) => writeOut(io, `${line}\n`) }),
+      ...(summarizer === undefined
+        ? {}
+        : {
+            onListing: (line: string) => writeOut(io, `${line}\n`),
+            onEvent: (event: SaveFileEvent) => {
+              const line = summarizer.add(event);
+              if (line !== undefined) writeOut(io, `${line}\n`);
+            },
+          }),
       ...(json
         ? {}
         : {
