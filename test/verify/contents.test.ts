@@ -5,6 +5,7 @@
  * finding from them in either profile.
  */
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { verifyRules, verifyStream } from "../../src/verify/index.js";
 import type { Finding, Profile, VerifyOptions, VerifyReport } from "../../src/verify/index.js";
@@ -368,5 +369,43 @@ describe("real streams and the rule table", () => {
     expect(rules["restore-cpu-policy"]).toEqual(["BAD_FIELD", { restore: "error" }]);
     expect(rules["x86-cpu-policy-order"]).toEqual(["ENTRY_ORDER", { spec: "warning", restore: "warning" }]);
     expect(rules["x86-msr-policy-flags"]).toEqual(["RESERVED_NONZERO", { spec: "warning", restore: "error" }]);
+  });
+});
+
+describe("hostile insides", () => {
+  /** Model, record type and a body built from arbitrary bytes. */
+  const targets: Array<{ name: string; guest: "pv" | "hvm"; type: number; body: (bytes: Uint8Array, n: number) => Uint8Array }> = [
+    { name: "HVM_CONTEXT", guest: "hvm", type: LIBXC.HVM_CONTEXT, body: (bytes) => (bytes.length === 0 ? new Uint8Array(1) : bytes) },
+    {
+      name: "HVM_CONTEXT after a good HEADER",
+      guest: "hvm",
+      type: LIBXC.HVM_CONTEXT,
+      body: (bytes) => concat([HVM_HEADER_ENTRY, bytes]),
+    },
+    { name: "X86_PV_VCPU_BASIC", guest: "pv", type: LIBXC.VCPU_BASIC, body: (bytes, n) => vcpuBody(n % 3, bytes.length % 2 === 0 ? pvBasicBlob().map((b, i) => b ^ (bytes[i % (bytes.length || 1)] ?? 0)) : bytes) },
+    { name: "X86_PV_VCPU_EXTENDED", guest: "pv", type: LIBXC.VCPU_EXTENDED, body: (bytes, n) => vcpuBody(n % 3, bytes.subarray(0, 128)) },
+    { name: "X86_CPUID_POLICY", guest: "hvm", type: LIBXC.CPUID_POLICY, body: (bytes) => concat([bytes.subarray(0, bytes.length - (bytes.length % 24)), cpuidPolicyBody(1)]) },
+    { name: "X86_MSR_POLICY", guest: "hvm", type: LIBXC.MSR_POLICY, body: (bytes) => concat([bytes.subarray(0, bytes.length - (bytes.length % 16)), msrPolicyBody(1)]) },
+  ];
+  test("arbitrary bytes inside the records: a report in both profiles, every finding inside its record (property)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...targets), fc.uint8Array({ maxLength: 1200 }), fc.nat(), (target, bytes, n) => {
+        const model = baseModel(target.guest, 3, "xl");
+        const record = recordAt(model, target.type);
+        record.body = target.body(bytes, n);
+        const start = libxcOffset(model, indexOf(model, target.type));
+        const end = start + 8 + record.body.length;
+        for (const profile of ["spec", "restore"] as const) {
+          const report = verify(model, { profile });
+          for (const finding of report.findings) {
+            if (finding.recordIndex === indexOf(model, target.type) && finding.layer === "libxc") {
+              expect(finding.offset).toBeGreaterThanOrEqual(start);
+              expect(finding.offset).toBeLessThanOrEqual(end);
+            }
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
