@@ -274,6 +274,27 @@ describe("PV vCPU contents (restore)", () => {
     expect(findings(model, "restore")).toEqual([["error", "BAD_FIELD", blobAt(model, 0, 2728), indexOf(model, LIBXC.VCPU_BASIC), "libxc"]]);
   });
 
+  test("XSAVE size: exact for xcr0_accum by the CPU policy's leaf 0xD (AVX 256 bytes at 576)", () => {
+    const policy = concat([
+      le32(0), le32(0xffff_ffff), le32(0xd), new Uint8Array(12),
+      le32(0xd), le32(0), le32(7), new Uint8Array(12),
+      le32(0xd), le32(1), new Uint8Array(16),
+      le32(0xd), le32(2), le32(256), le32(576), new Uint8Array(8),
+    ]);
+    const xsave = (areaLength: number): Rec => xc(LIBXC.VCPU_XSAVE, vcpuBody(0, concat([le64(7n), le64(7n), new Uint8Array(areaLength)])));
+    const short = pvWith([xc(LIBXC.VCPU_BASIC, vcpuBody(0, pvBasicBlob())), xsave(576)]);
+    recordAt(short, LIBXC.CPUID_POLICY).body = policy;
+    expect(findings(short, "spec")).toEqual([]);
+    expect(findings(short, "restore")).toEqual([["error", "BAD_SIZE", blobAt(short, 1, 0), indexOf(short, LIBXC.VCPU_BASIC) + 1, "libxc"]]);
+    const exact = pvWith([xc(LIBXC.VCPU_BASIC, vcpuBody(0, pvBasicBlob())), xsave(576 + 256)]);
+    recordAt(exact, LIBXC.CPUID_POLICY).body = policy;
+    expect(findings(exact, "restore")).toEqual([]);
+    // Without a policy (v2) the size is not known, hence not checked.
+    const v2 = baseModel("pv", 2, "xl");
+    v2.libxc.splice(indexOf(v2, LIBXC.VCPU_EXTENDED) + 1, 0, xsave(576));
+    expect(findings(v2, "restore")).toEqual([]);
+  });
+
   test("a blob of a size the size rule refuses gets that one finding only", () => {
     const model = pvWith([xc(LIBXC.VCPU_BASIC, vcpuBody(0, pvBasicBlob())), xc(LIBXC.VCPU_XSAVE, vcpuBody(0, new Uint8Array(8)))]);
     expect(findings(model, "restore").map(([severity, code]) => [severity, code])).toEqual([["error", "BAD_SIZE"]]);

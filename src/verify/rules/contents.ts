@@ -5,7 +5,8 @@
  * (src/libxc/contents: checkHvmContext, checkPvVcpuContents,
  * checkCpuidPolicy / checkMsrPolicy) with the facts other records gave
  * (guest width and pt_levels from X86_PV_INFO, max_pfn from
- * X86_PV_P2M_FRAMES, max_vcpus and the guest type from the xl config), and
+ * X86_PV_P2M_FRAMES, the XSAVE layout from X86_CPUID_POLICY, max_vcpus and
+ * the guest type from the xl config), and
  * reports each finding at the absolute byte inside the record.
  *
  * Profiles: `restore` for what Xen's restore refuses (hvm_load() and its
@@ -48,6 +49,29 @@ const hvmContext: Rule = {
   },
 };
 
+/** The legacy area and XSAVE header: the smallest standard-format XSAVE area (x87 and SSE only). */
+const XSAVE_LEGACY_AND_HEADER = 512 + 64;
+
+/**
+ * xstate_ctxt_size(xcr0) as the restoring host computes it (xstate.c:
+ * CPUID.(EAX=0xD,ECX=0).EBX with XCR0 = xcr0): the end of the last enabled
+ * component, taken from the stream's CPU policy, which carries the host's
+ * offsets and sizes. Undefined when a component >= 2 is enabled that the
+ * policy does not describe.
+ */
+function xstateSizeFrom(ends: ReadonlyMap<number, number>): (xcr0Accum: bigint) => number | undefined {
+  return (xcr0Accum) => {
+    let size = XSAVE_LEGACY_AND_HEADER;
+    for (let bit = 2; bit < 64; bit++) {
+      if (((xcr0Accum >> BigInt(bit)) & 1n) === 0n) continue;
+      const end = ends.get(bit);
+      if (end === undefined) return undefined;
+      size = Math.max(size, end);
+    }
+    return size;
+  };
+}
+
 /** handle_x86_pv_vcpu_blob() → process_vcpu_*() and the domctls they call (pv-vcpu-checks.ts). */
 const pvVcpuContents: Rule = {
   name: "restore-pv-vcpu-contents",
@@ -55,7 +79,7 @@ const pvVcpuContents: Rule = {
   severity: RESTORE_ERROR,
   description:
     "X86_PV_VCPU_BASIC/EXTENDED/XSAVE/MSRS contents: what process_vcpu_basic() and arch_set_info_guest() (frames within max_pfn, canonical addresses, GDT/LDT limits, vm_assist), " +
-    "XEN_DOMCTL_set_ext_vcpucontext (size, vcpu), XEN_DOMCTL_setvcpuextstate (size, xcr0, XSAVE header) and XEN_DOMCTL_set_vcpu_msrs (count, reserved, MSR index) refuse.",
+    "XEN_DOMCTL_set_ext_vcpucontext (size, vcpu), XEN_DOMCTL_setvcpuextstate (xcr0, XSAVE header, size: exact for xcr0_accum by the CPU policy's leaf 0xD) and XEN_DOMCTL_set_vcpu_msrs (count, reserved, MSR index) refuse.",
   on: VCPU_RECORD_KEYS,
   check(event, state, context) {
     if (event.kind !== "record" || event.layer !== "libxc" || state.guest !== "pv") return;
@@ -71,6 +95,7 @@ const pvVcpuContents: Rule = {
       ...(state.pvInfo === undefined ? {} : { ptLevels: state.pvInfo.ptLevels }),
       ...(state.xlMaxVcpus === undefined ? {} : { maxVcpus: state.xlMaxVcpus }),
       ...(state.p2mMaxPfn === undefined ? {} : { maxPfn: state.p2mMaxPfn }),
+      ...(state.xstateEnds === undefined ? {} : { xstateSize: xstateSizeFrom(state.xstateEnds) }),
     });
     for (const finding of findings) context.report(finding.message, { offset: finding.offset, severity: finding.severity, code: finding.code });
   },
