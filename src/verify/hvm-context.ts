@@ -8,7 +8,8 @@
  * @module
  * @internal
  */
-import { checkHvmContext, walkHvmContext } from "../libxc/contents/hvm-context.js";
+import { checkHvmContext, walkHvmContext, type HvmContextCheckOptions, type HvmContextFindingCode } from "../libxc/contents/hvm-context.js";
+import type { AnyFindingCode, Severity } from "./types.js";
 
 /**
  * Why Xen's hvm_load() would refuse the blob (the first error of
@@ -19,6 +20,54 @@ import { checkHvmContext, walkHvmContext } from "../libxc/contents/hvm-context.j
 export function hvmContextProblem(data: Uint8Array): { pos: number; message: string } | undefined {
   const error = checkHvmContext(data, { fields: false }).find((finding) => finding.severity === "error");
   return error === undefined ? undefined : { pos: error.pos, message: error.message };
+}
+
+/**
+ * The verifier's code for an HVM context finding: BAD_HVM_CONTEXT for what
+ * hvm_load() refuses; the warnings about what it loads although no Xen
+ * writes it get the codes of their kind (a repeated entry; bytes it never
+ * reads after END).
+ */
+const HVM_CONTEXT_CODES: Readonly<Record<HvmContextFindingCode, AnyFindingCode>> = {
+  FRAMING: "BAD_HVM_CONTEXT",
+  NO_HEADER: "BAD_HVM_CONTEXT",
+  BAD_MAGIC: "BAD_HVM_CONTEXT",
+  BAD_VERSION: "BAD_HVM_CONTEXT",
+  UNKNOWN_TYPECODE: "BAD_HVM_CONTEXT",
+  BAD_LENGTH: "BAD_HVM_CONTEXT",
+  BAD_INSTANCE: "BAD_HVM_CONTEXT",
+  NO_DEVICE: "BAD_HVM_CONTEXT",
+  BAD_FIELD: "BAD_HVM_CONTEXT",
+  NO_END: "BAD_HVM_CONTEXT",
+  DUPLICATE_ENTRY: "DUPLICATE_ENTRY",
+  AFTER_END: "IGNORED_DATA",
+};
+
+/** What the restore profile reports about an HVM context blob. */
+export interface HvmContextVerdict {
+  severity: Severity;
+  code: AnyFindingCode;
+  message: string;
+  /** Absolute offset: the blob's `baseOffset` plus the position inside it. */
+  offset: number;
+}
+
+/**
+ * Every finding of checkHvmContext on the blob (framing, order, lengths,
+ * instances, devices and field values), with the verifier's codes: errors
+ * where hvm_load() would refuse the blob, warnings where it loads what no
+ * Xen writes.
+ */
+export function hvmContextFindings(
+  data: Uint8Array,
+  facts: Pick<HvmContextCheckOptions, "vcpus" | "emulation" | "baseOffset">,
+): HvmContextVerdict[] {
+  return checkHvmContext(data, facts).map((finding) => ({
+    severity: finding.severity,
+    code: HVM_CONTEXT_CODES[finding.code],
+    message: finding.message,
+    offset: finding.offset,
+  }));
 }
 
 /**

@@ -115,6 +115,12 @@ export class VerifyState {
   readonly vcpuBasicIds = new Set<number>();
   /** vCPU ids from the CPU entries of the last HVM_CONTEXT. */
   hvmVcpus = 0;
+  /**
+   * End (offset + size) of each XSAVE component 2..62 in the standard format,
+   * from the last X86_CPUID_POLICY's leaf 0xD subleaves (ebx offset, eax size;
+   * Xen copies the host's: cpuid.c recalculate_xstate()); undefined before one.
+   */
+  xstateEnds: Map<number, number> | undefined = undefined;
 
   // per checkpoint epoch (reset at each CHECKPOINT)
   epochPageData = false;
@@ -271,6 +277,12 @@ export class VerifyState {
       case "HVM_PARAMS":
         this.hvmParamsCount += 1;
         break;
+      case "X86_CPUID_POLICY":
+        this.xstateEnds = new Map();
+        for (const leaf of record.entries) {
+          if (leaf.leaf === 0xd && leaf.subleaf >= 2 && leaf.subleaf < 63 && leaf.a !== 0) this.xstateEnds.set(leaf.subleaf, leaf.b + leaf.a);
+        }
+        break;
       case "STATIC_DATA_END":
         this.staticDataEndCount += 1;
         this.staticDataEnd = "explicit";
@@ -292,7 +304,6 @@ export class VerifyState {
       case "TOOLSTACK":
       case "VERIFY":
       case "CHECKPOINT_DIRTY_PFN_LIST":
-      case "X86_CPUID_POLICY":
       case "X86_MSR_POLICY":
       case "UNKNOWN":
         break;

@@ -69,8 +69,26 @@ export const FindingCode = {
   XENSTORE_KEY: "XENSTORE_KEY",
   /** An EMULATOR_XENSTORE_DATA value that is not printable ASCII. */
   XENSTORE_VALUE: "XENSTORE_VALUE",
-  /** An HVM_CONTEXT blob Xen's hvm_load() would refuse. */
+  /**
+   * An HVM_CONTEXT blob Xen's hvm_load() would refuse: framing, HEADER,
+   * END, typecodes, lengths, instances, devices, field values (restore).
+   */
   BAD_HVM_CONTEXT: "BAD_HVM_CONTEXT",
+  /**
+   * An entry inside a record repeats an earlier one's key: an HVM context
+   * save entry (typecode, instance), a CPUID leaf (leaf, subleaf), a policy
+   * MSR. Xen's restore loads both and keeps the last; no Xen writes it
+   * (warning).
+   */
+  DUPLICATE_ENTRY: "DUPLICATE_ENTRY",
+  /** Entries inside a record out of the order Xen writes them: CPUID leaves, policy MSRs ascending (warning). */
+  ENTRY_ORDER: "ENTRY_ORDER",
+  /**
+   * Data inside a record that Xen's restore never reads or discards: bytes
+   * after the HVM context's END entry or an END with a length, CPUID leaf
+   * data beyond the policy's limits (warning).
+   */
+  IGNORED_DATA: "IGNORED_DATA",
   /** An xl header flag or configuration problem. */
   XL_HEADER: "XL_HEADER",
   /** A checkpointed (Remus/COLO) stream, which plain restore refuses. */

@@ -40,8 +40,23 @@ describe("legacy generator", () => {
       const format = seed % 2 === 0 ? "libxl" : "libxc";
       const out = convertLegacy(bytes, { format, xl: summary.xlHeaderSize > 0, skipQemu: true });
       for (const profile of ["spec", "restore"] as const) {
-        const report = verifyStream(out, { profile });
-        const errors = report.findings.filter((f) => f.severity === "error" && !(f.code === "XL_HEADER" && format === "libxc"));
+        // The generator fills vCPU contexts and HVM CPU entries with random
+        // bytes, which the converter carries as they are: what Xen's restore
+        // refuses inside them (the restore profile's checks on record insides)
+        // is not the converter's to fix. Those findings point past the vCPU
+        // record's id words, or into the HVM context.
+        const insideFrom = new Map<number, number>();
+        const report = verifyStream(out, {
+          profile,
+          onEvent: (event) => {
+            if (event.kind !== "record" || event.layer !== "libxc") return;
+            if (event.record.type === "HVM_CONTEXT") insideFrom.set(event.index, event.offset + 8);
+            else if ("vcpuId" in event.record) insideFrom.set(event.index, event.offset + 16);
+          },
+        });
+        const inside = (f: (typeof report.findings)[number]): boolean =>
+          f.layer === "libxc" && f.recordIndex !== undefined && f.offset >= (insideFrom.get(f.recordIndex) ?? Infinity);
+        const errors = report.findings.filter((f) => f.severity === "error" && !(f.code === "XL_HEADER" && format === "libxc") && !inside(f));
         expect(errors, `seed ${seed} ${profile}`).toEqual([]);
       }
       const file = decodeSaveFile(out);

@@ -121,13 +121,76 @@ export function tscBody(mode = 0, reserved = 0): Uint8Array {
   return concat([le32(mode), le32(2_600_000), le64(123_456_789n), le32(1), le32(reserved)]);
 }
 
+/** One hvm_save_descriptor {typecode u16, instance u16, length u32} and its body (save.h). */
+export function hvmEntry(type: number, instance: number, body: Uint8Array): Uint8Array {
+  return concat([le16(type), le16(instance), le32(body.length), body]);
+}
+
+/** hvm_save_header: magic 0x54381286, version 1, changeset, cpuid, gtsc_khz (save.h). */
+export const HVM_HEADER_ENTRY: Uint8Array = hvmEntry(1, 0, concat([le32(0x54381286), le32(1), le64(0xffff_ffff_ffff_ffffn), le32(0x000806ec), le32(0)]));
+
+/** A 1032-byte hvm_hw_cpu, zero but for cr0 @656 = PE|ET (0x11), which hvm_load_cpu_ctxt() requires. */
+export function hvmCpuBody(): Uint8Array {
+  const body = new Uint8Array(1032);
+  body.set(le64(0x11n), 656);
+  return body;
+}
+
 export function hvmContextBody(vcpus: number): Uint8Array {
-  const entry = (type: number, instance: number, body: Uint8Array): Uint8Array => concat([le16(type), le16(instance), le32(body.length), body]);
-  const header = concat([le32(0x54381286), le32(1), le64(0xffff_ffff_ffff_ffffn), le32(0x000806ec), le32(0)]);
-  const parts = [entry(1, 0, header)];
-  for (let v = 0; v < vcpus; v++) parts.push(entry(2, v, new Uint8Array(1032)));
-  parts.push(entry(0, 0, new Uint8Array(0)));
+  const parts = [HVM_HEADER_ENTRY];
+  for (let v = 0; v < vcpus; v++) parts.push(hvmEntry(2, v, hvmCpuBody()));
+  parts.push(hvmEntry(0, 0, new Uint8Array(0)));
   return concat(parts);
+}
+
+/**
+ * A vcpu_guest_context of the guest width (5168 / 2800 bytes), zero but for
+ * flags @512 = VGCF_in_kernel | VGCF_online (bits 2, 5; arch-x86/xen.h): a
+ * 64-bit context with VGCF_in_kernel clear needs a user page table
+ * (arch_set_info_guest()).
+ */
+export function pvBasicBlob(width: 4 | 8 = 8): Uint8Array {
+  const blob = new Uint8Array(width === 8 ? 5168 : 2800);
+  blob.set(le32(0x24), 512);
+  return blob;
+}
+
+/** A xen_domctl_ext_vcpucontext of `length` bytes: vcpu @0, size @4 = length (domctl.h). */
+export function pvExtendedBlob(vcpu: number, length = 64): Uint8Array {
+  const blob = new Uint8Array(length);
+  blob.set(le32(vcpu), 0);
+  blob.set(le32(length), 4);
+  return blob;
+}
+
+/**
+ * An X86_PV_VCPU_XSAVE blob: xcr0, xcr0_accum and, when `full`, the
+ * 576-byte legacy area and XSAVE header of an x87|SSE state (xcr0 3).
+ */
+export function pvXsaveBlob(full: boolean): Uint8Array {
+  if (!full) return new Uint8Array(16);
+  return concat([le64(3n), le64(3n), new Uint8Array(576)]);
+}
+
+/** xen_domctl_vcpu_msr_t entries {index u32, reserved u32, value u64} of MSRs Xen restores for PV: SPEC_CTRL, TSC_AUX. */
+export function pvMsrsBlob(count: 1 | 2): Uint8Array {
+  return concat([0x48, 0xc000_0103].slice(0, count).flatMap((index) => [le32(index), le32(0), le64(0n)]));
+}
+
+/**
+ * X86_CPUID_POLICY entries {leaf, subleaf, a, b, c, d} (xen_cpuid_leaf_t):
+ * basic leaves 0..count-1 without subleaves (0xffffffff), leaf 0's eax the
+ * highest of them, as x86_cpuid_copy_to_buffer() writes them.
+ */
+export function cpuidPolicyBody(count: number): Uint8Array {
+  const entries: Uint8Array[] = [];
+  for (let leaf = 0; leaf < count; leaf++) entries.push(le32(leaf), le32(0xffff_ffff), le32(leaf === 0 ? count - 1 : 0), new Uint8Array(12));
+  return concat(entries);
+}
+
+/** X86_MSR_POLICY entries {idx, flags, val} (xen_msr_entry_t): 0xCE then 0x10A, values 0. */
+export function msrPolicyBody(count: 1 | 2): Uint8Array {
+  return concat([0xce, 0x10a].slice(0, count).flatMap((index) => [le32(index), le32(0), le64(0n)]));
 }
 
 export function hvmParamsBody(params: Array<[number, number]>, reserved = 0): Uint8Array {
@@ -172,8 +235,8 @@ export function validStream(rng: Prng): StreamModel {
   const libxc: Rec[] = [];
   if (guest === "pv") libxc.push(xc(LIBXC.X86_PV_INFO, concat([new Uint8Array([width, width === 8 ? 4 : 3]), new Uint8Array(6)])));
   if (version === 3) {
-    if (rng.chance(0.8)) libxc.push(xc(LIBXC.CPUID_POLICY, new Uint8Array(24 * rng.int(1, 3))));
-    if (rng.chance(0.8)) libxc.push(xc(LIBXC.MSR_POLICY, new Uint8Array(16 * rng.int(1, 2))));
+    if (rng.chance(0.8)) libxc.push(xc(LIBXC.CPUID_POLICY, cpuidPolicyBody(rng.int(1, 3))));
+    if (rng.chance(0.8)) libxc.push(xc(LIBXC.MSR_POLICY, msrPolicyBody(rng.int(1, 2) as 1 | 2)));
     libxc.push(xc(LIBXC.STATIC_DATA_END));
   }
   if (guest === "pv") {
@@ -192,10 +255,10 @@ export function validStream(rng: Prng): StreamModel {
     if (guest === "pv") {
       libxc.push(xc(LIBXC.SHARED_INFO, new Uint8Array(4096)));
       for (let v = 0; v < vcpus; v++) {
-        libxc.push(xc(LIBXC.VCPU_BASIC, vcpuBody(v, new Uint8Array(width === 8 ? 5168 : 2800))));
-        if (rng.chance(0.7)) libxc.push(xc(LIBXC.VCPU_EXTENDED, vcpuBody(v, new Uint8Array(64))));
-        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_XSAVE, vcpuBody(v, new Uint8Array(16 + 8 * rng.below(10)))));
-        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_MSRS, vcpuBody(v, new Uint8Array(16 * rng.int(1, 2)))));
+        libxc.push(xc(LIBXC.VCPU_BASIC, vcpuBody(v, pvBasicBlob(width))));
+        if (rng.chance(0.7)) libxc.push(xc(LIBXC.VCPU_EXTENDED, vcpuBody(v, pvExtendedBlob(v))));
+        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_XSAVE, vcpuBody(v, pvXsaveBlob(rng.below(10) >= 5))));
+        if (rng.chance(0.3)) libxc.push(xc(LIBXC.VCPU_MSRS, vcpuBody(v, pvMsrsBlob(rng.int(1, 2) as 1 | 2))));
       }
     } else {
       const params = hvmParamsBody([
@@ -265,7 +328,7 @@ export function renderRecord(rec: Rec): Uint8Array {
 export function baseModel(guest: "pv" | "hvm", version: 2 | 3 = 3, format: "libxc" | "libxl" | "xl" = "libxc"): StreamModel {
   const libxc: Rec[] = [];
   if (guest === "pv") libxc.push(xc(LIBXC.X86_PV_INFO, new Uint8Array([8, 4, 0, 0, 0, 0, 0, 0])));
-  if (version === 3) libxc.push(xc(LIBXC.CPUID_POLICY, new Uint8Array(24)), xc(LIBXC.MSR_POLICY, new Uint8Array(16)), xc(LIBXC.STATIC_DATA_END));
+  if (version === 3) libxc.push(xc(LIBXC.CPUID_POLICY, cpuidPolicyBody(1)), xc(LIBXC.MSR_POLICY, msrPolicyBody(1)), xc(LIBXC.STATIC_DATA_END));
   if (guest === "pv") libxc.push(xc(LIBXC.X86_PV_P2M_FRAMES, concat([le32(0), le32(511), le64(7n)])));
   libxc.push(
     xc(
@@ -281,8 +344,8 @@ export function baseModel(guest: "pv" | "hvm", version: 2 | 3 = 3, format: "libx
   if (guest === "pv") {
     libxc.push(
       xc(LIBXC.SHARED_INFO, new Uint8Array(4096)),
-      xc(LIBXC.VCPU_BASIC, vcpuBody(0, new Uint8Array(5168))),
-      xc(LIBXC.VCPU_EXTENDED, vcpuBody(0, new Uint8Array(64))),
+      xc(LIBXC.VCPU_BASIC, vcpuBody(0, pvBasicBlob())),
+      xc(LIBXC.VCPU_EXTENDED, vcpuBody(0, pvExtendedBlob(0))),
     );
   } else {
     libxc.push(xc(LIBXC.HVM_CONTEXT, hvmContextBody(1)), xc(LIBXC.HVM_PARAMS, hvmParamsBody([[1, 0xfeffc]])));
@@ -474,7 +537,7 @@ const MUTATIONS: Record<string, Mutation> = {
           : xc(LIBXC.HVM_PARAMS, hvmParamsBody([[1, 2]]))
         : r.chance(0.5)
           ? xc(LIBXC.SHARED_INFO, new Uint8Array(4096))
-          : xc(LIBXC.VCPU_BASIC, vcpuBody(0, new Uint8Array(5168)));
+          : xc(LIBXC.VCPU_BASIC, vcpuBody(0, pvBasicBlob()));
     m.libxc.splice(Math.max(0, m.libxc.length - 1 - r.below(3)), 0, rec);
     return true;
   },

@@ -18,6 +18,7 @@ import {
   le64,
   libxcOffset,
   pageDataBody,
+  pvBasicBlob,
   render,
   renderRecord,
   tscBody,
@@ -555,7 +556,7 @@ describe("the restore profile", () => {
       name: "vcpu_id beyond the stored config's max_vcpus",
       build: () => {
         const m = baseModel("pv", 3, "xl");
-        m.libxc.splice(indexOf(m, LIBXC.END), 0, xc(LIBXC.VCPU_BASIC, vcpuBody(2, new Uint8Array(5168))));
+        m.libxc.splice(indexOf(m, LIBXC.END), 0, xc(LIBXC.VCPU_BASIC, vcpuBody(2, pvBasicBlob())));
         return m;
       },
       code: "BAD_FIELD",
@@ -565,7 +566,7 @@ describe("the restore profile", () => {
       name: "no BASIC for vcpu 0",
       build: () => {
         const m = baseModel("pv", 3);
-        recordAt(m, LIBXC.VCPU_BASIC).body = vcpuBody(1, new Uint8Array(5168));
+        recordAt(m, LIBXC.VCPU_BASIC).body = vcpuBody(1, pvBasicBlob());
         return m;
       },
       code: "MISSING_RECORD",

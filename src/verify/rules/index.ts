@@ -11,6 +11,7 @@ import { referenceRules } from "./reference.js";
 import { restoreRules } from "./restore.js";
 import { xlRules } from "./xl.js";
 import { containerRules } from "./container.js";
+import { contentsRules } from "./contents.js";
 
 /** Every rule; each declares the profiles it runs in. @internal */
-export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...libxlRules, ...xlRules, ...restoreRules, ...containerRules];
+export const RULES: readonly Rule[] = [...referenceRules, ...layoutRules, ...libxlRules, ...xlRules, ...restoreRules, ...contentsRules, ...containerRules];

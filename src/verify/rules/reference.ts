@@ -218,13 +218,17 @@ const tscReserved: Rule = {
  * X86_MSR_POLICY entries: `flags` is reserved and must be zero
  * (xen_msr_entry_t; hvm-context-and-cpu.md §7). verify-stream-v2 does not
  * look at it, so a warning keeps the spec profile's verdict equal to the
- * reference's while still reporting it.
+ * reference's while still reporting it; Xen's restore refuses it
+ * (x86_msr_copy_from_buffer(): -EINVAL), an error under `restore`. This is
+ * the one finding for the fault: the restore policy rule (contents.ts)
+ * skips checkMsrPolicy's MSR_FLAGS_NONZERO.
  */
 const msrPolicyFlags: Rule = {
   name: "x86-msr-policy-flags",
   code: "RESERVED_NONZERO",
-  severity: BOTH_WARNING,
-  description: "X86_MSR_POLICY: every entry's reserved flags u32 is zero (xen_msr_entry_t).",
+  severity: { spec: "warning", restore: "error" },
+  description:
+    "X86_MSR_POLICY: every entry's reserved flags u32 is zero (xen_msr_entry_t; not checked by verify-stream-v2, hence a warning under spec; refused by x86_msr_copy_from_buffer(), an error under restore).",
   on: ["libxc:X86_MSR_POLICY"],
   check(event, _state, context) {
     if (event.kind !== "record" || event.record.type !== "X86_MSR_POLICY") return;

@@ -1,6 +1,7 @@
 /**
  * What Xen's C restore code enforces beyond the spec (profile `restore`):
- * libxenguest xg_sr_restore*.c, libxl_stream_read.c, hvm_load(). Together
+ * libxenguest xg_sr_restore*.c, libxl_stream_read.c (hvm_load() and the
+ * other checks on record insides are in contents.ts). Together
  * with the spec rules they answer "will `xl restore` accept this?" as far
  * as the stream alone can tell (the target domain's size, vCPU limit from
  * the stored config, and Xen's acceptance of each value are outside it).
@@ -11,7 +12,6 @@
 import { VCPU_CONTEXT_SIZE_32, VCPU_CONTEXT_SIZE_64 } from "../../libxc/constants.js";
 import { REC_LENGTH_MAX } from "../../wire/frame.js";
 import { RESTORE_ERROR, VCPU_RECORD_KEYS, bodyOffset, type Rule } from "../rule.js";
-import { hvmContextProblem } from "../hvm-context.js";
 
 /** Largest EXTENDED blob (xen_domctl_ext_vcpucontext). */
 const VCPU_EXTENDED_MAX = 128;
@@ -189,20 +189,6 @@ const tscMode: Rule = {
   },
 };
 
-/** hvm_load(): HEADER first, known typecodes, entries within the blob, END present. */
-const hvmContext: Rule = {
-  name: "restore-hvm-context",
-  code: "BAD_HVM_CONTEXT",
-  severity: RESTORE_ERROR,
-  description: "HVM_CONTEXT: HEADER entry first (length 24, magic 0x54381286, version 1), typecodes <= 20, entries within the blob, an END entry (hvm_load()).",
-  on: ["libxc:HVM_CONTEXT"],
-  check(event, _state, context) {
-    if (event.kind !== "record" || event.record.type !== "HVM_CONTEXT") return;
-    const problem = hvmContextProblem(event.record.data);
-    if (problem !== undefined) context.report(`HVM context: ${problem.message}`, { offset: bodyOffset(event) + problem.pos });
-  },
-};
-
 /** The restore-profile rules. @internal */
 export const restoreRules: readonly Rule[] = [
   pvInfoCombination,
@@ -214,5 +200,4 @@ export const restoreRules: readonly Rule[] = [
   inferredThenExplicit,
   recordLengthMax,
   tscMode,
-  hvmContext,
 ];
