@@ -22,7 +22,6 @@ import { XlMandatoryFlag } from "../xl/constants.js";
 import { hvmContextVcpus } from "./hvm-context.js";
 import { observeContainer, type ContainerSummary } from "./container.js";
 import type { PageTotals, Profile, RecordTotals, VerifySummary } from "./types.js";
-import { PfnSet } from "./pfn-set.js";
 
 /** Guest type of the libxc stream. */
 export type GuestKind = "pv" | "hvm";
@@ -148,14 +147,14 @@ export class VerifyState {
   passes = 0;
   private lastWasPageData = false;
   private previousLastPfn = -1;
-  private pfns: PfnSet;
+  private bitmap: Uint8Array = new Uint8Array(0);
+  private distinct = 0;
   private bitmapOverflow = false;
   private readonly maxTrackedPfn: number;
 
   constructor(profile: Profile, maxTrackedPfn: number) {
     this.profile = profile;
     this.maxTrackedPfn = maxTrackedPfn;
-    this.pfns = new PfnSet(maxTrackedPfn);
   }
 
   /** True once once-per-stream `key` was reported; marks it. */
@@ -352,15 +351,24 @@ export class VerifyState {
   private markPfn(pfn: number): void {
     if (pfn > this.maxTrackedPfn) {
       this.bitmapOverflow = true;
-      this.pfns = new PfnSet(0);
+      this.bitmap = new Uint8Array(0);
       return;
     }
-    this.pfns.add(pfn);
-  }
-
-  /** Bytes held by the distinct-pfn tracking (for memory bounds). */
-  get trackedPfnBytes(): number {
-    return this.pfns.bytesHeld;
+    const byte = Math.floor(pfn / 8);
+    if (byte >= this.bitmap.length) {
+      let size = Math.max(4096, this.bitmap.length * 2);
+      while (size <= byte) size *= 2;
+      size = Math.min(size, Math.floor(this.maxTrackedPfn / 8) + 1);
+      const grown = new Uint8Array(size);
+      grown.set(this.bitmap);
+      this.bitmap = grown;
+    }
+    const bit = 1 << (pfn & 7);
+    const current = this.bitmap[byte] as number;
+    if ((current & bit) === 0) {
+      this.bitmap[byte] = current | bit;
+      this.distinct += 1;
+    }
   }
 
   /** Width used by Xen's restore for PV blob sizes: X86_PV_INFO's, else the native 8. */
@@ -381,7 +389,7 @@ export class VerifyState {
       byType,
       minPfn: this.pageEntries > 0 ? this.minPfn : undefined,
       maxPfn: this.pageEntries > 0 ? this.maxPfn : undefined,
-      distinctPfns: this.bitmapOverflow ? undefined : this.pfns.size,
+      distinctPfns: this.bitmapOverflow ? undefined : this.distinct,
     };
     const summary: VerifySummary = {
       format: this.format,

@@ -8,13 +8,6 @@
  *   when they straddle chunks.
  * - Nothing is ever allocated from a length the queue has not received:
  *   callers ask `has(n)` first and wait otherwise.
- * - Memory stays within twice the bytes held plus a constant whatever the
- *   chunking (issue #19): once {@link MERGE_RUN} small chunks (below
- *   {@link SMALL_CHUNK}) follow each other they are merged into one owned
- *   buffer with spare room, and later small chunks are copied into that
- *   room, so a record pushed one byte at a time costs about a byte per
- *   byte instead of an array object per byte. Chunks of a page or more are
- *   never copied.
  * - This is the one place where bytes that straddle pushed chunks are
  *   assembled. With `reuseAssembly` (io's drivers, whose events' byte
  *   fields are valid only until the next event is requested), large
@@ -28,18 +21,6 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 /** Assemblies at least this large (a page) reuse the buffer under `reuseAssembly`; smaller ones (headers) are fresh. */
 const REUSE_MIN = 4096;
 const REUSE_STEP = 64 * 1024;
-/**
- * Chunks shorter than this count as small: their per-object overhead (a
- * typed array and its ArrayBuffer, some 150 bytes in V8) is not negligible
- * next to their bytes.
- * @internal
- */
-export const SMALL_CHUNK = 4096;
-/** This many small chunks in a row at the end of the queue are merged into an owned buffer. @internal */
-export const MERGE_RUN = 8;
-/** The owned buffer grows (doubling, so at most half of it is spare) up to this size, then a new one starts. */
-const OWNED_MAX = 256 * 1024;
-const OWNED_MIN = 256;
 
 /** @internal */
 export class ByteQueue {
@@ -61,17 +42,6 @@ export class ByteQueue {
    */
   reuseAssembly = false;
   private scratch: Uint8Array = EMPTY;
-  /** Small chunks in a row at the end of `chunks` (not counting an owned buffer). */
-  private smallRun = 0;
-  /**
-   * The buffer small chunks are copied into; when `ownedOpen`, the last
-   * entry of `chunks` is its view `[ownedStart, ownedFill)`. Bytes below
-   * `ownedFill` are never rewritten (views of them may be out).
-   */
-  private owned: Uint8Array = EMPTY;
-  private ownedStart = 0;
-  private ownedFill = 0;
-  private ownedOpen = false;
 
   constructor(startOffset = 0) {
     this.offset = startOffset;
@@ -80,68 +50,9 @@ export class ByteQueue {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    this.chunks.push(chunk);
     this.available += chunk.length;
     this.received += chunk.length;
-    if (chunk.length >= SMALL_CHUNK) {
-      this.chunks.push(chunk);
-      this.smallRun = 0;
-      this.ownedOpen = false;
-      return;
-    }
-    if (this.ownedOpen && this.appendOwned(chunk)) return;
-    this.chunks.push(chunk);
-    this.smallRun += 1;
-    if (this.smallRun >= MERGE_RUN) this.mergeSmallRun();
-  }
-
-  /** Copies a small chunk into the owned buffer (grown if needed); false when it is full at its largest. */
-  private appendOwned(chunk: Uint8Array): boolean {
-    const last = this.chunks.length - 1;
-    if (this.ownedFill + chunk.length > this.owned.length) {
-      // The live bytes of the owned view (its front may have been consumed).
-      const live = this.chunks[last] as Uint8Array;
-      const skip = last === this.first ? this.head : 0;
-      const keep = live.length - skip;
-      if (keep + chunk.length > OWNED_MAX) {
-        this.ownedOpen = false;
-        return false;
-      }
-      const grown = new Uint8Array(Math.min(OWNED_MAX, Math.max(OWNED_MIN, 2 * (keep + chunk.length))));
-      grown.set(live.subarray(skip));
-      if (skip > 0) this.head = 0;
-      this.owned = grown;
-      this.ownedStart = 0;
-      this.ownedFill = keep;
-    }
-    this.owned.set(chunk, this.ownedFill);
-    this.ownedFill += chunk.length;
-    this.chunks[last] = this.owned.subarray(this.ownedStart, this.ownedFill);
-    return true;
-  }
-
-  /** Moves the trailing run of small chunks (their live bytes) into a new owned buffer. */
-  private mergeSmallRun(): void {
-    const chunks = this.chunks;
-    const start = Math.max(this.first, chunks.length - this.smallRun);
-    let size = 0;
-    for (let i = start; i < chunks.length; i++) size += (chunks[i] as Uint8Array).length;
-    const skip = start === this.first ? this.head : 0;
-    const owned = new Uint8Array(Math.min(OWNED_MAX, Math.max(OWNED_MIN, 2 * (size - skip))));
-    let filled = 0;
-    for (let i = start; i < chunks.length; i++) {
-      const chunk = chunks[i] as Uint8Array;
-      const part = i === start ? chunk.subarray(skip) : chunk;
-      owned.set(part, filled);
-      filled += part.length;
-    }
-    if (skip > 0) this.head = 0;
-    chunks.length = start;
-    chunks.push(owned.subarray(0, filled));
-    this.owned = owned;
-    this.ownedStart = 0;
-    this.ownedFill = filled;
-    this.ownedOpen = true;
-    this.smallRun = 0;
   }
 
   /** True when at least `size` bytes are waiting. */
@@ -234,13 +145,6 @@ export class ByteQueue {
       this.chunks[this.first] = EMPTY; // release the chunk for GC
       this.first += 1;
       this.head = 0;
-    }
-    // Everything consumed: no run of small chunks, no open owned buffer
-    // (its spare room is dropped with it).
-    if (this.first === this.chunks.length) {
-      this.smallRun = 0;
-      this.ownedOpen = false;
-      this.owned = EMPTY;
     }
     if (this.first > 64 && this.first * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.first);

@@ -3,7 +3,6 @@
  * into it, a read across chunks is assembled once into a buffer of exactly
  * the read size; offsets are absolute.
  */
-import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { ByteQueue } from "../../src/wire/queue.js";
 import { hex } from "../helpers/hex.js";
@@ -194,60 +193,5 @@ describe("ByteQueue.reuseAssembly", () => {
     expect(header.buffer).not.toBe(x.buffer);
     expect(header.length).toBe(100);
     expect([header[0], header[87], header[88]]).toEqual([3, 3, 4]);
-  });
-});
-
-describe("ByteQueue: small chunks are merged (issue #19)", () => {
-  test("a run of small chunks becomes one owned buffer; bytes, offsets and earlier views stay right", () => {
-    const queue = new ByteQueue(10);
-    for (let i = 0; i < 7; i++) queue.push(Uint8Array.of(i));
-    expect(liveChunks(queue)).toHaveLength(7); // below the merge run: kept as pushed
-    const early = queue.take(2); // assembled from two pushed chunks
-    queue.push(Uint8Array.of(7));
-    expect(liveChunks(queue)).toHaveLength(1); // merged, the consumed front dropped
-    for (let i = 8; i < 1000; i++) queue.push(Uint8Array.of(i & 0xff));
-    expect(liveChunks(queue)).toHaveLength(1);
-    expect(early).toEqual(hex("00 01"));
-    expect(queue.offset).toBe(12);
-    expect(queue.available).toBe(998);
-    const big = new Uint8Array(4096).fill(0xaa);
-    queue.push(big);
-    expect(liveChunks(queue)[1]).toBe(big); // a page or more is never copied
-    const rest = queue.take(998);
-    expect(rest[0]).toBe(2);
-    expect(rest[997]).toBe(999 & 0xff);
-    expect(queue.take(4096).buffer).toBe(big.buffer);
-    expect(queue.received).toBe(10 + 1000 + 4096);
-  });
-
-  test("property: any chunking and any reads give the bytes in order", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 4000, max: 5000 })), { maxLength: 120 }),
-        fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 200 }),
-        (sizes, reads) => {
-          const queue = new ByteQueue(5);
-          const all: number[] = [];
-          let next = 0;
-          let read = 0;
-          let r = 0;
-          for (const size of sizes) {
-            const chunk = new Uint8Array(size);
-            for (let i = 0; i < size; i++) chunk[i] = (all.push(next & 0xff), next++ & 0xff);
-            queue.push(chunk);
-            const want = reads[r++ % Math.max(1, reads.length)] ?? 0;
-            if (queue.has(want)) {
-              const got = want % 3 === 0 ? queue.take(want) : queue.peek(want);
-              expect(Array.from(got)).toEqual(all.slice(read, read + want));
-              if (want % 3 !== 0) queue.skip(want);
-              read += want;
-            }
-            expect(queue.offset).toBe(5 + read);
-          }
-          expect(Array.from(queue.take(queue.available))).toEqual(all.slice(read));
-        },
-      ),
-      { numRuns: 100 },
-    );
   });
 });
