@@ -22,6 +22,7 @@ import { XlMandatoryFlag } from "../xl/constants.js";
 import { hvmContextVcpus } from "./hvm-context.js";
 import { observeContainer, type ContainerSummary } from "./container.js";
 import type { PageTotals, Profile, RecordTotals, VerifySummary } from "./types.js";
+import { PfnSet } from "./pfn-set.js";
 
 /** Guest type of the libxc stream. */
 export type GuestKind = "pv" | "hvm";
@@ -147,14 +148,14 @@ export class VerifyState {
   passes = 0;
   private lastWasPageData = false;
   private previousLastPfn = -1;
-  private bitmap: Uint8Array = new Uint8Array(0);
-  private distinct = 0;
+  private pfns: PfnSet;
   private bitmapOverflow = false;
   private readonly maxTrackedPfn: number;
 
   constructor(profile: Profile, maxTrackedPfn: number) {
     this.profile = profile;
     this.maxTrackedPfn = maxTrackedPfn;
+    this.pfns = new PfnSet(maxTrackedPfn);
   }
 
   /** True once once-per-stream `key` was reported; marks it. */
@@ -351,24 +352,15 @@ export class VerifyState {
   private markPfn(pfn: number): void {
     if (pfn > this.maxTrackedPfn) {
       this.bitmapOverflow = true;
-      this.bitmap = new Uint8Array(0);
+      this.pfns = new PfnSet(0);
       return;
     }
-    const byte = Math.floor(pfn / 8);
-    if (byte >= this.bitmap.length) {
-      let size = Math.max(4096, this.bitmap.length * 2);
-      while (size <= byte) size *= 2;
-      size = Math.min(size, Math.floor(this.maxTrackedPfn / 8) + 1);
-      const grown = new Uint8Array(size);
-      grown.set(this.bitmap);
-      this.bitmap = grown;
-    }
-    const bit = 1 << (pfn & 7);
-    const current = this.bitmap[byte] as number;
-    if ((current & bit) === 0) {
-      this.bitmap[byte] = current | bit;
-      this.distinct += 1;
-    }
+    this.pfns.add(pfn);
+  }
+
+  /** Bytes held by the distinct-pfn tracking (for memory bounds). */
+  get trackedPfnBytes(): number {
+    return this.pfns.bytesHeld;
   }
 
   /** Width used by Xen's restore for PV blob sizes: X86_PV_INFO's, else the native 8. */
@@ -389,7 +381,7 @@ export class VerifyState {
       byType,
       minPfn: this.pageEntries > 0 ? this.minPfn : undefined,
       maxPfn: this.pageEntries > 0 ? this.maxPfn : undefined,
-      distinctPfns: this.bitmapOverflow ? undefined : this.distinct,
+      distinctPfns: this.bitmapOverflow ? undefined : this.pfns.size,
     };
     const summary: VerifySummary = {
       format: this.format,
