@@ -37,7 +37,12 @@ export interface SavedConfig {
   record?: XenopsRecord;
 }
 
-function textOf(bytes: Uint8Array): string {
+/**
+ * A stored configuration as text: UTF-8 up to its terminating NUL (xl and
+ * libvirt write one), as every reader of the stored config shows it.
+ * @internal
+ */
+export function textOf(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return decodeUtf8(end < 0 ? bytes : bytes.subarray(0, end));
 }

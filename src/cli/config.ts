@@ -18,7 +18,7 @@ import { SaveFileDecoder } from "../savefile.js";
 import type { SaveFileEvent } from "../savefile.js";
 import { ConfigRewriter } from "../savefile-config.js";
 import { StreamVerifier } from "../verify/verifier.js";
-import { latin1Text } from "../inspect/text.js";
+import { textOf } from "../savefile-config.js";
 import { parseCommand } from "./args.js";
 import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer } from "./input.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
@@ -51,11 +51,11 @@ function configOf(event: SaveFileEvent): Found | undefined {
   if (event.layer === "xl" && event.kind === "header") {
     const { config, mandatoryFlags } = event.header;
     if (config === undefined) return undefined;
-    return { kind: (mandatoryFlags & 1) !== 0 ? "xl-json" : "xl-text", text: latin1Text(config) };
+    return { kind: (mandatoryFlags & 1) !== 0 ? "xl-json" : "xl-text", text: textOf(config) };
   }
   if (event.layer === "libvirt") return { kind: "libvirt-xml", text: libvirtXmlText(event.header) };
   if (event.layer === "xenopsd" && event.kind === "chunk" && event.chunk.type === "Xenops" && event.chunk.body !== undefined) {
-    return { kind: "xenops-record", text: latin1Text(event.chunk.body) };
+    return { kind: "xenops-record", text: textOf(event.chunk.body) };
   }
   return undefined;
 }

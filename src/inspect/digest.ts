@@ -11,7 +11,7 @@ import type { LibxcEvent, LibxcRecordEvent } from "../libxc/decoder.js";
 import type { LibxlEvent, LibxlRecordEvent } from "../libxl/decoder.js";
 import { PageIndex } from "../memory/page-index.js";
 import type { XlHeaderEvent } from "../savefile.js";
-import { latin1Text } from "./text.js";
+import { textOf } from "../savefile-config.js";
 
 /**
  * A 52-bit hash of a page (two 32-bit multiply-rotate lanes over its
@@ -96,7 +96,7 @@ export class DigestCollector {
     if (any.kind === "header" && any.layer === "xl") {
       const { config, ...rest } = any.header;
       digest.headers.xl = rest;
-      if (config !== undefined) digest.config = latin1Text(config);
+      if (config !== undefined) digest.config = textOf(config);
       return;
     }
     if (any.kind === "header") {

@@ -32,7 +32,6 @@ import { RECORD_HEADER_SIZE, paddedLength } from "../wire/frame.js";
 import { XL_CONFIG_LENGTH_SIZE, XL_HEADER_SIZE, XlMandatoryFlag } from "../xl/constants.js";
 import { describeTrailer } from "../xl/migration.js";
 import type { StreamTrailer } from "../xl/migration.js";
-import { latin1Text } from "./text.js";
 
 /** A JSON value as `JSON.stringify` writes it. */
 export type DumpJson = null | boolean | number | string | DumpJson[] | { [key: string]: DumpJson };
@@ -359,6 +358,15 @@ function contentsErrorOf(error: unknown, offset: number): DumpContentsError {
   if (isXenStreamError(error)) return { code: error.code, offset: error.offset, message: bareMessage(error) };
   const message = error instanceof Error ? error.message : String(error);
   return { code: "INTERNAL", offset, message: `internal error while decoding the record's insides (a bug in xen-migration-stream): ${message}` };
+}
+
+/** The bytes as a Latin-1 string, trailing NULs dropped. */
+function latin1Text(bytes: Uint8Array): string {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  let out = "";
+  for (let at = 0; at < end; at += 8192) out += String.fromCharCode(...bytes.subarray(at, Math.min(end, at + 8192)));
+  return out;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { CpuidLeaf, MsrEntry } from "../libxc/types.js";
 import { pageTypeHasData } from "../libxc/constants.js";
 import { PageIndex } from "../memory/page-index.js";
 import type { XlHeaderEvent } from "../savefile.js";
-import { latin1Text } from "./text.js";
+import { textOf } from "../savefile-config.js";
 
 /** The config items `info` shows, when the config has them. */
 export interface DomainConfigItems {
@@ -103,7 +103,7 @@ export class InfoCollector {
   add(event: { layer: string; kind: string }): void {
     if (event.layer === "xl" && event.kind === "header") {
       const config = (event as XlHeaderEvent).header.config;
-      if (config !== undefined) this.configText = latin1Text(config);
+      if (config !== undefined) this.configText = textOf(config);
       return;
     }
     if (event.layer !== "libxc" || event.kind !== "record") return;
