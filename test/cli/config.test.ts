@@ -1,28 +1,18 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { decodeSaveFile, savedConfig } from "../../src/index.js";
 import { GuestPages, libxcGuestStream } from "../memory/guest-builder.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 
 const PV = fileURLToPath(new URL("../../spec-vectors/captured/xen-4.17-pv-save.skel.xl", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "config-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function config(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-  stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await main(["config", ...args], { stdin, stdout, stderr });
-  return { code, stdout: out, stderr: err };
+function config(args: string[]): Promise<CliRun> {
+  return runCli(["config", ...args]);
 }
 
 describe("xen-stream config", () => {

@@ -2,26 +2,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, test } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { GuestPages, PAGE, libxcGuestStream, pv64Context, pvBasic, pvInfo } from "../memory/guest-builder.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "extract-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[], stdinBytes?: Uint8Array): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-  stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
-  if (stdinBytes !== undefined) for (let i = 0; i < stdinBytes.length; i += 1000) stdin.write(stdinBytes.subarray(i, i + 1000));
-  stdin.end();
-  const code = await main(["extract-memory", ...args], { stdin, stdout, stderr });
-  return { code, stdout: out, stderr: err };
+function run(args: string[], stdinBytes?: Uint8Array): Promise<CliRun> {
+  return runCli(["extract-memory", ...args], stdinBytes, 1000);
 }
 
 const RIP = 0xffff_ffff_8100_1234n;

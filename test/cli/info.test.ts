@@ -1,22 +1,12 @@
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { domainConfigItems } from "../../src/inspect/info.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 
 const PV = fileURLToPath(new URL("../../spec-vectors/captured/xen-4.17-pv-save.skel.xl", import.meta.url));
 
-async function info(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-  stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await main(["info", ...args], { stdin, stdout, stderr });
-  return { code, stdout: out, stderr: err };
+function info(args: string[]): Promise<CliRun> {
+  return runCli(["info", ...args]);
 }
 
 describe("xen-stream info", () => {

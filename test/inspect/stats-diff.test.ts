@@ -2,10 +2,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { DigestCollector, pageHash } from "../../src/inspect/digest.js";
 import { diffDigests, lineDiff } from "../../src/inspect/diff.js";
 import { StatsCollector } from "../../src/inspect/stats.js";
@@ -13,6 +11,7 @@ import { SaveFileDecoder } from "../../src/savefile.js";
 import { classifyTrailer, MIGRATE_PERMISSION_TO_GO } from "../../src/xl/migration.js";
 import { GuestPages, PAGE, libxcGuestStream } from "../memory/guest-builder.js";
 import { sharedDir } from "../helpers/shared.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "inspect-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,17 +23,8 @@ function fold<T extends { add(event: { layer: string; kind: string }): void }>(c
   return collector;
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-  stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await main(args, { stdin, stdout, stderr });
-  return { code, stdout: out, stderr: err };
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args);
 }
 
 /** A guest of `pfns` with contents from `seed`, sent in batches of `batch` (XTAB entries between). */
