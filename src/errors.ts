@@ -124,3 +124,34 @@ export function isXenStreamError(value: unknown): value is XenStreamError {
     typeof candidate.offset === "number"
   );
 }
+
+/**
+ * A short, safe description of a value a caller passed, for error messages.
+ * It never calls the value's own methods (a hostile `toString` cannot turn
+ * a BAD_VALUE or USAGE error into a TypeError).
+ *
+ * @param value - anything
+ * @returns e.g. `12`, `"abc"`, `5n`, `Uint8Array(16)`, `an array of 3`, `an object`
+ * @internal
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value.toString()}n`;
+    case "string":
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+    case "symbol":
+      return "a symbol";
+    case "function":
+      return "a function";
+    default:
+      if (value === null) return "null";
+      if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
+      if (Array.isArray(value)) return `an array of ${value.length}`;
+      return "an object";
+  }
+}

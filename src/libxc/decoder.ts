@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
 import type { ByteQueue } from "../wire/queue.js";
 import { PushDecoder } from "../wire/push.js";
@@ -96,7 +96,7 @@ export interface LibxcParserOptions extends RecordLayerOptions {
 export function recordLayerOptions(options: InternalDecoderOptions): LibxcParserOptions {
   const maxRecordLength = options.maxRecordLength ?? REC_LENGTH_MAX;
   if (!Number.isInteger(maxRecordLength) || maxRecordLength < 0 || maxRecordLength > 0xffff_ffff) {
-    throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${String(maxRecordLength)}`);
+    throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${describeValue(maxRecordLength)}`);
   }
   return { maxRecordLength, keepUnknownMandatory: options.keepUnknownMandatory ?? false, reuseEntries: options.reuseEntries ?? false };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { Reader } from "../wire/reader.js";
 import { Writer } from "../wire/writer.js";
 import {
@@ -111,8 +111,8 @@ function failValue(offset: number, message: string): never {
 
 /** Writes the image header (validated like the decoder). @internal */
 export function writeImageHeader(writer: Writer, header: ImageHeader): void {
-  if (header.version < IHDR_VERSION_MIN || header.version > IHDR_VERSION_MAX) {
-    failValue(writer.base + writer.pos, `image header version must be ${IHDR_VERSION_MIN}..${IHDR_VERSION_MAX}, got ${header.version}`);
+  if (typeof header.version !== "number" || header.version < IHDR_VERSION_MIN || header.version > IHDR_VERSION_MAX) {
+    failValue(writer.base + writer.pos, `image header version must be ${IHDR_VERSION_MIN}..${IHDR_VERSION_MAX}, got ${describeValue(header.version)}`);
   }
   const littleEndian = writer.littleEndian;
   writer.littleEndian = false;
@@ -129,10 +129,10 @@ export function writeImageHeader(writer: Writer, header: ImageHeader): void {
 /** Writes the domain header (validated like the decoder). @internal */
 export function writeDomainHeader(writer: Writer, header: DomainHeader): void {
   if (header.type !== DomainType.X86_PV && header.type !== DomainType.X86_HVM) {
-    failValue(writer.base + writer.pos, `domain type must be 1 (x86 PV) or 2 (x86 HVM), got ${header.type}`);
+    failValue(writer.base + writer.pos, `domain type must be 1 (x86 PV) or 2 (x86 HVM), got ${describeValue(header.type)}`);
   }
-  if (header.pageShift < PAGE_SHIFT_MIN || header.pageShift > PAGE_SHIFT_MAX) {
-    failValue(writer.base + writer.pos, `pageShift must be ${PAGE_SHIFT_MIN}..${PAGE_SHIFT_MAX}, got ${header.pageShift}`);
+  if (typeof header.pageShift !== "number" || header.pageShift < PAGE_SHIFT_MIN || header.pageShift > PAGE_SHIFT_MAX) {
+    failValue(writer.base + writer.pos, `pageShift must be ${PAGE_SHIFT_MIN}..${PAGE_SHIFT_MAX}, got ${describeValue(header.pageShift)}`);
   }
   writer.u32(header.type, "type");
   writer.u16(header.pageShift, "pageShift");

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { SaveFileDecoder } from "../savefile.js";
 import type { SaveFileDecoderOptions } from "../savefile.js";
 import { MemoryIndexer, ZERO_PAGE } from "./layout.js";
@@ -73,7 +73,7 @@ interface Segment {
 function checkedAddress(value: unknown, name: string): number {
   const address = typeof value === "bigint" ? Number(value) : value;
   if (typeof address !== "number" || !Number.isSafeInteger(address) || address < 0 || (typeof value === "bigint" && BigInt(address) !== value)) {
-    throw new XenStreamError("USAGE", 0, `${name} must be a non-negative integer (number or bigint), got ${String(value)}`);
+    throw new XenStreamError("USAGE", 0, `${name} must be a non-negative integer (number or bigint), got ${describeValue(value)}`);
   }
   if (address >= PHYSICAL_ADDRESS_LIMIT) {
     throw new XenStreamError("BAD_VALUE", 0, `${name} 0x${address.toString(16)} is beyond the 52-bit x86 physical address space`);

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import type { CaptureProfile } from "./capture.js";
 import { SPP_MAX_ITERATIONS } from "./policy.js";
 import { Prng } from "./prng.js";
@@ -75,7 +75,7 @@ const EMPTY = /*@__PURE__*/ new Uint32Array(0);
 
 function checkRate(name: string, value: number | undefined): number {
   const rate = value ?? 0;
-  if (!Number.isFinite(rate) || rate < 0) throw new XenStreamError("USAGE", 0, `${name} must be a finite number >= 0, got ${String(value)}`);
+  if (!Number.isFinite(rate) || rate < 0) throw new XenStreamError("USAGE", 0, `${name} must be a finite number >= 0, got ${describeValue(value)}`);
   return rate;
 }
 

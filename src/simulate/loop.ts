@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { LibxcEncoder } from "../libxc/stream.js";
 import { pageTypeHasData } from "../libxc/constants.js";
 import { isBigEndianLibxl } from "../libxl/header.js";
@@ -196,7 +196,7 @@ export function populatedPfns(guest: GuestImage): Uint32Array {
 
 function checkBandwidth(value: number | undefined): number {
   const bandwidth = value ?? DEFAULT_BANDWIDTH;
-  if (!Number.isFinite(bandwidth) || bandwidth <= 0) throw new XenStreamError("USAGE", 0, `bandwidth must be a positive number of bytes per second, got ${String(value)}`);
+  if (!Number.isFinite(bandwidth) || bandwidth <= 0) throw new XenStreamError("USAGE", 0, `bandwidth must be a positive number of bytes per second, got ${describeValue(value)}`);
   return bandwidth;
 }
 

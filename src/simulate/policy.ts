@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 
 /** XGS_POLICY_ABORT (xenguest.h): abandon the migration. */
 export const XGS_POLICY_ABORT = -1;
@@ -77,7 +77,7 @@ export interface ResolvedPolicyParameters {
 
 function checkCount(name: string, value: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > max) {
-    throw new XenStreamError("USAGE", 0, `${name} must be an integer 0..${max}, got ${String(value)}`);
+    throw new XenStreamError("USAGE", 0, `${name} must be an integer 0..${max}, got ${describeValue(value)}`);
   }
 }
 

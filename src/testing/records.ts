@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { describeValue } from "../errors.js";
 import fc from "fast-check";
 import { LIBXC_RECORD_NAMES } from "../libxc/codec.js";
 import {
@@ -57,7 +58,7 @@ export function invalid(arbitrary: string, message: string): never {
 export function checkInteger(arbitrary: string, name: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined) return;
   if (!Number.isInteger(value) || value < min || value > max) {
-    invalid(arbitrary, `${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+    invalid(arbitrary, `${name} must be an integer in ${min}..${max}, got ${describeValue(value)}`);
   }
 }
 

@@ -15,7 +15,7 @@
  * @module
  * @internal
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 
 /** @internal */
 export class Writer {
@@ -49,7 +49,7 @@ export class Writer {
 
   private check(value: number, max: number, field: string): void {
     if (!Number.isInteger(value) || value < 0 || value > max) {
-      this.fail(`${field} must be an integer in 0..${max}, got ${String(value)}`);
+      this.fail(`${field} must be an integer in 0..${max}, got ${describeValue(value)}`);
     }
   }
 
@@ -73,7 +73,7 @@ export class Writer {
 
   u64(value: bigint, field: string): void {
     if (typeof value !== "bigint" || value < 0n || value > 0xffff_ffff_ffff_ffffn) {
-      this.fail(`${field} must be a bigint in 0..2^64-1, got ${String(value)}`);
+      this.fail(`${field} must be a bigint in 0..2^64-1, got ${describeValue(value)}`);
     }
     this.view.setBigUint64(this.pos - this.borrowed, value, this.littleEndian);
     this.pos += 8;

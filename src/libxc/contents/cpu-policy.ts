@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../../errors.js";
+import { describeValue, XenStreamError } from "../../errors.js";
 import type { CpuidLeaf, MsrEntry, X86CpuidPolicyRecord, X86MsrPolicyRecord } from "../types.js";
 import { CPU_FEATURES, FEATURESET_NR_ENTRIES, FEATURESET_WORDS, type CpuFeature, type CpuidRegister, type FeaturesetWord } from "./cpu-features.js";
 import { CPUID_GUEST_NR, cpuidFieldValue, cpuidLeafName, type CpuidLeafGroup } from "./cpuid-leaves.js";
@@ -265,7 +265,7 @@ function assertEntries<T>(value: unknown, what: string, argument: string): reado
 
 function assertU32(value: unknown, name: string): void {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw new XenStreamError("USAGE", 0, `${name} must be an integer in 0..0xffffffff, got ${String(value)}`);
+    throw new XenStreamError("USAGE", 0, `${name} must be an integer in 0..0xffffffff, got ${describeValue(value)}`);
   }
 }
 

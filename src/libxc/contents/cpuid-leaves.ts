@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../../errors.js";
+import { describeValue, XenStreamError } from "../../errors.js";
 import type { CpuidRegister } from "./cpu-features.js";
 
 /** XEN_CPUID_NO_SUBLEAF (public/arch-x86/xen.h). */
@@ -226,7 +226,7 @@ function subleafLeaf(
 export function cpuidLeafName(leaf: number, subleaf: number): CpuidLeafName {
   for (const [name, value] of [["leaf", leaf], ["subleaf", subleaf]] as const) {
     if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-      throw new XenStreamError("USAGE", 0, `${name} must be an integer in 0..0xffffffff, got ${String(value)}`);
+      throw new XenStreamError("USAGE", 0, `${name} must be an integer in 0..0xffffffff, got ${describeValue(value)}`);
     }
   }
   if (leaf < CPUID_GUEST_NR.BASIC) {

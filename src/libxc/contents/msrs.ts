@@ -6,8 +6,9 @@
  *
  * @module
  */
+import { describeValue } from "../../errors.js";
 import { Writer } from "../../wire/writer.js";
-import { baseOffsetOf, checkBytes, failLength, failValue, describe, viewOf } from "./pv-layout.js";
+import { baseOffsetOf, checkBytes, failLength, failValue, viewOf } from "./pv-layout.js";
 import { msrName } from "./msr-names.js";
 import type { ContentsEncodeOptions } from "./pv-vcpu.js";
 import type { PvVcpuContentsDecodeOptions } from "./pv-vcpu-extended.js";
@@ -85,11 +86,11 @@ export function decodePvVcpuMsrs(bytes: Uint8Array, options: PvVcpuContentsDecod
  */
 export function encodePvVcpuMsrs(entries: readonly PvVcpuMsr[], options: ContentsEncodeOptions = {}): Uint8Array {
   const base = baseOffsetOf(options);
-  if (!Array.isArray(entries)) failValue(base, `X86_PV_VCPU_MSRS: entries must be an array, got ${describe(entries)}`);
+  if (!Array.isArray(entries)) failValue(base, `X86_PV_VCPU_MSRS: entries must be an array, got ${describeValue(entries)}`);
   const writer = new Writer(entries.length * VCPU_MSR_SIZE, true, base);
   entries.forEach((entry, i) => {
     writer.pos = i * VCPU_MSR_SIZE;
-    if (typeof entry !== "object" || entry === null) writer.fail(`entries[${i}] must be an object, got ${describe(entry)}`);
+    if (typeof entry !== "object" || entry === null) writer.fail(`entries[${i}] must be an object, got ${describeValue(entry)}`);
     writer.u32(entry.index, `entries[${i}].index`);
     writer.u32(entry.reserved, `entries[${i}].reserved`);
     writer.u64(entry.value, `entries[${i}].value`);

@@ -13,7 +13,7 @@
  * @module
  * @internal
  */
-import { XenStreamError } from "../../errors.js";
+import { describeValue, XenStreamError } from "../../errors.js";
 import { Writer } from "../../wire/writer.js";
 
 /** Kinds of field: unsigned little-endian integers, a signed byte, raw bytes. */
@@ -124,7 +124,7 @@ function writeOne(writer: Writer, pos: number, kind: FieldKind, value: unknown, 
     case "i8": {
       const number = value as number;
       if (!Number.isInteger(number) || number < -0x80 || number > 0x7f) {
-        writer.fail(`${field} must be an integer in -128..127, got ${String(value)}`);
+        writer.fail(`${field} must be an integer in -128..127, got ${describeValue(value)}`);
       }
       writer.view.setInt8(pos, number);
       return;
@@ -163,7 +163,7 @@ export function writeFields(
       const length = spec.count ?? 1;
       writer.pos = pos;
       if (!(value instanceof Uint8Array) || value.length !== length) {
-        writer.fail(`${field} must be a Uint8Array of ${length} bytes, got ${describe(value)}`);
+        writer.fail(`${field} must be a Uint8Array of ${length} bytes, got ${describeValue(value)}`);
       }
       writer.raw(value);
     } else if (spec.count === undefined) {
@@ -171,20 +171,12 @@ export function writeFields(
     } else {
       writer.pos = pos;
       if (!Array.isArray(value) || value.length !== spec.count) {
-        writer.fail(`${field} must be an array of ${spec.count} values, got ${describe(value)}`);
+        writer.fail(`${field} must be an array of ${spec.count} values, got ${describeValue(value)}`);
       }
       const size = KIND_SIZE[spec.kind];
       for (let i = 0; i < spec.count; i++) writeOne(writer, pos + i * size, spec.kind, value[i], `${field}[${i}]`);
     }
   }
-}
-
-/** Short description of a wrong value for messages. */
-export function describe(value: unknown): string {
-  if (value instanceof Uint8Array) return `${value.length} bytes`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === "bigint") return `${value}n`;
-  return typeof value === "object" ? String(value === null ? "null" : "an object") : String(value);
 }
 
 /** Throws BAD_LENGTH at `offset` (the blob's first byte, absolute). */
@@ -205,13 +197,13 @@ export function failUsage(message: string): never {
 /** Validates a `baseOffset` option (default 0). */
 export function baseOffsetOf(options: { baseOffset?: number } | undefined): number {
   const base = options?.baseOffset ?? 0;
-  if (!Number.isSafeInteger(base) || base < 0) failUsage(`baseOffset must be a non-negative integer, got ${String(base)}`);
+  if (!Number.isSafeInteger(base) || base < 0) failUsage(`baseOffset must be a non-negative integer, got ${describeValue(base)}`);
   return base;
 }
 
 /** Checks that `bytes` is a Uint8Array (USAGE otherwise). */
 export function checkBytes(bytes: unknown, argument: string): asserts bytes is Uint8Array {
-  if (!(bytes instanceof Uint8Array)) failUsage(`${argument} must be a Uint8Array, got ${describe(bytes)}`);
+  if (!(bytes instanceof Uint8Array)) failUsage(`${argument} must be a Uint8Array, got ${describeValue(bytes)}`);
 }
 
 /** A DataView over exactly `bytes`. */
@@ -221,7 +213,7 @@ export function viewOf(bytes: Uint8Array): DataView {
 
 /** Checks that an object argument is an object (USAGE otherwise). */
 export function checkObject(value: unknown, argument: string): asserts value is object {
-  if (typeof value !== "object" || value === null) failUsage(`${argument} must be an object, got ${describe(value)}`);
+  if (typeof value !== "object" || value === null) failUsage(`${argument} must be an object, got ${describeValue(value)}`);
 }
 
 /** Set bits of the words of a bitmap, as bit numbers (word i bit b = i * bits + b). */

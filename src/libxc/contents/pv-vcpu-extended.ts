@@ -15,12 +15,12 @@
  *
  * @module
  */
+import { describeValue } from "../../errors.js";
 import { Writer } from "../../wire/writer.js";
 import {
   baseOffsetOf,
   checkBytes,
   checkObject,
-  describe,
   failLength,
   failValue,
   fieldSize,
@@ -160,7 +160,7 @@ export function encodePvVcpuExtended(value: PvVcpuExtended, options: ContentsEnc
   const covered = last === undefined ? 0 : last.offset + fieldSize(last);
   const tail = value.tail;
   if (!(tail instanceof Uint8Array)) {
-    failValue(base + covered, `X86_PV_VCPU_EXTENDED: tail must be a Uint8Array, got ${describe(tail)}`);
+    failValue(base + covered, `X86_PV_VCPU_EXTENDED: tail must be a Uint8Array, got ${describeValue(tail)}`);
   }
   const total = covered + tail.length;
   if (total > VCPU_EXTENDED_MAX) {

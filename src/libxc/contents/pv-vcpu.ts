@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { describeValue } from "../../errors.js";
 import { Writer } from "../../wire/writer.js";
 import {
   baseOffsetOf,
@@ -510,7 +511,7 @@ export function decodePvVcpuBasic(bytes: Uint8Array, options: PvVcpuBasicDecodeO
   const base = baseOffsetOf(options);
   const requested = options.guestWidth;
   if (requested !== undefined && requested !== 4 && requested !== 8) {
-    failUsage(`decodePvVcpuBasic: guestWidth must be 4 or 8, got ${String(requested)}`);
+    failUsage(`decodePvVcpuBasic: guestWidth must be 4 or 8, got ${describeValue(requested)}`);
   }
   let width: PvGuestWidth;
   if (requested !== undefined) {
@@ -571,7 +572,7 @@ export function encodePvVcpuBasic(context: PvVcpuContext, options: ContentsEncod
   checkObject(context, "encodePvVcpuBasic: context");
   const base = baseOffsetOf(options);
   const width = context.guestWidth;
-  if (width !== 4 && width !== 8) failUsage(`encodePvVcpuBasic: guestWidth must be 4 or 8, got ${String(width)}`);
+  if (width !== 4 && width !== 8) failUsage(`encodePvVcpuBasic: guestWidth must be 4 or 8, got ${describeValue(width)}`);
   const layout = layoutOf(width);
   const writer = new Writer(layout.size, true, base);
   writeFields(writer, 0, layout.fields, context, "");

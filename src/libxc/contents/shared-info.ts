@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { describeValue } from "../../errors.js";
 import { Writer } from "../../wire/writer.js";
 import {
   baseOffsetOf,
@@ -24,7 +25,6 @@ import {
   failLength,
   failUsage,
   failValue,
-  describe,
   readFields,
   setBits,
   viewOf,
@@ -232,7 +232,7 @@ const LAYOUT_32: SharedLayout = {
 function layoutOf(width: unknown, fn: string): SharedLayout {
   if (width === 8) return LAYOUT_64;
   if (width === 4) return LAYOUT_32;
-  return failUsage(`${fn}: guestWidth must be 4 or 8, got ${String(width)}`);
+  return failUsage(`${fn}: guestWidth must be 4 or 8, got ${describeValue(width)}`);
 }
 
 /**
@@ -310,7 +310,7 @@ export function encodeSharedInfo(info: SharedInfo, options: ContentsEncodeOption
   const writer = new Writer(SHARED_INFO_SIZE, true, base);
   const slots: unknown = info.vcpuInfo;
   if (!Array.isArray(slots) || slots.length !== XEN_LEGACY_MAX_VCPUS) {
-    failValue(base, `vcpuInfo must be an array of ${XEN_LEGACY_MAX_VCPUS} vcpu_info, got ${describe(slots)}`);
+    failValue(base, `vcpuInfo must be an array of ${XEN_LEGACY_MAX_VCPUS} vcpu_info, got ${describeValue(slots)}`);
   }
   for (let i = 0; i < XEN_LEGACY_MAX_VCPUS; i++) {
     const slot: unknown = slots[i];
@@ -320,7 +320,7 @@ export function encodeSharedInfo(info: SharedInfo, options: ContentsEncodeOption
   writeFields(writer, 0, layout.fields, info, "");
   const tail: unknown = info.tail;
   if (!(tail instanceof Uint8Array) || tail.length !== SHARED_INFO_SIZE - layout.end) {
-    failValue(base + layout.end, `tail must be ${SHARED_INFO_SIZE - layout.end} bytes, got ${describe(tail)}`);
+    failValue(base + layout.end, `tail must be ${SHARED_INFO_SIZE - layout.end} bytes, got ${describeValue(tail)}`);
   }
   writer.pos = layout.end;
   writer.raw(tail);

@@ -16,12 +16,12 @@
  *
  * @module
  */
+import { describeValue } from "../../errors.js";
 import { Writer } from "../../wire/writer.js";
 import {
   baseOffsetOf,
   checkBytes,
   checkObject,
-  describe,
   failLength,
   failValue,
   readFields,
@@ -145,17 +145,17 @@ function readFxsave(bytes: Uint8Array, view: DataView, at: number): FxsaveArea {
 
 function writeFxsave(writer: Writer, at: number, area: FxsaveArea, prefix: string): void {
   writer.pos = at;
-  if (typeof area !== "object" || area === null) writer.fail(`${prefix} must be an FXSAVE area object, got ${describe(area)}`);
+  if (typeof area !== "object" || area === null) writer.fail(`${prefix} must be an FXSAVE area object, got ${describeValue(area)}`);
   writeFields(writer, at, FXSAVE_FIELDS, area, `${prefix}.`);
   for (const [name, offset, count] of [["st", ST_OFFSET, 8], ["xmm", XMM_OFFSET, 16]] as const) {
     const list: unknown = area[name];
     writer.pos = at + offset;
-    if (!Array.isArray(list) || list.length !== count) writer.fail(`${prefix}.${name} must be ${count} registers, got ${describe(list)}`);
+    if (!Array.isArray(list) || list.length !== count) writer.fail(`${prefix}.${name} must be ${count} registers, got ${describeValue(list)}`);
     for (let i = 0; i < count; i++) {
       const register: unknown = list[i];
       writer.pos = at + offset + i * REGISTER_SIZE;
       if (!(register instanceof Uint8Array) || register.length !== REGISTER_SIZE) {
-        writer.fail(`${prefix}.${name}[${i}] must be ${REGISTER_SIZE} bytes, got ${describe(register)}`);
+        writer.fail(`${prefix}.${name}[${i}] must be ${REGISTER_SIZE} bytes, got ${describeValue(register)}`);
       }
       writer.raw(register);
     }
@@ -260,7 +260,7 @@ export function encodePvVcpuXsave(value: PvVcpuXsave, options: ContentsEncodeOpt
   }
   const extended = value.extended;
   if (extended !== undefined && !(extended instanceof Uint8Array)) {
-    failValue(base + PV_XSAVE_MIN_AREA_SIZE, `X86_PV_VCPU_XSAVE: extended must be a Uint8Array, got ${describe(extended)}`);
+    failValue(base + PV_XSAVE_MIN_AREA_SIZE, `X86_PV_VCPU_XSAVE: extended must be a Uint8Array, got ${describeValue(extended)}`);
   }
   const writer = new Writer(extended === undefined ? PV_XSAVE_HDR_SIZE : PV_XSAVE_MIN_AREA_SIZE + extended.length, true, base);
   writer.u64(value.xcr0, "xcr0");
@@ -268,7 +268,7 @@ export function encodePvVcpuXsave(value: PvVcpuXsave, options: ContentsEncodeOpt
   if (value.legacy !== undefined && value.header !== undefined && extended !== undefined) {
     writeFxsave(writer, PV_XSAVE_HDR_SIZE, value.legacy, "legacy");
     writer.pos = PV_XSAVE_HDR_SIZE + FXSAVE_SIZE;
-    if (typeof value.header !== "object" || value.header === null) writer.fail(`header must be an object, got ${describe(value.header)}`);
+    if (typeof value.header !== "object" || value.header === null) writer.fail(`header must be an object, got ${describeValue(value.header)}`);
     writeFields(writer, PV_XSAVE_HDR_SIZE + FXSAVE_SIZE, HEADER_FIELDS, value.header, "header.");
     writer.pos = PV_XSAVE_MIN_AREA_SIZE;
     writer.raw(extended);

@@ -11,6 +11,7 @@
  * @module
  * @internal
  */
+import { describeValue } from "../../errors.js";
 import type { BodyCodec } from "../../wire/codec.js";
 import type { Writer } from "../../wire/writer.js";
 import { TWO_POW_32, wordOffsets } from "../../wire/reader.js";
@@ -91,11 +92,11 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
       const entry = record.entries[i] as PfnEntry;
       if (!isKnownPageType(entry.type)) fail(`PAGE_DATA: entries[${i}].type ${String(entry.type)} is not a known page type`);
       if (!Number.isInteger(entry.pfn) || entry.pfn < 0 || entry.pfn > PAGE_DATA_PFN_MAX) {
-        fail(`PAGE_DATA: entries[${i}].pfn must be an integer in 0..2^52-1, got ${String(entry.pfn)}`);
+        fail(`PAGE_DATA: entries[${i}].pfn must be an integer in 0..2^52-1, got ${describeValue(entry.pfn)}`);
       }
       const reserved = entry.reserved ?? 0;
       if (!Number.isInteger(reserved) || reserved < 0 || reserved > 0xff) {
-        fail(`PAGE_DATA: entries[${i}].reserved must be in 0..255, got ${String(reserved)}`);
+        fail(`PAGE_DATA: entries[${i}].reserved must be in 0..255, got ${describeValue(reserved)}`);
       }
       if (pageTypeHasData(entry.type)) dataPages++;
     }

@@ -109,6 +109,22 @@ describe("HVM context properties", () => {
     },
   );
 
+  test("a hostile value (its toString is not callable, a symbol) is BAD_VALUE, never a TypeError (CI seed 185137658)", () => {
+    // HEADER (24 bytes) and END: the shrunk counterexample of the property above.
+    const bytes = Uint8Array.from([1, 0, 0, 0, 24, 0, 0, 0, 134, 18, 56, 84, 1, 0, 0, 0, ...new Array<number>(24).fill(0)]);
+    for (const hostile of [{ toString: 0n }, Symbol("x"), { valueOf: () => { throw new Error("no"); } }]) {
+      const context = decodeHvmContext(bytes);
+      (context.entries[0] as unknown as { fields: Record<string, unknown> }).fields.magic = hostile;
+      let caught: unknown;
+      try {
+        encodeHvmContext(context);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isXenStreamError(caught) && caught.code).toBe("BAD_VALUE");
+    }
+  });
+
   test("constraints are checked eagerly, naming the arbitrary", () => {
     expect(() => hvmContextBlob({ vcpus: 0 })).toThrow("hvmContextBlob: vcpus must be an integer in 1..16, got 0");
     expect(() => hvmContextBlob({ maxEntries: 65 })).toThrow("hvmContextBlob: maxEntries must be an integer in 0..64, got 65");

@@ -8,7 +8,7 @@
  * @module
  * @internal
  */
-import { XenStreamError } from "../../../errors.js";
+import { describeValue, XenStreamError } from "../../../errors.js";
 import { badValue, checkUint } from "./layout.js";
 import { HVM_SAVE_TYPES, hvmSaveType } from "./table.js";
 import type { HvmContext, HvmSaveEntry } from "./types.js";
@@ -166,7 +166,7 @@ function baseOf(options: HvmContextOptions, fn: string): number {
   if (typeof options !== "object" || options === null) throw new XenStreamError("USAGE", 0, `${fn}: options must be an object`);
   const base = options.baseOffset ?? 0;
   if (!Number.isSafeInteger(base) || base < 0) {
-    throw new XenStreamError("USAGE", 0, `${fn}: options.baseOffset must be a non-negative integer, got ${String(base)}`);
+    throw new XenStreamError("USAGE", 0, `${fn}: options.baseOffset must be a non-negative integer, got ${describeValue(base)}`);
   }
   return base;
 }

@@ -15,7 +15,7 @@
  * @module
  * @internal
  */
-import { XenStreamError } from "../../../errors.js";
+import { describeValue, XenStreamError } from "../../../errors.js";
 
 /** Integer scalars: u8..u32 decode to `number`, u64 / s64 to `bigint`. */
 export type Scalar = "u8" | "u16" | "u32" | "u64" | "s64";
@@ -142,8 +142,7 @@ export function decodeStruct(view: DataView, pos: number, layout: Layout): Recor
 
 /** A BAD_VALUE error for an encoder input that does not fit its field. */
 export function badValue(offset: number, path: string, expected: string, got: unknown): XenStreamError {
-  const shown = typeof got === "bigint" ? `${got}n` : got instanceof Uint8Array ? `Uint8Array(${got.length})` : String(got);
-  return new XenStreamError("BAD_VALUE", offset, `HVM context: ${path} must be ${expected}, got ${shown}`);
+  return new XenStreamError("BAD_VALUE", offset, `HVM context: ${path} must be ${expected}, got ${describeValue(got)}`);
 }
 
 const U_MAX: Record<"u8" | "u16" | "u32", number> = { u8: 0xff, u16: 0xffff, u32: 0xffff_ffff };
