@@ -112,12 +112,17 @@ const LIBXL_BYTES = libxlStreamBytes(HVM_LIBXL);
 // Legacy (Xen <= 4.5) streams: the converter tests' hand-built inputs.
 /** A 64-bit PV legacy stream as libxl wrote it (libvirt version 1). */
 const LEGACY_PV_LIBXL = pvVector(64, 8, "libxl").input;
-/** A 64-bit PV legacy stream as xenguest wrote it (xenopsd's legacy layout, Libxc_legacy). */
-const LEGACY_PV_LIBXC = pvVector(64, 8, "libxc").input;
-/** A 64-bit HVM legacy stream without any QEMU record (the legacy layout's QEMU record follows it). */
-const LEGACY_HVM_BODY = hvmParts(64).body;
+/**
+ * A PV legacy stream of a 32-bit toolstack as xenguest wrote it (xenopsd's
+ * legacy layout, Libxc_legacy): XenServer's dom0 was 32-bit, and xenopsd
+ * runs convert-legacy-stream on these images with `--width 32`
+ * (suspend_image.ml `with_conversion_script`).
+ */
+const LEGACY_PV_LIBXC = pvVector(32, 4, "libxc").input;
+/** An HVM legacy stream of a 32-bit toolstack without any QEMU record (the legacy layout's QEMU record follows it). */
+const LEGACY_HVM_BODY = hvmParts(32).body;
 /** The same with libxc's own "DeviceModelRecord0002" QEMU tail (what a Libxc_legacy chunk carries for HVM). */
-const LEGACY_HVM_WITH_QEMU = cat(hvmParts(64).body, hvmParts(64).qemuRecord);
+const LEGACY_HVM_WITH_QEMU = cat(hvmParts(32).body, hvmParts(32).qemuRecord);
 
 // ------------------------------------------------------------ libvirt bytes
 
@@ -159,7 +164,7 @@ function invalid(name: string, layer: ContainerLayer, description: string, spec:
   validLibvirt("libvirt/tolerated/unused-nonzero", "Non-zero unused words (libvirt writes zeros and never reads them): kept as found.", [LIBVIRT_CONF, `${GUIDE_LIBVIRT} §1`], odd, libvirtValue(2, DOMAIN_XML, "little", unused), "libxl", LIBXL_BYTES);
   const noNul = ascii("<domain type='xen'><name>no-nul</name></domain>");
   const noNulHead = libvirtHeader(2, noNul);
-  validLibvirt("libvirt/tolerated/xml-without-nul", "xmlLen bytes of XML without the terminating NUL libvirt writes: the reader takes xmlLen bytes as they are (the verifier reports it).", [LIBVIRT_OPEN, `${GUIDE_LIBVIRT} §2`], noNulHead, libvirtValue(2, noNul), "libxl", LIBXL_BYTES);
+  validLibvirt("libvirt/tolerated/xml-without-nul", "xmlLen bytes of XML without the terminating NUL libvirt writes: the framing holds (the decoder keeps the bytes), but libvirt's reader hands a buffer of xmlLen bytes with no terminator to virDomainDefParseString, so the verifier reports an error.", [LIBVIRT_OPEN, `${GUIDE_LIBVIRT} §2`], noNulHead, libvirtValue(2, noNul), "libxl", LIBXL_BYTES);
 }
 
 // ======================================================== libvirt: invalid
@@ -273,7 +278,7 @@ validXenopsd("xenopsd/valid/every-blob-chunk", "Every blob chunk type once, each
   ]);
 validXenopsd("xenopsd/valid/libxl-chunk", "A Libxl chunk (0x00f1, defined but never written by xenopsd; restore refuses it) of length 0 with a libxl v2 stream after it, ending at its END.",
   [`${SUSPEND_IMAGE} header_type_of_int64`, `${GUIDE_XAPI} §3`], [xenops, { type: "Libxl", length: 0n, stream: { bytes: LIBXL_BYTES, layer: "libxl" } }, end]);
-validXenopsd("xenopsd/valid/libxc-legacy-pv", "A Libxc_legacy chunk (xenopsd of 2014-2015 on a pre-4.5 libxc) of length 0, a legacy PV libxc stream after it.",
+validXenopsd("xenopsd/valid/libxc-legacy-pv", "A Libxc_legacy chunk (xenopsd of 2014-2015 on a pre-4.5 libxc) of length 0, a legacy PV libxc stream of a 32-bit toolstack after it.",
   [`${SUSPEND_IMAGE} header_type_of_int64`, `${GUIDE_XAPI} §3, §6`], [xenops, { type: "Libxc_legacy", length: 0n, stream: { bytes: LEGACY_PV_LIBXC, layer: "legacy" } }, end]);
 validXenopsd("xenopsd/valid/libxc-legacy-hvm", "A Libxc_legacy chunk with a legacy HVM stream and libxc's own \"DeviceModelRecord0002\" QEMU record (little-endian length) inside it.",
   [`${SUSPEND_IMAGE} write_qemu_header_for_legacy_libxc`, `${GUIDE_XAPI} §6`], [xenops, { type: "Libxc_legacy", length: 0n, stream: { bytes: LEGACY_HVM_WITH_QEMU, layer: "legacy" } }, end]);
@@ -296,7 +301,7 @@ function validLegacyLayout(name: string, description: string, spec: string[], le
 }
 
 const SPEC_LEGACY = [`${SUSPEND_IMAGE} legacy_save_signature, legacy_qemu_save_signature, read_legacy_qemu_header`, `${GUIDE_XAPI} §5`];
-validLegacyLayout("xenopsd/valid/legacy-layout-pv", "The pre-2014 layout of a PV guest: \"XenSavedDomain\\n\" and a legacy libxc stream; no Xenops record, no footer.", SPEC_LEGACY, LEGACY_PV_LIBXC, undefined);
+validLegacyLayout("xenopsd/valid/legacy-layout-pv", "The pre-2014 layout of a PV guest: \"XenSavedDomain\\n\" and a legacy libxc stream of a 32-bit toolstack (xenopsd converts it with --width 32); no Xenops record, no footer.", SPEC_LEGACY, LEGACY_PV_LIBXC, undefined);
 validLegacyLayout("xenopsd/valid/legacy-layout-hvm", "The pre-2014 layout of an HVM guest: the legacy libxc stream, then \"QemuDeviceModelRecord\\n\", a big-endian u32 length and the QEMU state.", SPEC_LEGACY, LEGACY_HVM_BODY, blob(941, 21));
 
 // ======================================================== xenopsd: invalid
@@ -323,7 +328,7 @@ validLegacyLayout("xenopsd/valid/legacy-layout-hvm", "The pre-2014 layout of an 
   invalid("xenopsd/invalid/libxc-chunk-with-libxl-stream", "xenopsd", "A Libxc chunk followed by a libxl stream: the libxc image header's marker is not there.", [`${GUIDE_XAPI} §3`], cat(good.subarray(0, afterRecord), header("Libxc", 0), LIBXL_BYTES, header("End_of_image", 0)), "BAD_MAGIC", afterRecord + 16);
   const legacyGood = cat(LEGACY_SIGNATURE, LEGACY_HVM_BODY);
   const qemuAt = legacyGood.length;
-  invalid("xenopsd/invalid/legacy-qemu-signature", "xenopsd", "The legacy layout with \"DeviceModelRecord0002\" (libxc's own QEMU record) where xenopsd reads \"QemuDeviceModelRecord\\n\".", SPEC_LEGACY, cat(legacyGood, hvmParts(64).qemuRecord), "BAD_MAGIC", qemuAt);
+  invalid("xenopsd/invalid/legacy-qemu-signature", "xenopsd", "The legacy layout with \"DeviceModelRecord0002\" (libxc's own QEMU record) where xenopsd reads \"QemuDeviceModelRecord\\n\".", SPEC_LEGACY, cat(legacyGood, hvmParts(32).qemuRecord), "BAD_MAGIC", qemuAt);
   invalid("xenopsd/invalid/legacy-qemu-too-large", "xenopsd", "The legacy QEMU record's big-endian length above the 128 MiB limit.", SPEC_LEGACY, cat(legacyGood, ascii("QemuDeviceModelRecord\n"), u32(0x08000001, BE)), "RECORD_TOO_LARGE", qemuAt + 22);
   invalid("xenopsd/invalid/legacy-qemu-truncated", "xenopsd", "The legacy QEMU record cut 5 bytes into its 21-byte state.", SPEC_LEGACY, cat(legacyGood, ascii("QemuDeviceModelRecord\n"), u32(21, BE), blob(961, 5)), "TRUNCATED", qemuAt + 26 + 5);
 }
