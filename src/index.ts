@@ -366,8 +366,8 @@ export { DigestCollector, pageHash } from "./inspect/digest.js";
 export type { StreamDigest } from "./inspect/digest.js";
 export { diffDigests, lineDiff } from "./inspect/diff.js";
 export type { StreamDiff, DiffOptions, FieldDifference, BytesDifference, MemoryDifference } from "./inspect/diff.js";
-export { InfoCollector, domainConfigItems } from "./inspect/info.js";
-export type { InfoExtras, DomainConfigItems } from "./inspect/info.js";
+export { InfoCollector, domainConfigItems, xenopsRecordInfo } from "./inspect/info.js";
+export type { InfoExtras, DomainConfigItems, XenopsRecordInfo } from "./inspect/info.js";
 export { classifyTrailer, describeTrailer } from "./xl/migration.js";
 export type { StreamTrailer } from "./xl/migration.js";
 

@@ -871,7 +871,21 @@ export function containerParts(container: SaveFileContainer | undefined): { befo
   return { before, after };
 }
 
-function checkContainer(file: AnySaveFile): void {
+/** What {@link checkContainer} looks at: a whole or a streaming save file. @internal */
+export interface ContainerFit {
+  format: AnySaveFile["format"];
+  xl?: XlHeader | undefined;
+  container?: SaveFileContainer | undefined;
+}
+
+/**
+ * Checks that a file's container fits its stream (the rules both the
+ * whole-buffer and the streaming encoder apply before writing).
+ *
+ * @throws {@link XenStreamError} BAD_VALUE
+ * @internal
+ */
+export function checkContainer(file: ContainerFit): void {
   const container = file.container;
   if (container === undefined) return;
   if (file.format !== "legacy" && file.xl !== undefined) {
@@ -903,7 +917,8 @@ function checkContainer(file: AnySaveFile): void {
   if (container.chunks[container.chunks.length - 1]?.type !== "End_of_image") fail("xenopsd container: the last chunk must be End_of_image");
 }
 
-function writeBefore(writer: Writer, container: SaveFileContainer | undefined): void {
+/** Writes what a container puts before the stream. @internal */
+export function writeContainerBefore(writer: Writer, container: SaveFileContainer | undefined): void {
   if (container === undefined) return;
   if (container.kind === "libvirt") {
     writeLibvirtHeader(writer, container.header);
@@ -913,7 +928,8 @@ function writeBefore(writer: Writer, container: SaveFileContainer | undefined): 
   if (container.layout === "structured") for (let i = 0; i <= container.streamChunk; i++) writeXenopsdChunk(writer, container.chunks[i] as XenopsdChunk);
 }
 
-function writeAfter(writer: Writer, container: SaveFileContainer | undefined): void {
+/** Writes what a container puts after the stream. @internal */
+export function writeContainerAfter(writer: Writer, container: SaveFileContainer | undefined): void {
   if (container === undefined || container.kind === "libvirt") return;
   if (container.layout === "legacy") {
     if (container.qemu !== undefined) writeXenopsdLegacyQemu(writer, container.qemu);
@@ -937,9 +953,9 @@ export function encodeSaveFile(file: AnySaveFile): Uint8Array {
   const { before, after } = containerParts(file.container);
   if (file.format === "legacy") {
     const writer = new Writer(before + file.bytes.length + after, true);
-    writeBefore(writer, file.container);
+    writeContainerBefore(writer, file.container);
     writer.raw(file.bytes);
-    writeAfter(writer, file.container);
+    writeContainerAfter(writer, file.container);
     return writer.bytes;
   }
   const head = file.xl === undefined ? before : xlHeaderSize(file.xl);
@@ -953,15 +969,15 @@ export function encodeSaveFile(file: AnySaveFile): Uint8Array {
     const { plan, size } = planLibxlStream(file.stream, head);
     writer = new Writer(head + size + after, !isBigEndianLibxl(file.stream.header));
     if (file.xl !== undefined) writeXlHeader(writer, file.xl);
-    writeBefore(writer, file.container);
+    writeContainerBefore(writer, file.container);
     writeLibxlStream(writer, file.stream.header, plan);
   } else {
     const plan = planLibxcStream(file.stream, head);
     writer = new Writer(head + plan.size + after, plan.encoder.littleEndian);
     if (file.xl !== undefined) writeXlHeader(writer, file.xl);
-    writeBefore(writer, file.container);
+    writeContainerBefore(writer, file.container);
     writeLibxcStream(writer, plan);
   }
-  writeAfter(writer, file.container);
+  writeContainerAfter(writer, file.container);
   return writer.bytes;
 }

@@ -9,7 +9,8 @@
  * @internal
  */
 import { InfoCollector } from "../inspect/info.js";
-import type { InfoExtras } from "../inspect/info.js";
+import type { InfoExtras, XenopsRecordInfo } from "../inspect/info.js";
+import type { ContainerSummary } from "../verify/container.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { VerifyReport, VerifySummary } from "../verify/types.js";
 import { describeTrailer } from "../xl/migration.js";
@@ -21,7 +22,8 @@ import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliI
 
 const USAGE = `usage: xen-stream info [FILE|-] [options]
 
-One screen about a save file or stream: layers and versions, guest, vCPUs,
+One screen about a save file or stream: layers and versions, the
+container's own fields (libvirt header; xenopsd chunks and Xenops record), guest, vCPUs,
 memory, the saver's Xen version, the domain's name and config, the CPU,
 memory passes and checkpoints, and the verdict. Reads standard input when
 FILE is - or absent.
@@ -38,8 +40,55 @@ function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(bytes % 2 ** 20 === 0 ? 0 : 1)} MiB`;
 }
 
+/** The container's layer in the `layers` row. */
+function containerLayer(container: ContainerSummary): string {
+  if (container.libvirt !== undefined) {
+    const { version, byteOrder, xmlLength } = container.libvirt;
+    return `libvirt header v${version} (${byteOrder}-endian, XML ${xmlLength} bytes)`;
+  }
+  const xenopsd = container.xenopsd;
+  if (xenopsd === undefined) return container.kind;
+  if (xenopsd.layout === "legacy") return 'xenopsd image (legacy layout, "XenSavedDomain\\n")';
+  return `xenopsd image (${xenopsd.chunks.length} chunk${xenopsd.chunks.length === 1 ? "" : "s"})`;
+}
+
+/** The container's own rows: libvirt's header fields; xenopsd's chunks and Xenops record. */
+function containerRows(container: ContainerSummary, record: XenopsRecordInfo | undefined, row: (label: string, text: string) => void): void {
+  const legacy = container.legacyBytes === undefined ? "" : `; a legacy (Xen <= 4.5) stream of ${container.legacyBytes} bytes, converted to v2 to verify`;
+  if (container.libvirt !== undefined) {
+    const { version, xmlLength, domainName, stream } = container.libvirt;
+    const follows = stream === "libxl" ? "a libxl v2 stream follows" : "a legacy stream follows";
+    row("libvirt", `version ${version} (${follows}), xmlLen ${xmlLength}${domainName === undefined ? ", no <name> in the XML" : `, domain "${domainName}"`}${legacy}`);
+    return;
+  }
+  const xenopsd = container.xenopsd;
+  if (xenopsd === undefined) return;
+  if (xenopsd.layout === "legacy") {
+    const qemu = xenopsd.legacyQemuLength === undefined ? "no QEMU record" : `QEMU record ${xenopsd.legacyQemuLength} bytes`;
+    row("xenopsd", `legacy layout: signature, legacy libxc stream, ${qemu}${legacy}`);
+    return;
+  }
+  const chunks = xenopsd.chunks.map((chunk) => `${chunk.type} ${chunk.length} @${chunk.offset}`).join(", ");
+  row("chunks", `${chunks === "" ? "none" : chunks} (type, length field, offset)${legacy}`);
+  if (record !== undefined) {
+    const parts = [`time ${record.time}`, `word_size ${record.wordSize}`];
+    const vm = record.vmStr;
+    if (vm === undefined) parts.push("no vm_str");
+    else {
+      const named = [vm.name === undefined ? undefined : `name "${vm.name}"`, vm.id === undefined ? undefined : `id ${vm.id}`].filter((part) => part !== undefined);
+      parts.push(`vm_str ${vm.length} chars${named.length === 0 ? "" : ` (${named.join(", ")})`}: ${JSON.stringify(vm.preview)}`);
+    }
+    if (record.xsSubtreeEntries !== undefined) parts.push(`xs_subtree ${record.xsSubtreeEntries} entr${record.xsSubtreeEntries === 1 ? "y" : "ies"}`);
+    if (record.extraFields !== undefined) parts.push(`extra fields ${record.extraFields.join(", ")}`);
+    row("xenops", parts.join(", "));
+  } else if (!xenopsd.chunks.some((chunk) => chunk.type === "Xenops")) row("xenops", "no Xenops record");
+  else row("xenops", "the Xenops record does not parse (see the findings)");
+}
+
 function layers(summary: VerifySummary): string {
   const parts: string[] = [];
+  if (summary.container !== undefined) parts.push(containerLayer(summary.container));
+  if (summary.container?.legacyBytes !== undefined) parts.push("legacy (Xen <= 4.5) stream");
   if (summary.xl !== undefined) {
     const { mandatoryFlags, configLength, byteOrder } = summary.xl;
     const flags = [mandatoryFlags & 1 ? "JSON config" : undefined, mandatoryFlags & 2 ? "STREAMv2" : undefined].filter(Boolean).join(", ");
@@ -59,6 +108,7 @@ function render(name: string, report: VerifyReport, extras: InfoExtras, trailer:
   const row = (label: string, text: string): void => void lines.push(`  ${`${label}:`.padEnd(10)} ${text}`);
   lines.push(`${name}: ${report.ok ? "valid" : "INVALID"}, ${errors.length} error${errors.length === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
   row("layers", layers(summary));
+  if (summary.container !== undefined) containerRows(summary.container, extras.xenopsRecord, row);
   if (summary.libxc !== undefined) {
     const { xenMajor, xenMinor, legacyConverted, domainType, pageShift } = summary.libxc;
     row("saved by", legacyConverted ? `a legacy (Xen <= 4.5) stream, converted by convert-legacy-stream v${xenMinor}` : `Xen ${xenMajor}.${xenMinor}`);
@@ -79,6 +129,8 @@ function render(name: string, report: VerifyReport, extras: InfoExtras, trailer:
     ].filter((item): item is string => item !== undefined);
     row("domain", items.join(", "));
   } else if (extras.configProblem !== undefined) row("domain", `config unreadable: ${extras.configProblem}`);
+  else if (summary.container?.libvirt?.domainName !== undefined) row("domain", `${summary.container.libvirt.domainName} (from the libvirt XML)`);
+  else if (extras.xenopsRecord?.vmStr?.name !== undefined) row("domain", `${extras.xenopsRecord.vmStr.name} (from the Xenops record's vm_str)`);
   const { memory } = extras;
   if (memory.pages > 0) {
     const pageBytes = summary.libxc === undefined ? 4096 : 2 ** summary.libxc.pageShift;
@@ -120,10 +172,12 @@ export const infoCommand: CliCommand = {
     const { report } = withTrailer(verifier.end(), found);
     const extras = collector.finish();
     if (values.json === true) {
-      const { cpu, ...rest } = extras;
+      const { cpu, xenopsRecord, ...rest } = extras;
       const json = {
         ok: report.ok,
         summary: report.summary,
+        // The container's own fields (the verifier's summary, with the Xenops record's vm_str summarised).
+        container: report.summary.container === undefined ? undefined : { ...report.summary.container, ...(xenopsRecord === undefined ? {} : { xenopsRecord }) },
         ...rest,
         cpu: cpu === undefined ? undefined : { vendor: cpu.vendor, family: cpu.family, model: cpu.model, stepping: cpu.stepping, features: cpu.features },
         trailer: found,

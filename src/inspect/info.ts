@@ -12,8 +12,10 @@ import type { LibxcRecordEvent } from "../libxc/decoder.js";
 import type { CpuidLeaf, MsrEntry } from "../libxc/types.js";
 import { pageTypeHasData } from "../libxc/constants.js";
 import { PageIndex } from "../memory/page-index.js";
-import type { XlHeaderEvent } from "../savefile.js";
+import type { XenopsdChunkEvent, XlHeaderEvent } from "../savefile.js";
 import { textOf } from "../savefile-config.js";
+import { parseSexp, type Sexp } from "../sexp.js";
+import type { XenopsRecord } from "../xenopsd/record.js";
 
 /** The config items `info` shows, when the config has them. */
 export interface DomainConfigItems {
@@ -36,8 +38,72 @@ export interface DomainConfigItems {
   nics?: number;
 }
 
+/**
+ * The Xenops record of a xenopsd image, for `info` (xen-api
+ * ocaml/xenopsd/lib/suspend_image.ml `Xenops_record.t`).
+ */
+export interface XenopsRecordInfo {
+  /** `time`, as written. */
+  time: string;
+  /** `word_size`. */
+  wordSize: number;
+  /** `vm_str`, summarised: its length, its start, and an id and name when it has top-level fields by those names. */
+  vmStr?: { length: number; preview: string; id?: string; name?: string };
+  /** Entries of `xs_subtree` (xenopsd writes none, CA-248130). */
+  xsSubtreeEntries?: number;
+  /** Names of fields the record type does not have (xenopsd's reader refuses them). */
+  extraFields?: string[];
+}
+
+/** Characters of `vm_str` shown in the summary. */
+const VM_STR_PREVIEW = 60;
+
+/** A top-level field of an s-expression record `((name value) ...)` or a JSON object, when it is text. */
+function fieldOf(parsed: { sexp?: Sexp; json?: unknown }, name: string): string | undefined {
+  if (parsed.sexp !== undefined && typeof parsed.sexp !== "string") {
+    for (const field of parsed.sexp) if (Array.isArray(field) && field.length === 2 && field[0] === name && typeof field[1] === "string") return field[1];
+  }
+  if (typeof parsed.json === "object" && parsed.json !== null) {
+    const value = (parsed.json as Record<string, unknown>)[name];
+    if (typeof value === "string") return value;
+  }
+  return undefined;
+}
+
+/**
+ * The summary of a Xenops record: its fields, `vm_str` shortened (xenopsd
+ * stores there the VM's metadata as its caller serialised it; an `id` and
+ * a `name` are picked out when it is an s-expression record or a JSON
+ * object with such fields).
+ *
+ * @param record - a decoded Xenops record
+ * @returns the summary
+ */
+export function xenopsRecordInfo(record: XenopsRecord): XenopsRecordInfo {
+  const info: XenopsRecordInfo = { time: record.time, wordSize: record.wordSize };
+  const vm = record.vmStr;
+  if (vm !== undefined) {
+    const parsed: { sexp?: Sexp; json?: unknown } = {};
+    try {
+      if (vm.trimStart().startsWith("{")) parsed.json = JSON.parse(vm) as unknown;
+      else parsed.sexp = parseSexp(vm);
+    } catch {
+      // Neither form: only its length and start are shown.
+    }
+    const id = fieldOf(parsed, "id");
+    const name = fieldOf(parsed, "name");
+    const preview = vm.length <= VM_STR_PREVIEW ? vm : `${vm.slice(0, VM_STR_PREVIEW)}...`;
+    info.vmStr = { length: vm.length, preview, ...(id === undefined ? {} : { id }), ...(name === undefined ? {} : { name }) };
+  }
+  if (record.xsSubtree !== undefined) info.xsSubtreeEntries = record.xsSubtree.length;
+  if (record.extraFields !== undefined) info.extraFields = record.extraFields.map(([name]) => name);
+  return info;
+}
+
 /** What {@link InfoCollector} found. */
 export interface InfoExtras {
+  /** The first Xenops record of a xenopsd image, when it parsed. */
+  xenopsRecord: XenopsRecordInfo | undefined;
   /** The config's key items, when there is a readable xl JSON config. */
   config: DomainConfigItems | undefined;
   /** Why the config could not be read, when there is one but it is not JSON. */
@@ -94,6 +160,7 @@ export class InfoCollector {
   private cpuid: CpuidLeaf[] | undefined;
   private msrs: MsrEntry[] = [];
   private readonly pages = new PageIndex();
+  private xenopsRecord: XenopsRecord | undefined;
 
   /**
    * Takes the next event.
@@ -104,6 +171,11 @@ export class InfoCollector {
     if (event.layer === "xl" && event.kind === "header") {
       const config = (event as XlHeaderEvent).header.config;
       if (config !== undefined) this.configText = textOf(config);
+      return;
+    }
+    if (event.layer === "xenopsd" && event.kind === "chunk") {
+      const { record } = event as XenopsdChunkEvent;
+      if (record !== undefined && this.xenopsRecord === undefined) this.xenopsRecord = record;
       return;
     }
     if (event.layer !== "libxc" || event.kind !== "record") return;
@@ -128,7 +200,9 @@ export class InfoCollector {
     for (const _run of this.pages.runs()) runs++;
     const bounds = this.pages.bounds();
     const memory = { pages: this.pages.size, runs, lowestPfn: bounds?.lowest, highestPfn: bounds?.highest };
-    const out: InfoExtras = { config: undefined, configProblem: undefined, cpu: undefined, cpuProblem: undefined, memory };
+    const out: InfoExtras = {
+      xenopsRecord: this.xenopsRecord === undefined ? undefined : xenopsRecordInfo(this.xenopsRecord),
+      config: undefined, configProblem: undefined, cpu: undefined, cpuProblem: undefined, memory };
     if (this.configText !== undefined) {
       const result = domainConfigItems(this.configText);
       if ("items" in result) out.config = result.items;

@@ -35,7 +35,16 @@ import type { LibxlEvent } from "../libxl/decoder.js";
 import { isBigEndianLibxl, writeLibxlHeader } from "../libxl/header.js";
 import { NO_CONTEXT, libxlTable } from "../libxl/codec.js";
 import type { LibxlHeader, LibxlRecord } from "../libxl/types.js";
-import { encodeContainerEvent, type SaveFileEvent } from "../savefile.js";
+import {
+  checkContainer,
+  containerParts,
+  encodeContainerEvent,
+  writeContainerAfter,
+  writeContainerBefore,
+  type LegacySaveFile,
+  type SaveFileContainer,
+  type SaveFileEvent,
+} from "../savefile.js";
 import { isStreamV2, writeXlHeader, xlHeaderSize, type XlHeader } from "../xl/header.js";
 import { throwIfAborted, type AbortSignalLike } from "./source.js";
 
@@ -84,10 +93,16 @@ export interface StreamingLibxlStream {
   items: RecordSource<StreamingLibxlItem>;
 }
 
-/** A save file for the streaming encoder. A `SaveFile` is one. */
+/**
+ * A save file for the streaming encoder. A `SaveFile` or an `AnySaveFile`
+ * is one: an xl header or a libvirt/xenopsd container (never both) around
+ * a libxl or libxc stream whose records may arrive one at a time, or a
+ * container around a legacy stream's bytes.
+ */
 export type StreamingSaveFile =
-  | { format: "libxl"; xl?: XlHeader; stream: StreamingLibxlStream }
-  | { format: "libxc"; xl?: XlHeader; stream: StreamingLibxcStream };
+  | { format: "libxl"; xl?: XlHeader; container?: SaveFileContainer; stream: StreamingLibxlStream }
+  | { format: "libxc"; xl?: XlHeader; container?: SaveFileContainer; stream: StreamingLibxcStream }
+  | LegacySaveFile;
 
 const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 /** reuseBuffer: page data at least this long is borrowed (a chunk of its own), not copied. */
@@ -212,6 +227,22 @@ class ChunkWriter {
     const bodyLength = libxlTable.bodyLength(record, NO_CONTEXT, this.offset);
     const writer = this.reserve(CodecTable.frameSize(bodyLength), littleEndian);
     libxlTable.write(writer, record, NO_CONTEXT, bodyLength);
+    this.settle();
+  }
+
+  /** Writes what a libvirt or xenopsd container puts before the stream (header and XML; signature and chunks up to the stream's). */
+  containerBefore(container: SaveFileContainer | undefined): void {
+    const { before } = containerParts(container);
+    if (before === 0) return;
+    writeContainerBefore(this.reserve(before, true), container);
+    this.settle();
+  }
+
+  /** Writes what a container puts after the stream (the chunks after the stream's, End_of_image; the legacy layout's QEMU record). */
+  containerAfter(container: SaveFileContainer | undefined): void {
+    const { after } = containerParts(container);
+    if (after === 0) return;
+    writeContainerAfter(this.reserve(after, true), container);
     this.settle();
   }
 
@@ -357,14 +388,19 @@ async function* writeLibxl(out: ChunkWriter, stream: StreamingLibxlStream): Asyn
 }
 
 /**
- * Encodes a save file (xl header if present, then the libxl or libxc
- * stream) as chunks. Concatenated, the chunks are exactly
+ * Encodes a save file as chunks: the xl header or the container's part
+ * before the stream (libvirt's header and XML; xenopsd's signature and its
+ * chunks up to the stream's, the Xenops record among them), the libxl or
+ * libxc stream (or a legacy stream's bytes), then the container's part
+ * after it (xenopsd's later chunks and End_of_image, with their length
+ * fields as the value has them). Concatenated, the chunks are exactly
  * `encodeSaveFile` of the same file.
  *
  * @param file - the file; its records and items may be async iterables
  * @param options - `chunkSize`, `reuseBuffer`, `signal`
  * @returns an async iterator of byte chunks
- * @throws {@link index!XenStreamError} BAD_VALUE, BAD_PADDING
+ * @throws {@link index!XenStreamError} BAD_VALUE (also a container that
+ * does not fit the stream, an xl header beside a container), BAD_PADDING
  *
  * @example
  * ```ts
@@ -378,15 +414,29 @@ export async function* encodeSaveFileChunks(
   options: ChunkEncodeOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const out = new ChunkWriter(options);
+  // The same rules, in the same order, as encodeSaveFile.
+  checkContainer(file);
+  if (file.format === "legacy") {
+    out.containerBefore(file.container);
+    yield* out.take();
+    out.raw(file.bytes);
+    yield* out.take();
+    out.containerAfter(file.container);
+    yield* out.finish();
+    return;
+  }
+  if (file.xl !== undefined && isStreamV2(file.xl) !== (file.format === "libxl")) {
+    throw badValue(36, "xl header: the STREAMv2 flag must be set exactly when a libxl stream follows", "xl");
+  }
   if (file.xl !== undefined) {
-    if (isStreamV2(file.xl) !== (file.format === "libxl")) {
-      throw badValue(36, "xl header: the STREAMv2 flag must be set exactly when a libxl stream follows", "xl");
-    }
     out.xlHeader(file.xl);
     yield* out.take();
   }
+  out.containerBefore(file.container);
+  yield* out.take();
   if (file.format === "libxl") yield* writeLibxl(out, file.stream);
   else yield* writeLibxc(out, file.stream);
+  out.containerAfter(file.container);
   yield* out.finish();
 }
 

@@ -64,6 +64,7 @@ import {
   zeros,
 } from "./spec-bytes.js";
 import { generateLegacyVectors, type LegacyManifestEntry, type LegacyReference } from "./legacy-catalogue.js";
+import { CONTAINER_DIRS, CONTAINER_MANIFEST, generateContainerVectors } from "./container-catalogue.js";
 
 // ------------------------------------------------------------------ model
 
@@ -965,9 +966,9 @@ function listFiles(vectorsDir: string, dir: string): string[] {
  * captured vectors' value files, manifest.json and reference-faults.json.
  */
 export function ownedFilesOnDisk(vectorsDir: string): string[] {
-  const owned = GENERATED_DIRS.flatMap((dir) => listFiles(vectorsDir, join(vectorsDir, dir)));
+  const owned = [...GENERATED_DIRS, ...CONTAINER_DIRS].flatMap((dir) => listFiles(vectorsDir, join(vectorsDir, dir)));
   owned.push(...listFiles(vectorsDir, join(vectorsDir, "captured")).filter((path) => path.endsWith(".json")));
-  for (const top of ["manifest.json", "reference-faults.json"]) if (existsSync(join(vectorsDir, top))) owned.push(top);
+  for (const top of ["manifest.json", "reference-faults.json", CONTAINER_MANIFEST]) if (existsSync(join(vectorsDir, top))) owned.push(top);
   return owned.sort();
 }
 
@@ -1037,6 +1038,8 @@ export function generateVectors(vectorsDir: string, legacyReference?: LegacyRefe
       }),
     );
   }
+  // The libvirt and xenopsd containers: their own manifest (./container-catalogue.ts).
+  for (const [path, bytes] of generateContainerVectors().files) files.set(path, bytes);
   const legacy = generateLegacyVectors(legacyReference);
   for (const [path, bytes] of legacy.files) files.set(path, bytes);
   entries.push(...legacy.entries);
