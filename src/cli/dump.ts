@@ -9,7 +9,7 @@
  * @internal
  */
 import { isXenStreamError } from "../errors.js";
-import { DUMP_TYPE_NAMES, StreamDumper, bareMessage, dumpTrailerEntry } from "../inspect/dump.js";
+import { DUMP_TYPE_NAMES, StreamDumper, dumpTrailerEntry } from "../inspect/dump.js";
 import type { DumpEntry, DumpOptions, DumpPageEntry, DumpTrailerEntry } from "../inspect/dump.js";
 import { formatDumpEntry } from "../inspect/dump-text.js";
 import type { InternalDecoderOptions } from "../libxc/decoder.js";
@@ -21,7 +21,7 @@ import type { StreamTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
 import { inputName, inputSize, inputSource, TrailerCollector } from "./input.js";
 import { startProgress, type Progress } from "./progress.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream dump [FILE|-] [options]
 
@@ -113,7 +113,7 @@ class Output {
     if (this.io.stdoutFd === undefined && !this.listening) {
       this.listening = true;
       this.io.stdout.on("error", (error: NodeJS.ErrnoException) => {
-        if (error.code !== "EPIPE") this.failure ??= error;
+        if (!isClosedOutput(error)) this.failure ??= error;
         this.io.stdoutClosed = true;
       });
     }
@@ -256,7 +256,7 @@ export const dumpCommand: CliCommand = {
     } catch (error) {
       output.flush();
       if (isXenStreamError(error)) {
-        const message = bareMessage(error);
+        const message = error.reason;
         const fault = {
           ...(error.layer === undefined ? {} : { layer: error.layer }),
           kind: "error",

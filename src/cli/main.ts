@@ -5,7 +5,7 @@
  * @module
  * @internal
  */
-import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { EXIT_OK, EXIT_USAGE, watchStdout, type CliCommand, type CliIO } from "./io.js";
 
 /**
  * Sub-commands, loaded on demand: start-up time is what a short run of the
@@ -92,12 +92,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
  */
 export function runAsProcess(): void {
   // Getters: touching a process stream sets it up (a few ms) even when
-  // unused; a command may write fd 1 directly (writeOut).
+  // unused; a command may write fd 1 directly (writeOut). A closed output
+  // pipe ends any command quietly (watchStdout), whichever way it writes.
   const io: CliIO = {
     get stdin() {
       return process.stdin;
     },
     get stdout() {
+      watchStdout(io, process.stdout);
       return process.stdout;
     },
     get stderr() {
@@ -105,6 +107,12 @@ export function runAsProcess(): void {
     },
     stdoutFd: 1,
   };
+  // A write error other than EPIPE may arrive after the command is done.
+  process.once("exit", () => {
+    if (io.stdoutFailure === undefined) return;
+    process.stderr.write(`xen-stream: cannot write the output: ${io.stdoutFailure.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  });
   main(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;
