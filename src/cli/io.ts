@@ -19,6 +19,8 @@ export interface CliIO {
    * {@link writeOut} writes it directly, without setting up the stream.
    */
   stdoutFd?: number | undefined;
+  /** The file descriptor behind `stderr` when it is the process's own (progress asks it whether it is a terminal). */
+  stderrFd?: number | undefined;
   /**
    * Set once the reader of standard output has gone (EPIPE, on `stdoutFd`
    * or on the stream: {@link watchStdout}): further output is dropped.

@@ -106,6 +106,7 @@ export function runAsProcess(): void {
       return process.stderr;
     },
     stdoutFd: 1,
+    stderrFd: 2,
   };
   // A write error other than EPIPE may arrive after the command is done.
   process.once("exit", () => {

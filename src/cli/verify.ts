@@ -7,7 +7,6 @@
  * @module
  * @internal
  */
-import { ContentsSummarizer } from "../inspect/dump-summary.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption, SaveFileEvent } from "../savefile.js";
@@ -115,7 +114,8 @@ export const verifyCommand: CliCommand = {
 
     // Verbose text: a line about each record's insides after its listing
     // lines (decoded here only; the plain path never decodes insides).
-    const summarizer = json || !verbose ? undefined : new ContentsSummarizer();
+    // (Imported only then: start-up is most of a short run.)
+    const summarizer = json || !verbose ? undefined : new (await import("../inspect/dump-summary.js")).ContentsSummarizer();
     const verifier = new StreamVerifier({
       format: values.format as FormatOption,
       profile: values.profile as Profile,
