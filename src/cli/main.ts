@@ -68,7 +68,20 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(16)} ${command.summary}`);
-  return ["usage: xen-stream <command> [options]", "", "commands:", ...lines, "", "Run `xen-stream <command> --help` for a command's options."].join("\n") + "\n";
+  return (
+    [
+      "usage: xen-stream <command> [options]",
+      "",
+      "commands:",
+      ...lines,
+      "",
+      "Run `xen-stream <command> --help` for a command's options.",
+      "",
+      "Start-up: the installed xen-stream keeps a V8 code cache per command (Node >= 22.1: Node's own;",
+      "older: in $NODE_COMPILE_CACHE, $XDG_CACHE_HOME or ~/.cache, under xen-migration-stream/).",
+      "NODE_DISABLE_COMPILE_CACHE=1 turns it off.",
+    ].join("\n") + "\n"
+  );
 }
 
 /** Runs the CLI with `argv` (without node and script). @internal */
