@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { defineConfig, type Options } from "tsup";
 
 // What dist/ holds, and why:
@@ -12,7 +15,8 @@ import { defineConfig, type Options } from "tsup";
 //   and io entry points share chunks (one XenStreamError class for all).
 // - Declarations: dist/types/*.d.ts for import, dist/cjs/*.d.cts for
 //   require (a .d.ts read as CommonJS would be wrong about the module kind).
-// - The executable: dist/cli.cjs, a `#!/usr/bin/env node` CommonJS bundle.
+// - The executable: dist/cli.cjs, a small `#!/usr/bin/env node` CommonJS
+//   launcher, and the CLI itself, dist/cli-main.cjs (one CommonJS bundle).
 //
 // No source maps: the JavaScript is the TypeScript with its types removed,
 // unminified (the CLI aside), so a stack trace reads as well without them;
@@ -28,6 +32,19 @@ const MISSING_FAST_CHECK =
   "xen-migration-stream/testing needs fast-check, an optional peer dependency of xen-migration-stream: " +
   "install it next to it (npm install --save-dev fast-check, version 3 or 4). " +
   "The rest of the package (the root entry point, /constants, /io, /io/node) does not need it.";
+
+/**
+ * An id of the CLI build: a hash of every source file and of the package
+ * manifest (the bundle is a function of them and of the build tools, whose
+ * versions the lock file in the manifest's directory pins).
+ */
+function buildId(): string {
+  const hash = createHash("sha256");
+  const files = readdirSync("src", { recursive: true, encoding: "utf8" }).filter((name) => name.endsWith(".ts")).sort();
+  for (const name of files) hash.update(name).update("\0").update(readFileSync(join("src", name))).update("\0");
+  for (const name of ["package.json", "package-lock.json", "tsup.config.ts"]) hash.update(readFileSync(name));
+  return hash.digest("hex").slice(0, 16);
+}
 
 const quiet: Options = { silent: true, target: "node18", external: ["fast-check"], sourcemap: false };
 
@@ -57,16 +74,28 @@ export default defineConfig([
   { ...quiet, entry: io, format: ["cjs"], outDir: "dist/cjs", dts: { ...ioTypes, only: true } },
   { ...quiet, entry: core, format: ["esm"], outDir: "dist/types", dts: { only: true } },
   { ...quiet, entry: io, format: ["esm"], outDir: "dist/types", dts: { ...ioTypes, only: true } },
-  // The CLI: one CommonJS bundle (Node loads it ~10 ms faster than ES
-  // modules), whitespace and syntax minified (less for V8 to scan; names stay
-  // for stack traces). A plain node script, so npm's shims work everywhere.
+  // The CLI: one CommonJS bundle, dist/cli-main.cjs (Node loads it ~10 ms
+  // faster than ES modules), whitespace and syntax minified (less for V8 to
+  // scan; names stay for stack traces).
   {
     ...quiet,
-    entry: { cli: "src/cli/bin.ts" },
+    entry: { "cli-main": "src/cli/main.ts" },
     format: ["cjs"],
     outDir: "dist",
     minifyWhitespace: true,
     minifySyntax: true,
+  },
+  // The executable, dist/cli.cjs: a plain node script (npm's shims work
+  // everywhere) that loads cli-main.cjs through a V8 code cache kept on the
+  // user's machine (src/cli/launcher.ts); its file names carry the build id.
+  {
+    ...quiet,
+    entry: { cli: "src/cli/launcher.ts" },
+    format: ["cjs"],
+    outDir: "dist",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    define: { XEN_STREAM_BUILD_ID: JSON.stringify(buildId()) },
     banner: { js: "#!/usr/bin/env node" },
   },
 ]);

@@ -88,6 +88,13 @@ export class XenStreamError extends Error {
   readonly recordIndex: number | undefined;
   /** Layer the offending bytes belong to, where known. */
   readonly layer: Layer | undefined;
+  /**
+   * What is wrong, without the location: `message` is this followed by
+   * ` (at offset N)` or ` (at offset N, record R)`. For output that shows
+   * `offset` and `recordIndex` itself (a verifier finding, a CLI line), so
+   * that the offset is printed once.
+   */
+  readonly reason: string;
 
   /**
    * Creates an error located at `offset`.
@@ -103,6 +110,7 @@ export class XenStreamError extends Error {
     this.offset = offset;
     this.recordIndex = details.recordIndex;
     this.layer = details.layer;
+    this.reason = message;
     const capture = (Error as { captureStackTrace?: (target: object, ctor: unknown) => void }).captureStackTrace;
     if (capture) capture(this, XenStreamError);
   }

@@ -206,8 +206,12 @@ type Inner = LibxlParser | LibxcParser;
  * 64-bit toolstack (the high half of p2m_size), and for a 32-bit one the
  * extended-info signature 0xffffffff (PV) or the first chunk id (HVM: a
  * negative chunk id -1..-20, or a page batch of 1..1024 pfns).
+ *
+ * @param bytes - at least the first 8 bytes of the input
+ * @returns false when the bytes are no legacy stream either (no Xen stream at all)
+ * @internal
  */
-function mayBeLegacy(bytes: Uint8Array): boolean {
+export function mayBeLegacy(bytes: Uint8Array): boolean {
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const low = view.getUint32(0, true);
   const word = view.getInt32(4, true);

@@ -1,11 +1,7 @@
 /**
- * The `xen-stream` executable. Built into dist/cli.cjs, a
- * `#!/usr/bin/env node` script (the package's bin); tests and development
- * run it from the sources through tsx.
- *
- * No V8 code cache ships with it: measured, one saved ~4 ms of a 26 ms run
- * on the very Node version that built it, and cost up to 2 ms on every
- * other (V8 rejects a cache from another version).
+ * The `xen-stream` executable from the sources: tests and development run
+ * it through tsx. The package's bin, dist/cli.cjs, is src/cli/launcher.ts,
+ * which loads the same CLI (main.ts, bundled) through a code cache.
  *
  * @module
  * @internal

@@ -21,7 +21,7 @@ import { StreamVerifier } from "../verify/verifier.js";
 import { textOf } from "../savefile-config.js";
 import { parseCommand } from "./args.js";
 import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer } from "./input.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { describeError, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream config [FILE|-] [options]
        xen-stream config FILE --set NEW -o OUT
@@ -166,7 +166,7 @@ export const configCommand: CliCommand = {
       return EXIT_OK;
     } catch (error) {
       if (isXenStreamError(error)) {
-        io.stderr.write(`xen-stream config: ${name}: ${error.code}: ${error.message}\n`);
+        io.stderr.write(`xen-stream config: ${name}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
       io.stderr.write(`xen-stream config: ${name}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -22,7 +22,7 @@ import { readWantedChunks } from "../io/wanted.js";
 import { fileSource } from "../io/file.js";
 import { LegacyConverter } from "../legacy/convert.js";
 import type { LegacyOptions, LegacyOutputFormat } from "../legacy/types.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { describeError, isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream convert-legacy [IN|-] [-o OUT|-] [options]
 
@@ -124,7 +124,7 @@ function writeAllSync(fd: number, parts: Uint8Array[]): void {
  */
 function streamSink(stream: Writable, io?: CliIO): Sink {
   let closed = false;
-  const isEpipe = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === "EPIPE";
+  const isEpipe = isClosedOutput;
   // Write errors reach the callbacks below; the stream's 'error' event
   // (emitted after them, possibly once the command is done) must not go
   // unhandled: Node would print it and exit 1. So the listener stays.
@@ -304,7 +304,10 @@ export const convertLegacyCommand: CliCommand = {
     } catch (error) {
       sink.abort();
       if (isXenStreamError(error) && error.code !== "USAGE") {
-        io.stderr.write(`xen-stream convert-legacy: invalid legacy stream: ${error.code}: ${error.message}\n`);
+        // The layout detection's BAD_MAGIC: no legacy stream at all (a v2
+        // stream, or no Xen stream: its reason says which), not a faulty one.
+        const notLegacy = error.code === "BAD_MAGIC" && error.reason.startsWith("not a legacy stream");
+        io.stderr.write(`xen-stream convert-legacy: ${input === undefined || input === "-" ? "<stdin>" : input}: ${notLegacy ? "" : "invalid legacy stream: "}${describeError(error)}\n`);
         return EXIT_INVALID;
       }
       io.stderr.write(`xen-stream convert-legacy: ${error instanceof Error ? error.message : String(error)}\n`);

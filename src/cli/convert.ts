@@ -17,7 +17,7 @@ import { isXenStreamError } from "../errors.js";
 import { decodeAnySaveFile, encodeSaveFile, type AnySaveFile } from "../savefile.js";
 import { CONTAINER_TARGETS, convertContainer, type ContainerTarget, type ConvertContainerOptions } from "../savefile-convert.js";
 import { parseCommand } from "./args.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { describeError, isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc|xenopsd [options]
 
@@ -72,7 +72,7 @@ function writeStdout(io: CliIO, bytes: Uint8Array): Promise<void> {
     io.stdout.once("error", () => undefined);
     io.stdout.write(bytes, (error) => {
       // A reader that went away (EPIPE) ends the output quietly.
-      if (error && (error as NodeJS.ErrnoException).code !== "EPIPE") reject(error);
+      if (error && !isClosedOutput(error)) reject(error);
       else resolve();
     });
   });
@@ -137,8 +137,8 @@ export const convertCommand: CliCommand = {
       output = encodeSaveFile(result.file);
     } catch (error) {
       if (isXenStreamError(error)) {
-        if (error.code === "USAGE") return fail(error.message.replace(/^convert: /, "").replace(/ \(at offset \d+\)$/, ""));
-        io.stderr.write(`xen-stream convert: ${name}: ${error.code}: ${error.message}\n`);
+        if (error.code === "USAGE") return fail(error.reason.replace(/^convert: /, ""));
+        io.stderr.write(`xen-stream convert: ${name}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
       throw error;

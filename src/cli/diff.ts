@@ -16,7 +16,7 @@ import type { PfnRun } from "../memory/page-index.js";
 import { parseCommand } from "./args.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { describeError, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream diff A B [options]
 
@@ -85,7 +85,7 @@ export const diffCommand: CliCommand = {
         await decodeInput(await inputSource(file, io), (event) => collector.add(event), {}, startProgress(io, `diff ${inputName(file)}`, inputSize(file)));
       } catch (error) {
         if (isXenStreamError(error)) {
-          io.stderr.write(`xen-stream diff: ${inputName(file)}: ${error.code}: ${error.message}\n`);
+          io.stderr.write(`xen-stream diff: ${inputName(file)}: ${describeError(error)}\n`);
           return EXIT_USAGE;
         }
         io.stderr.write(`xen-stream diff: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -9,7 +9,7 @@
  * @internal
  */
 import { isXenStreamError } from "../errors.js";
-import { DUMP_TYPE_NAMES, StreamDumper, bareMessage, dumpTrailerEntry } from "../inspect/dump.js";
+import { DUMP_TYPE_NAMES, StreamDumper, dumpTrailerEntry } from "../inspect/dump.js";
 import type { DumpEntry, DumpOptions, DumpPageEntry, DumpTrailerEntry } from "../inspect/dump.js";
 import { formatDumpEntry } from "../inspect/dump-text.js";
 import type { InternalDecoderOptions } from "../libxc/decoder.js";
@@ -18,10 +18,12 @@ import type { SaveFileDecoderOptions, SaveFileEvent } from "../savefile.js";
 import { readWantedChunks } from "../io/wanted.js";
 import type { ByteSource } from "../io/source.js";
 import type { StreamTrailer } from "../xl/migration.js";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { parseCommand } from "./args.js";
+import { DumpFileReader } from "./dump-read.js";
 import { inputName, inputSize, inputSource, TrailerCollector } from "./input.js";
 import { startProgress, type Progress } from "./progress.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream dump [FILE|-] [options]
 
@@ -113,7 +115,7 @@ class Output {
     if (this.io.stdoutFd === undefined && !this.listening) {
       this.listening = true;
       this.io.stdout.on("error", (error: NodeJS.ErrnoException) => {
-        if (error.code !== "EPIPE") this.failure ??= error;
+        if (!isClosedOutput(error)) this.failure ??= error;
         this.io.stdoutClosed = true;
       });
     }
@@ -142,10 +144,12 @@ class Output {
  * dump needs: it stops reading once nothing more can be dumped (past the
  * range, or the reader of the output has gone), and it waits for a
  * congested output between reads. Bytes after the end of the stream are
- * named, not a decoding error.
+ * named, not a decoding error. A regular file (`source` a file descriptor)
+ * is read by DumpFileReader, which does not read the page contents a dump
+ * without --pages does not show.
  */
 async function dumpInput(
-  source: ByteSource,
+  source: ByteSource | number,
   dumper: StreamDumper,
   pages: boolean,
   emit: (entry: DumpEntry | DumpPageEntry) => void,
@@ -157,8 +161,11 @@ async function dumpInput(
   const decoder = new SaveFileDecoder(DECODER_OPTIONS);
   const trailer = new TrailerCollector();
   let stopped = false;
+  let inLibxc = false;
   const visit = (event: SaveFileEvent): void => {
     if (stopped) return;
+    // The next record header is a libxc one after any libxc event but its END.
+    inLibxc = event.layer === "libxc" && !(event.kind === "record" && event.record.type === "END");
     const entry = dumper.add(event);
     if (entry !== undefined) {
       emit(entry);
@@ -181,16 +188,48 @@ async function dumpInput(
     },
   };
   let bytes = 0;
-  for await (const chunk of readWantedChunks(source, consumer)) {
+  const step = async (chunk: Uint8Array): Promise<boolean> => {
     bytes += chunk.length;
     if (decoder.bytesWanted > 0) decoder.pushEach(chunk, visit);
     else trailer.add(chunk);
     progress.update(bytes);
-    if (stopped) return { bytes, trailer: undefined };
+    if (stopped) return false;
     if (output.congested) await output.drained();
+    return true;
+  };
+  if (typeof source === "number") {
+    // A regular file: positioned reads, page contents skipped unless shown.
+    const reader = new DumpFileReader(source, !pages);
+    for (;;) {
+      const chunk = reader.next(consumer.bytesWanted, inLibxc);
+      if (chunk.length === 0) break;
+      if (!(await step(chunk))) return { bytes, trailer: undefined };
+    }
+  } else {
+    for await (const chunk of readWantedChunks(source, consumer)) {
+      if (!(await step(chunk))) return { bytes, trailer: undefined };
+    }
   }
   decoder.end();
   return { bytes, trailer: trailer.finish() };
+}
+
+/** FILE (or standard input that is a regular file) as a file descriptor, else undefined. */
+function regularFile(file: string | undefined, io: CliIO): number | undefined {
+  let fd: number | undefined;
+  try {
+    if (file === undefined || file === "-") {
+      if (io.stdin !== process.stdin) return undefined;
+      fd = 0;
+    } else {
+      fd = openSync(file, "r");
+    }
+    if (fstatSync(fd).isFile()) return fd;
+  } catch {
+    // not a file we can read here: the general path says why
+  }
+  if (fd !== undefined && fd !== 0) closeSync(fd);
+  return undefined;
 }
 
 /** @internal */
@@ -246,7 +285,13 @@ export const dumpCommand: CliCommand = {
     const progress = startProgress(io, `dump ${name}`, inputSize(file));
     let exit = EXIT_OK;
     try {
-      const input = await dumpInput(await inputSource(file, io), dumper, pages, emit, output, progress);
+      const fd = regularFile(file, io);
+      let input;
+      try {
+        input = await dumpInput(fd ?? (await inputSource(file, io)), dumper, pages, emit, output, progress);
+      } finally {
+        if (fd !== undefined && fd !== 0) closeSync(fd);
+      }
       if (input.trailer !== undefined) {
         const offset = input.bytes - input.trailer.length;
         const end = options.range === undefined ? Number.POSITIVE_INFINITY : options.range.start + options.range.length;
@@ -256,7 +301,7 @@ export const dumpCommand: CliCommand = {
     } catch (error) {
       output.flush();
       if (isXenStreamError(error)) {
-        const message = bareMessage(error);
+        const message = error.reason;
         const fault = {
           ...(error.layer === undefined ? {} : { layer: error.layer }),
           kind: "error",

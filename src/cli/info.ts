@@ -16,7 +16,7 @@ import type { VerifyReport, VerifySummary } from "../verify/types.js";
 import { describeTrailer } from "../xl/migration.js";
 import type { StreamTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
-import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer, inputSize } from "./input.js";
+import { feedVerifier, inputName, inputSource, isNoXenStream, NO_XEN_STREAM, TrailerCollector, withTrailer, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
@@ -107,7 +107,7 @@ function render(name: string, report: VerifyReport, extras: InfoExtras, trailer:
   const lines: string[] = [];
   const row = (label: string, text: string): void => void lines.push(`  ${`${label}:`.padEnd(10)} ${text}`);
   lines.push(`${name}: ${report.ok ? "valid" : "INVALID"}, ${errors.length} error${errors.length === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
-  row("layers", layers(summary));
+  row("layers", isNoXenStream(report) ? `none: ${NO_XEN_STREAM}` : layers(summary));
   if (summary.container !== undefined) containerRows(summary.container, extras.xenopsRecord, row);
   if (summary.libxc !== undefined) {
     const { xenMajor, xenMinor, legacyConverted, domainType, pageShift } = summary.libxc;

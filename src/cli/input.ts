@@ -156,6 +156,18 @@ export async function feedVerifier(source: ByteSource, verifier: StreamVerifier,
 }
 
 /**
+ * Whether the verifier found no Xen stream at all: no format detected and
+ * the decoder's BAD_MAGIC at offset 0 (bytes that begin none of the
+ * formats, legacy included). @internal
+ */
+export function isNoXenStream(report: VerifyReport): boolean {
+  return report.summary.format === undefined && report.findings.some((finding) => finding.code === "BAD_MAGIC" && finding.offset === 0 && finding.layer === undefined);
+}
+
+/** What {@link isNoXenStream} inputs are called. @internal */
+export const NO_XEN_STREAM = "not a Xen save file or stream";
+
+/**
  * The verifier's report with the bytes after the stream taken into
  * account: xl's migration message is expected on a live migration's wire
  * (an info finding); anything else is a TRAILING_DATA error. @internal

@@ -7,6 +7,7 @@
  */
 import { writeSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
+import type { XenStreamError } from "../errors.js";
 
 /** @internal */
 export interface CliIO {
@@ -18,8 +19,59 @@ export interface CliIO {
    * {@link writeOut} writes it directly, without setting up the stream.
    */
   stdoutFd?: number | undefined;
-  /** Set by {@link writeOut} once the reader of `stdoutFd` has gone (EPIPE): further output is dropped. */
+  /** The file descriptor behind `stderr` when it is the process's own (progress asks it whether it is a terminal). */
+  stderrFd?: number | undefined;
+  /**
+   * Set once the reader of standard output has gone (EPIPE, on `stdoutFd`
+   * or on the stream: {@link watchStdout}): further output is dropped.
+   */
   stdoutClosed?: boolean;
+  /** A write error on the `stdout` stream other than a closed reader, seen by {@link watchStdout}. */
+  stdoutFailure?: Error;
+}
+
+const watched = new WeakSet<object>();
+
+/**
+ * Whether a write error means the reader of the output has gone: EPIPE on a
+ * pipe, ECONNRESET on a socket (a node parent's stdio 'pipe' is a socket
+ * pair; closed with bytes unread, the writer gets ECONNRESET), and a write
+ * after the stream was destroyed on either.
+ * @internal
+ */
+export function isClosedOutput(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null | undefined)?.code;
+  return code === "EPIPE" || code === "ECONNRESET" || code === "ERR_STREAM_DESTROYED";
+}
+
+/**
+ * Keeps a write error of `io.stdout` from becoming an unhandled 'error'
+ * event (Node prints it with a stack trace and exits 1): a reader that has
+ * gone ({@link isClosedOutput}; `xen-stream dump big | head -c 10`) sets `io.stdoutClosed`,
+ * so the command drops the rest of its output and ends with its own exit
+ * status, as if stdout were /dev/null; any other error is kept in
+ * `io.stdoutFailure`. Once per stream; {@link writeOut} calls it when it
+ * falls back to the stream, the process's CliIO when anything first
+ * touches `process.stdout`.
+ * @internal
+ */
+export function watchStdout(io: CliIO, stream: Writable): void {
+  if (watched.has(stream)) return;
+  watched.add(stream);
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (isClosedOutput(error)) io.stdoutClosed = true;
+    else io.stdoutFailure ??= error;
+  });
+}
+
+/**
+ * A XenStreamError for a one-line message: code, offset (and record),
+ * then the reason, so that the offset is printed once.
+ * @internal
+ */
+export function describeError(error: XenStreamError): string {
+  const record = error.recordIndex === undefined ? "" : ` (record ${error.recordIndex})`;
+  return `${error.code} at offset ${error.offset}${record}: ${error.reason ?? error.message}`;
 }
 
 /**
@@ -40,16 +92,17 @@ export function writeOut(io: CliIO, text: string): void {
       while (bytes.length > 0) bytes = bytes.subarray(writeSync(io.stdoutFd, bytes));
       return;
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") {
+      if (isClosedOutput(error)) {
         io.stdoutClosed = true;
         return;
       }
-      if (code !== "EAGAIN") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
       io.stdoutFd = undefined; // the stream from now on
     }
   }
-  io.stdout.write(bytes);
+  const stream = io.stdout;
+  watchStdout(io, stream);
+  stream.write(bytes);
 }
 
 /** A `xen-stream` sub-command. Returns the exit code: 0 ok, 1 bad stream, 2 usage or I/O error. @internal */

@@ -5,7 +5,7 @@
  * @module
  * @internal
  */
-import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { EXIT_OK, EXIT_USAGE, watchStdout, type CliCommand, type CliIO } from "./io.js";
 
 /**
  * Sub-commands, loaded on demand: start-up time is what a short run of the
@@ -68,7 +68,20 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(16)} ${command.summary}`);
-  return ["usage: xen-stream <command> [options]", "", "commands:", ...lines, "", "Run `xen-stream <command> --help` for a command's options."].join("\n") + "\n";
+  return (
+    [
+      "usage: xen-stream <command> [options]",
+      "",
+      "commands:",
+      ...lines,
+      "",
+      "Run `xen-stream <command> --help` for a command's options.",
+      "",
+      "Start-up: the installed xen-stream keeps a V8 code cache per command (Node >= 22.1: Node's own;",
+      "older: in $NODE_COMPILE_CACHE, $XDG_CACHE_HOME or ~/.cache, under xen-migration-stream/).",
+      "NODE_DISABLE_COMPILE_CACHE=1 turns it off.",
+    ].join("\n") + "\n"
+  );
 }
 
 /** Runs the CLI with `argv` (without node and script). @internal */
@@ -92,19 +105,28 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
  */
 export function runAsProcess(): void {
   // Getters: touching a process stream sets it up (a few ms) even when
-  // unused; a command may write fd 1 directly (writeOut).
+  // unused; a command may write fd 1 directly (writeOut). A closed output
+  // pipe ends any command quietly (watchStdout), whichever way it writes.
   const io: CliIO = {
     get stdin() {
       return process.stdin;
     },
     get stdout() {
+      watchStdout(io, process.stdout);
       return process.stdout;
     },
     get stderr() {
       return process.stderr;
     },
     stdoutFd: 1,
+    stderrFd: 2,
   };
+  // A write error other than EPIPE may arrive after the command is done.
+  process.once("exit", () => {
+    if (io.stdoutFailure === undefined) return;
+    process.stderr.write(`xen-stream: cannot write the output: ${io.stdoutFailure.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  });
   main(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;

@@ -5,6 +5,7 @@
  * @module
  * @internal
  */
+import { fstatSync } from "node:fs";
 import type { CliIO } from "./io.js";
 
 /** A progress line: call `update` with the bytes done, `done` at the end. @internal */
@@ -15,6 +16,14 @@ export interface Progress {
 
 const SILENT: Progress = { update() {}, done() {} };
 
+function isCharacterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts a progress line for `label`. Silent unless `io.stderr` is a TTY.
  * The first line appears after 1 s (XEN_STREAM_PROGRESS_DELAY_MS overrides
@@ -22,6 +31,9 @@ const SILENT: Progress = { update() {}, done() {} };
  * @internal
  */
 export function startProgress(io: CliIO, label: string, total?: number): Progress {
+  // A terminal is a character device: anything else (a pipe, a file) is
+  // told by one fstat, without setting up process.stderr (a few ms).
+  if (io.stderrFd !== undefined && !isCharacterDevice(io.stderrFd)) return SILENT;
   const stderr = io.stderr as { isTTY?: boolean; write(text: string): boolean };
   if (stderr.isTTY !== true) return SILENT;
   const delay = Number(process.env.XEN_STREAM_PROGRESS_DELAY_MS ?? 1000);

@@ -30,7 +30,7 @@ import {
   type WhatIfRow,
   type WhatIfVariant,
 } from "../simulate/index.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { describeError, isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream simulate [options]
 
@@ -224,7 +224,7 @@ async function writeChunks(chunks: AsyncIterable<Uint8Array>, target: { fd: numb
       const ok = await new Promise<boolean>((resolve, reject) => {
         target.stream.write(chunk, (error) => {
           if (error === null || error === undefined) resolve(true);
-          else if ((error as NodeJS.ErrnoException).code === "EPIPE") resolve(false);
+          else if (isClosedOutput(error)) resolve(false);
           else reject(error);
         });
       });
@@ -319,7 +319,7 @@ export const simulateCommand: CliCommand = {
     } catch (error) {
       if (error instanceof UsageError || (isXenStreamError(error) && error.code === "USAGE")) return fail(`${error.message}\n${USAGE}`);
       if (isXenStreamError(error)) {
-        io.stderr.write(`xen-stream simulate: invalid source: ${error.code}: ${error.message}\n`);
+        io.stderr.write(`xen-stream simulate: invalid source: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
       return fail(error instanceof Error ? error.message : String(error));
@@ -354,8 +354,7 @@ export const simulateCommand: CliCommand = {
       return EXIT_OK;
     } catch (error) {
       if (isXenStreamError(error) && error.code === "USAGE") return fail(error.message);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") return EXIT_OK; // the reader has gone: stop quietly
+      if (isClosedOutput(error)) return EXIT_OK; // the reader has gone: stop quietly
       return fail(error instanceof Error ? error.message : String(error));
     }
   },

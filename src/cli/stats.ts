@@ -13,7 +13,7 @@ import { describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { describeError, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream stats [FILE|-] [options]
 
@@ -75,7 +75,7 @@ export const statsCommand: CliCommand = {
       input = await decodeInput(await inputSource(file, io), (event) => collector.add(event), {}, startProgress(io, `stats ${inputName(file)}`, inputSize(file)));
     } catch (error) {
       if (isXenStreamError(error)) {
-        io.stderr.write(`xen-stream stats: ${inputName(file)}: ${error.code}: ${error.message}\n`);
+        io.stderr.write(`xen-stream stats: ${inputName(file)}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
       io.stderr.write(`xen-stream stats: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);

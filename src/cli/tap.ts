@@ -17,8 +17,8 @@ import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile } from "../verify/types.js";
 import { describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
-import { pushUntilEnd, TrailerCollector, withTrailer } from "./input.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { isNoXenStream, NO_XEN_STREAM, pushUntilEnd, TrailerCollector, withTrailer } from "./input.js";
+import { isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream tap [options] [-- CMD [ARGS...]]
 
@@ -124,7 +124,7 @@ export const tapCommand: CliCommand = {
     // verdict still covers what was read.
     let outClosed = false;
     out.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") outClosed = true;
+      if (isClosedOutput(error)) outClosed = true;
     });
     try {
       for await (const chunk of io.stdin as AsyncIterable<Uint8Array>) {
@@ -151,7 +151,8 @@ export const tapCommand: CliCommand = {
     if (values.report !== undefined) writeFileSync(values.report as string, `${JSON.stringify({ ...report, trailer: found ?? null }, null, 2)}\n`);
     const childCode = childExit === undefined ? 0 : await childExit;
     if (!ok || values.quiet !== true) {
-      io.stderr.write(`xen-stream tap: ${ok ? "valid" : "INVALID"} stream of ${report.summary.bytes} bytes${extra}\n`);
+      const what = isNoXenStream(report) ? `input, ${NO_XEN_STREAM}` : `stream of ${report.summary.bytes} bytes`;
+      io.stderr.write(`xen-stream tap: ${ok ? "valid" : "INVALID"} ${what}${extra}\n`);
     }
     if (childCode !== 0) return childCode;
     return ok ? EXIT_OK : EXIT_INVALID;

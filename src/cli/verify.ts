@@ -7,11 +7,10 @@
  * @module
  * @internal
  */
-import { ContentsSummarizer } from "../inspect/dump-summary.js";
 import { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, Profile, VerifyReport, VerifySummary } from "../verify/types.js";
 import type { FormatOption, SaveFileEvent } from "../savefile.js";
-import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer, inputSize } from "./input.js";
+import { feedVerifier, inputName, inputSource, isNoXenStream, NO_XEN_STREAM, TrailerCollector, withTrailer, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { parseCommand } from "./args.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
@@ -42,7 +41,9 @@ function formatFinding(finding: Finding): string {
   return `${finding.severity} ${finding.code} (${where.join(", ")}): ${finding.message}`;
 }
 
-function describe(summary: VerifySummary): string {
+function describe(report: VerifyReport): string {
+  if (isNoXenStream(report)) return `(${NO_XEN_STREAM})`;
+  const { summary } = report;
   const parts: string[] = [];
   const outer = summary.format === "xl" ? "xl save file" : summary.format === undefined ? "stream" : `${summary.format} stream`;
   parts.push(outer);
@@ -113,7 +114,8 @@ export const verifyCommand: CliCommand = {
 
     // Verbose text: a line about each record's insides after its listing
     // lines (decoded here only; the plain path never decodes insides).
-    const summarizer = json || !verbose ? undefined : new ContentsSummarizer();
+    // (Imported only then: start-up is most of a short run.)
+    const summarizer = json || !verbose ? undefined : new (await import("../inspect/dump-summary.js")).ContentsSummarizer();
     const verifier = new StreamVerifier({
       format: values.format as FormatOption,
       profile: values.profile as Profile,
@@ -157,7 +159,7 @@ export const verifyCommand: CliCommand = {
       const verdict = report.ok ? "valid" : "INVALID";
       writeOut(
         io,
-        `${name}: ${verdict} ${describe(report.summary)}: ${plural(counts.error, "error")}, ${plural(counts.warning, "warning")}` +
+        `${name}: ${verdict} ${describe(report)}: ${plural(counts.error, "error")}, ${plural(counts.warning, "warning")}` +
           `${verbose ? `, ${counts.info} info` : ""}\n`,
       );
     }

@@ -8,7 +8,6 @@
  * @module
  */
 import { isXenStreamError } from "../errors.js";
-import { bareMessage } from "./dump.js";
 import { decodeCpuPolicy, summarizeCpuPolicy, summarizeMsrPolicy } from "../libxc/contents/cpu-policy.js";
 import { decodeHvmContext } from "../libxc/contents/hvm-context.js";
 import { decodePvVcpuContents } from "../libxc/contents/pv-contents.js";
@@ -69,7 +68,7 @@ export class ContentsSummarizer {
     try {
       return this.summary(record, body);
     } catch (error) {
-      if (isXenStreamError(error)) return `  contents: cannot decode: ${error.code} at offset ${error.offset}: ${bareMessage(error)}`;
+      if (isXenStreamError(error)) return `  contents: cannot decode: ${error.code} at offset ${error.offset}: ${error.reason}`;
       return `  contents: internal error while decoding (a bug in xen-migration-stream): ${error instanceof Error ? error.message : String(error)}`;
     }
   }

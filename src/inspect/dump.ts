@@ -342,20 +342,8 @@ function recordFields(record: LibxcRecord | LibxlRecord, rawBytes: boolean): Dum
   return out;
 }
 
-/**
- * A {@link XenStreamError}'s message without the `(at offset N[, record
- * M])` its constructor appends, for output that gives the offset apart
- * (an offset printed once per message).
- *
- * @param error - the error
- * @returns the message alone
- */
-export function bareMessage(error: { message: string }): string {
-  return error.message.replace(/ \(at offset \d+(?:, record \d+)?\)$/, "");
-}
-
 function contentsErrorOf(error: unknown, offset: number): DumpContentsError {
-  if (isXenStreamError(error)) return { code: error.code, offset: error.offset, message: bareMessage(error) };
+  if (isXenStreamError(error)) return { code: error.code, offset: error.offset, message: error.reason };
   const message = error instanceof Error ? error.message : String(error);
   return { code: "INTERNAL", offset, message: `internal error while decoding the record's insides (a bug in xen-migration-stream): ${message}` };
 }

@@ -7,7 +7,7 @@
 import { concatBytes } from "../wire/bytes.js";
 import { XenStreamError, isXenStreamError, type ErrorCode } from "../errors.js";
 import type { InternalDecoderOptions } from "../libxc/decoder.js";
-import { SaveFileDecoder, detectFormat, type SaveFileDecoderOptions, type SaveFileEvent } from "../savefile.js";
+import { SaveFileDecoder, detectFormat, mayBeLegacy, type SaveFileDecoderOptions, type SaveFileEvent } from "../savefile.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
 import { Listing } from "./listing.js";
 import { eventKey, type ReportOptions, type Rule, type RuleContext } from "./rule.js";
@@ -109,6 +109,7 @@ export class StreamVerifier {
   private stopped = false;
   private ended = false;
   private detectBuffer: Uint8Array | undefined = undefined;
+  private detected = false;
   // the current rule and event, for RuleContext.report
   private currentRule: Rule | undefined = undefined;
   private currentEvent: SaveFileEvent | undefined = undefined;
@@ -196,7 +197,8 @@ export class StreamVerifier {
     const finding: Finding = {
       severity: "error",
       code: error.code as ErrorCode,
-      message: error.message,
+      // The reason alone: the finding carries the offset and record index.
+      message: error.reason ?? error.message,
       offset: error.offset,
     };
     if (error.recordIndex !== undefined) finding.recordIndex = error.recordIndex;
@@ -220,13 +222,16 @@ export class StreamVerifier {
     if (this.stopped) return false;
     this.state.bytes += chunk.length;
     // Record the outermost format before the first event (a legacy stream has none).
-    if (this.state.format === undefined && this.formatOption === "auto") {
+    if (!this.detected && this.state.format === undefined && this.formatOption === "auto") {
       const pending = this.detectBuffer === undefined ? chunk : concatBytes([this.detectBuffer, chunk]);
       const format = detectFormat(pending);
       if (format === undefined) this.detectBuffer = pending;
       else {
-        this.state.format = format;
+        // Bytes that cannot begin a legacy stream either are no Xen stream:
+        // no format to name (the decoder says so in its BAD_MAGIC).
+        if (format !== "legacy" || mayBeLegacy(pending)) this.state.format = format;
         this.detectBuffer = undefined;
+        this.detected = true;
       }
     }
     try {

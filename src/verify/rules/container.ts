@@ -134,7 +134,7 @@ function checkChunk(event: XenopsdChunkEvent, state: VerifyState, context: RuleC
       seen.xenops += 1;
       if (seen.xenops > 1) context.report("a second Xenops record (xenopsd writes one, first)", { code: "DUPLICATE_RECORD", severity: "warning" });
       if (event.recordError !== undefined) {
-        context.report(`the Xenops record does not parse, xenopsd's restore fails (Xenops_record.of_string): ${event.recordError.message}`, {
+        context.report(`the Xenops record does not parse, xenopsd's restore fails (Xenops_record.of_string): ${event.recordError.reason}`, {
           offset: event.recordError.offset,
           severity: "error",
         });
