@@ -7,13 +7,15 @@
  * @module
  * @internal
  */
-import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { isXenStreamError } from "../errors.js";
 import { fileRandomAccess } from "../io/random-access.js";
 import { AsyncGuestMemory } from "../memory/guest-memory.js";
 import { MemoryImageBuilder } from "../memory/image.js";
 import type { MemoryImageFormat, MemoryMap } from "../memory/image.js";
 import { writeXenCore } from "../memory/xen-core.js";
+import { SaveFileDecoder } from "../savefile.js";
+import { OrderedWriter, pipelineFile } from "./pipeline.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { parseCommand } from "./args.js";
@@ -49,13 +51,47 @@ function summaryLine(map: MemoryMap, output: string): string {
   return `${output}: ${map.format} image of ${map.pages} pages (${mib.toFixed(1)} MiB) in ${map.runs.length} run${map.runs.length === 1 ? "" : "s"}, ${map.guest.toUpperCase()} guest\n`;
 }
 
+/** The fd to read `file` from when it is a regular file (fd 0 for a stdin redirected from one), else undefined. */
+function regularInput(file: string | undefined, io: CliIO): { fd: number; owned: boolean } | undefined {
+  if (file !== undefined && file !== "-") {
+    const fd = openSync(file, "r");
+    if (fstatSync(fd).isFile()) return { fd, owned: true };
+    closeSync(fd);
+    return undefined;
+  }
+  if (io.stdin !== process.stdin) return undefined;
+  try {
+    return fstatSync(0).isFile() ? { fd: 0, owned: false } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function extractOnePass(file: string | undefined, io: CliIO, fd: number, format: MemoryImageFormat, checkpoint: number | undefined): Promise<MemoryMap> {
   const builder = new MemoryImageBuilder(checkpoint === undefined ? { format } : { format, checkpoint });
-  const place = (position: number, bytes: Uint8Array): void => {
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-  };
-  await decodeInput(await inputSource(file, io), (event) => builder.add(event, place), {}, startProgress(io, `extract-memory ${inputName(file)}`, inputSize(file)));
-  const map = builder.finish(place);
+  const progress = startProgress(io, `extract-memory ${inputName(file)}`, inputSize(file));
+  const input = regularInput(file, io);
+  let map: MemoryMap;
+  if (input !== undefined) {
+    // A file: reads and page writes overlap (the writes on the thread pool,
+    // straight from the read buffers), see pipeline.ts.
+    const writer = new OrderedWriter(fd);
+    const place = (position: number, bytes: Uint8Array): void => writer.place(position, bytes);
+    try {
+      await pipelineFile(input.fd, new SaveFileDecoder({}), (event) => builder.add(event, place), writer, () => undefined, progress);
+      map = builder.finish(place);
+      await writer.drain();
+    } finally {
+      await writer.drain().catch(() => undefined);
+      if (input.owned) closeSync(input.fd);
+    }
+  } else {
+    const place = (position: number, bytes: Uint8Array): void => {
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+    };
+    await decodeInput(await inputSource(file, io), (event) => builder.add(event, place), {}, progress);
+    map = builder.finish(place);
+  }
   ftruncateSync(fd, map.fileSize);
   const { layout: _layout, ...plain } = map as MemoryMap & { layout?: unknown };
   return plain;
