@@ -7,7 +7,7 @@
  * @module
  * @internal
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { isXenStreamError } from "../errors.js";
 import { fileRandomAccess } from "../io/random-access.js";
 import { AsyncGuestMemory } from "../memory/guest-memory.js";
@@ -15,7 +15,7 @@ import { MemoryImageBuilder } from "../memory/image.js";
 import type { MemoryImageFormat, MemoryMap } from "../memory/image.js";
 import { writeXenCore } from "../memory/xen-core.js";
 import { SaveFileDecoder } from "../savefile.js";
-import { OrderedWriter, pipelineFile } from "./pipeline.js";
+import { PageWriter, openRegularInput, pipelineFile } from "./pipeline.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { parseCommand } from "./args.js";
@@ -51,38 +51,21 @@ function summaryLine(map: MemoryMap, output: string): string {
   return `${output}: ${map.format} image of ${map.pages} pages (${mib.toFixed(1)} MiB) in ${map.runs.length} run${map.runs.length === 1 ? "" : "s"}, ${map.guest.toUpperCase()} guest\n`;
 }
 
-/** The fd to read `file` from when it is a regular file (fd 0 for a stdin redirected from one), else undefined. */
-function regularInput(file: string | undefined, io: CliIO): { fd: number; owned: boolean } | undefined {
-  if (file !== undefined && file !== "-") {
-    const fd = openSync(file, "r");
-    if (fstatSync(fd).isFile()) return { fd, owned: true };
-    closeSync(fd);
-    return undefined;
-  }
-  if (io.stdin !== process.stdin) return undefined;
-  try {
-    return fstatSync(0).isFile() ? { fd: 0, owned: false } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function extractOnePass(file: string | undefined, io: CliIO, fd: number, format: MemoryImageFormat, checkpoint: number | undefined): Promise<MemoryMap> {
   const builder = new MemoryImageBuilder(checkpoint === undefined ? { format } : { format, checkpoint });
   const progress = startProgress(io, `extract-memory ${inputName(file)}`, inputSize(file));
-  const input = regularInput(file, io);
+  const input = openRegularInput(file, io);
   let map: MemoryMap;
   if (input !== undefined) {
-    // A file: reads and page writes overlap (the writes on the thread pool,
-    // straight from the read buffers), see pipeline.ts.
-    const writer = new OrderedWriter(fd);
+    // A file: the next record is read while the pages of the one before
+    // are written, straight from the read buffer (pipeline.ts).
+    const writer = new PageWriter(fd);
     const place = (position: number, bytes: Uint8Array): void => writer.place(position, bytes);
     try {
       await pipelineFile(input.fd, new SaveFileDecoder({}), (event) => builder.add(event, place), writer, () => undefined, progress);
       map = builder.finish(place);
-      await writer.drain();
+      writer.flush();
     } finally {
-      await writer.drain().catch(() => undefined);
       if (input.owned) closeSync(input.fd);
     }
   } else {

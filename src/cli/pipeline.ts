@@ -1,115 +1,126 @@
 /**
  * Reading a save file and writing what it yields at the same time, for the
  * commands whose output is mostly the stream's own page bytes
- * (`extract-memory`, `decode`): the main thread reads records into a small
- * ring of buffers and decodes them, while the writes of the bytes handed
- * out (views into those buffers, never copied) run one after another on
- * libuv's thread pool. The kernel's two copies (page cache -> buffer,
- * buffer -> page cache of the output) then run on two cores instead of one
- * after the other: that is where such a command spends its time.
+ * (`extract-memory`, `decode`). The kernel's two copies (page cache ->
+ * read buffer, read buffer -> the output's page cache) are where such a
+ * command spends its time; done one after the other on one core they cost
+ * ~1.6x `cp`, which does the second only. So the next unit is read on
+ * libuv's thread pool while the main thread writes the bytes the current
+ * one yielded (views of the read buffer, never copied) with blocking
+ * writes: two cores, and no write ever waits for the event loop.
  *
- * Memory: the ring holds {@link SLOTS} buffers, each as large as the
- * largest unit read so far (a full PAGE_DATA batch, 4 MiB + 8 KiB, for
- * Xen's streams): a few tens of MiB at most, whatever the stream's size.
+ * Memory: two read buffers in turn, each as large as the largest unit read
+ * so far (a full PAGE_DATA batch, 4 MiB + 8 KiB, for Xen's streams).
  *
  * @module
  * @internal
  */
-import { fstatSync, readSync, write } from "node:fs";
+import { closeSync, fstatSync, openSync, read, readSync, writeSync } from "node:fs";
 import { PAGE, pageAlignedBytes } from "../io/aligned.js";
 import type { SaveFileDecoder, SaveFileEvent } from "../savefile.js";
+import { RECORD_HEADER_SIZE } from "../wire/frame.js";
+import type { CliIO } from "./io.js";
 import type { Progress } from "./progress.js";
 
-/** Buffers in the ring: one being read and decoded, the others waiting for their writes. */
-const SLOTS = 4;
-/** Capacity of a fresh slot: one full PAGE_DATA batch and its pfn array, rounded up. */
+/** Capacity of a fresh read buffer: one full PAGE_DATA batch and its pfn array, rounded up. */
 const SLOT_CAPACITY = 4 * 1024 * 1024 + 64 * 1024;
 /** Bytes read at a time once the stream has ended (the bytes after it). */
 const TRAILER_READ = 64 * 1024;
 
-/** Writes one whole range at `position` on the thread pool. */
-function writeRange(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let done = 0;
-    const next = (): void => {
-      write(fd, bytes, done, bytes.length - done, position + done, (error, written) => {
-        if (error !== null) return reject(error);
-        done += written;
-        if (done < bytes.length) next();
-        else resolve();
-      });
-    };
-    next();
-  });
+/**
+ * FILE opened for {@link pipelineFile} when it is a regular file, or fd 0
+ * when standard input is redirected from one (`owned` false: not to be
+ * closed); undefined for a pipe, a terminal or a device (read those as a
+ * stream). Throws the open error for a FILE that cannot be opened.
+ * @internal
+ */
+export function openRegularInput(file: string | undefined, io: CliIO): { fd: number; owned: boolean } | undefined {
+  if (file !== undefined && file !== "-") {
+    const fd = openSync(file, "r");
+    if (fstatSync(fd).isFile()) return { fd, owned: true };
+    closeSync(fd);
+    return undefined;
+  }
+  if (io.stdin !== process.stdin) return undefined;
+  try {
+    return fstatSync(0).isFile() ? { fd: 0, owned: false } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes all of `bytes` at `position` (null: the file's current position) with blocking writes. */
+export function writeFully(fd: number, bytes: Uint8Array, position: number | null): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
 }
 
 /**
- * Positional writes run in the order they were handed over, one at a time
- * (a later copy of a page must land after an earlier one), off the main
- * thread. The bytes must stay unchanged until {@link OrderedWriter.tail}
- * settles after they were handed over; {@link pipelineFile} sees to that
- * for views of its buffers.
+ * Positional writes handed over while a unit is decoded and done, in the
+ * order they were handed over (a later copy of a page lands after an
+ * earlier one), by {@link PageWriter.flush}: {@link pipelineFile} flushes
+ * once it has started reading the next unit, so the bytes (views of the
+ * buffer just decoded) stay valid until they are written.
  * @internal
  */
-export class OrderedWriter {
+export class PageWriter {
   private readonly fd: number;
-  /** Settles after every write handed over so far. */
-  tail: Promise<void> = Promise.resolve();
+  private queue: { position: number; bytes: Uint8Array }[] = [];
   /** Writes handed over so far. */
   count = 0;
-  /** Bytes handed over so far (the next append position). */
+  /** The end of the furthest byte handed over (the next append position). */
   length = 0;
 
   constructor(fd: number) {
     this.fd = fd;
   }
 
-  /** Writes `bytes` at `position` once the writes before have been done. */
+  /** Writes `bytes` at `position` at the next flush. */
   place(position: number, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.count++;
     this.length = Math.max(this.length, position + bytes.length);
-    const fd = this.fd;
-    this.tail = this.tail.then(() => writeRange(fd, bytes, position));
-    // Failure is reported by whoever awaits the tail; never unhandled.
-    this.tail.catch(() => undefined);
+    this.queue.push({ position, bytes });
   }
 
-  /** Writes `bytes` after everything handed over so far. */
+  /** Writes `bytes` after everything handed over so far, at the next flush. */
   append(bytes: Uint8Array): void {
     this.place(this.length, bytes);
   }
 
-  /** Resolves once every write handed over has been done; rejects with the first failure. */
-  drain(): Promise<void> {
-    return this.tail;
+  /** True when writes wait for a flush. */
+  get pending(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /** Does the writes handed over, in order. */
+  flush(): void {
+    const queue = this.queue;
+    this.queue = [];
+    for (const { position, bytes } of queue) writeFully(this.fd, bytes, position);
   }
 }
 
-/** One buffer of the ring. */
-interface Slot {
-  backing: Uint8Array;
-  /** Settles when the writes of bytes read into this slot are done. */
-  pending: Promise<void> | undefined;
-}
-
-function newSlot(capacity: number): Slot {
-  return { backing: pageAlignedBytes(capacity + PAGE), pending: undefined };
-}
-
 /**
- * The `length` bytes of `slot` to read the stream bytes at `offset` into.
- * read(2) copies from the page cache fastest when the target lies half a
- * page away from the source's place in its page (src/io/read-into.ts
- * measured it; the backing starts on a page boundary).
+ * Reads until `target` is full or the file ends, at `position` (null: the
+ * file's current position), on the thread pool; resolves with the bytes
+ * read.
+ * @internal
  */
-function placed(slot: Slot, offset: number, length: number): Uint8Array {
-  const shift = (offset + PAGE / 2) % PAGE;
-  return slot.backing.subarray(shift, shift + length);
+export async function readOnPool(fd: number, target: Uint8Array, position: number | null): Promise<number> {
+  let done = 0;
+  while (done < target.length) {
+    const at = position === null ? null : position + done;
+    const count = await new Promise<number>((resolve, reject) => {
+      read(fd, target, done, target.length - done, at, (error, bytesRead) => (error === null ? resolve(bytesRead) : reject(error)));
+    });
+    if (count === 0) break;
+    done += count;
+  }
+  return done;
 }
 
-/** Reads until `target` is full or the file ends; returns the bytes read. */
-function readFully(fd: number, target: Uint8Array): number {
+/** Reads until `target` is full or the file ends, with blocking reads. */
+function readBlocking(fd: number, target: Uint8Array): number {
   let done = 0;
   while (done < target.length) {
     const count = readSync(fd, target, done, target.length - done, null);
@@ -119,15 +130,39 @@ function readFully(fd: number, target: Uint8Array): number {
   return done;
 }
 
+/** One read buffer. */
+interface Slot {
+  backing: Uint8Array;
+  /** The decoder may hold views of it (a unit it completes with a later push): not to be overwritten. */
+  held: boolean;
+}
+
+/**
+ * The `length` bytes of `slot` to read the stream bytes at `offset` into
+ * (a fresh buffer when the decoder may hold views of the old one, or it is
+ * too small). read(2) copies from the page cache fastest when the target
+ * lies half a page away from the source's place in its page
+ * (src/io/read-into.ts measured it; the backing starts on a page boundary).
+ */
+function placed(slot: Slot, offset: number, length: number): Uint8Array {
+  if (slot.held || slot.backing.length < length + PAGE) {
+    slot.backing = pageAlignedBytes(Math.max(SLOT_CAPACITY, Math.ceil(length / PAGE) * PAGE) + PAGE);
+    slot.held = false;
+  }
+  const shift = (offset + PAGE / 2) % PAGE;
+  return slot.backing.subarray(shift, shift + length);
+}
+
 /**
  * Decodes the regular file open as `fd` (from its current position) with
  * `decoder`, handing every event to `visit`, which may hand views of the
- * event's bytes to `writer` (they stay valid until written). Reads exactly
- * what the decoder wants next, so every record body is one read and one
- * view, never assembled. Bytes after the end of the stream go to
- * `trailer` in fresh chunks (the callee may keep them). Resolves with the
- * bytes read once the stream is decoded (`decoder.end` included) and every
- * write is done.
+ * event's bytes to `writer`. Each read takes the rest of the unit the
+ * decoder wants plus the next record header, so that every record body is
+ * one read and one view, never assembled; it runs on the thread pool while
+ * the writes of the unit before are done. Bytes after the end of the
+ * stream go to `trailer` in fresh chunks (the callee may keep them).
+ * Resolves with the bytes read once the stream is decoded
+ * (`decoder.end` included) and every write is done.
  *
  * @throws the decoder's XenStreamError, or the I/O error of a read or write
  * @internal
@@ -136,57 +171,92 @@ export async function pipelineFile(
   fd: number,
   decoder: SaveFileDecoder,
   visit: (event: SaveFileEvent) => void,
-  writer: OrderedWriter,
+  writer: PageWriter,
   trailer: (bytes: Uint8Array) => void,
   progress?: Progress,
 ): Promise<number> {
-  const start = fstatSync(fd).size;
   // The file's size caps every read, so that a length field claiming more
   // than the file holds never makes a buffer that large.
-  const remaining = (offset: number): number => Math.max(0, start - offset);
-  const slots: Slot[] = [newSlot(SLOT_CAPACITY)];
+  const size = fstatSync(fd).size;
+  const slots: Slot[] = [
+    { backing: new Uint8Array(0), held: false },
+    { backing: new Uint8Array(0), held: false },
+  ];
   let current = 0;
+  /** Bytes of slots[current] read and not pushed yet. */
+  let unpushed: Uint8Array = new Uint8Array(0);
   let offset = 0;
+  let eof = false;
+  // Events are collected while bytes are pushed and visited once the next
+  // read is running: the visits (JSON text, image placement) and the
+  // writes they hand over overlap the read. Their views stay valid: they
+  // point into the buffer just pushed, not the one being read into.
+  let events: SaveFileEvent[] = [];
+  const collect = (event: SaveFileEvent): void => void events.push(event);
+  const deliver = (): void => {
+    const ready = events;
+    events = [];
+    for (const event of ready) visit(event);
+  };
+  const push = (bytes: Uint8Array): void => {
+    try {
+      decoder.pushEach(bytes, collect);
+    } catch (error) {
+      deliver(); // the events before a fault are seen, as with pushEach
+      throw error;
+    }
+    if (decoder.bytesHeld > 0) (slots[current] as Slot).held = true;
+  };
   for (;;) {
-    const wanted = decoder.bytesWanted;
+    let wanted = decoder.bytesWanted;
+    while (wanted > 0 && unpushed.length >= wanted) {
+      const piece = unpushed.subarray(0, wanted);
+      unpushed = unpushed.subarray(wanted);
+      push(piece);
+      wanted = decoder.bytesWanted;
+    }
     if (wanted === 0) break;
-    const length = Math.min(wanted, Math.max(1, remaining(offset)));
-    let slot = slots[current] as Slot;
-    if (slot.pending !== undefined) {
-      current = (current + 1) % SLOTS;
-      if (slots[current] === undefined) slots[current] = newSlot(SLOT_CAPACITY);
-      slot = slots[current] as Slot;
-      if (slot.pending !== undefined) await slot.pending;
-      slot.pending = undefined;
+    if (unpushed.length > 0) {
+      push(unpushed);
+      unpushed = new Uint8Array(0);
+      wanted = decoder.bytesWanted;
+      if (wanted === 0) break;
     }
-    if (slot.backing.length < length + PAGE) {
-      slot.backing = pageAlignedBytes(Math.ceil(length / PAGE) * PAGE + PAGE);
-    }
-    const target = placed(slot, offset, length);
-    const count = readFully(fd, target);
-    if (count === 0) break;
+    if (eof) break;
+    const next = 1 - current;
+    const target = placed(slots[next] as Slot, offset, Math.min(wanted + RECORD_HEADER_SIZE, Math.max(1, size - offset)));
+    let count: number;
+    if (events.length > 0 || writer.pending) {
+      const reading = readOnPool(fd, target, null);
+      try {
+        deliver();
+        writer.flush();
+      } finally {
+        // Never leave a read running into a buffer after a failure.
+        count = await reading;
+      }
+    } else count = readBlocking(fd, target);
+    current = next;
+    if (count < target.length) eof = true;
     offset += count;
-    const before = writer.count;
-    decoder.pushEach(target.subarray(0, count), visit);
-    if (writer.count !== before) slot.pending = writer.tail;
-    // Bytes the decoder keeps (a unit it completes with the next push) are
-    // left to it: the slot continues in a fresh buffer.
-    if (decoder.bytesHeld > 0) slot.backing = pageAlignedBytes(slot.backing.length);
+    unpushed = target.subarray(0, count);
     progress?.update(offset);
-    if (count < length) break;
   }
+  deliver();
+  writer.flush();
   if (decoder.bytesWanted === 0) {
-    for (;;) {
+    if (unpushed.length > 0) trailer(unpushed.slice());
+    while (!eof) {
       const chunk = new Uint8Array(TRAILER_READ);
-      const count = readFully(fd, chunk);
+      const count = readBlocking(fd, chunk);
+      if (count < chunk.length) eof = true;
       if (count === 0) break;
       offset += count;
       trailer(chunk.subarray(0, count));
-      if (count < chunk.length) break;
     }
   }
   progress?.done();
   decoder.endEach(visit);
-  await writer.drain();
+  writer.flush();
   return offset;
 }

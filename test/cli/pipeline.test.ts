@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { OrderedWriter, pipelineFile } from "../../src/cli/pipeline.js";
+import { PageWriter, pipelineFile } from "../../src/cli/pipeline.js";
 import { copyEventBytes } from "../../src/io/copy.js";
 import { MemoryImageBuilder } from "../../src/memory/image.js";
 import { SaveFileDecoder, type SaveFileEvent } from "../../src/savefile.js";
@@ -22,11 +22,11 @@ function fileOf(bytes: Uint8Array): string {
 }
 
 /** Runs pipelineFile over `bytes` in a file; returns the events (copied at visit time), the trailer bytes and the output file. */
-async function pipeline(bytes: Uint8Array, onEvent?: (event: SaveFileEvent, writer: OrderedWriter) => void): Promise<{ events: SaveFileEvent[]; trailer: number[]; output: Uint8Array; read: number }> {
+async function pipeline(bytes: Uint8Array, onEvent?: (event: SaveFileEvent, writer: PageWriter) => void): Promise<{ events: SaveFileEvent[]; trailer: number[]; output: Uint8Array; read: number }> {
   const input = openSync(fileOf(bytes), "r");
   const outPath = join(dir, `out-${files++}`);
   const out = openSync(outPath, "w");
-  const writer = new OrderedWriter(out);
+  const writer = new PageWriter(out);
   const events: SaveFileEvent[] = [];
   const trailer: number[] = [];
   try {
@@ -98,7 +98,7 @@ describe("pipelineFile", () => {
     );
   });
 
-  test("writes handed out land in order: pages re-sent over many records (more than the ring holds), the last copy wins", async () => {
+  test("writes handed out land in order: pages re-sent over many records (more than the two read buffers), the last copy wins", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(fc.integer({ min: 0, max: 24 }), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 14 }), async (batches) => {
         const stream = libxcGuestStream("hvm", passes(batches));
@@ -153,7 +153,7 @@ describe("pipelineFile", () => {
       const input = openSync(fileOf(bytes), "r");
       const out = openSync(join(dir, `t-${files++}`), "w");
       try {
-        await expect(pipelineFile(input, new SaveFileDecoder({}), (event) => seen.push(copyEventBytes(event)), new OrderedWriter(out), () => undefined)).rejects.toMatchObject({
+        await expect(pipelineFile(input, new SaveFileDecoder({}), (event) => seen.push(copyEventBytes(event)), new PageWriter(out), () => undefined)).rejects.toMatchObject({
           code: "TRUNCATED",
           offset: expected.offset,
         });
@@ -170,7 +170,7 @@ describe("pipelineFile", () => {
     const input = openSync(fileOf(stream), "r");
     const readOnly = openSync(fileOf(new Uint8Array(0)), "r");
     const builder = new MemoryImageBuilder({ format: "raw" });
-    const writer = new OrderedWriter(readOnly);
+    const writer = new PageWriter(readOnly);
     try {
       await expect(pipelineFile(input, new SaveFileDecoder({}), (event) => builder.add(event, (p, b) => writer.place(p, b)), writer, () => undefined)).rejects.toMatchObject({ code: "EBADF" });
     } finally {
@@ -180,18 +180,20 @@ describe("pipelineFile", () => {
   });
 });
 
-describe("OrderedWriter", () => {
-  test("append continues after the furthest byte placed; empty writes are no writes", async () => {
+describe("PageWriter", () => {
+  test("writes nothing before flush, then everything in order; append continues after the furthest byte placed; empty writes are no writes", () => {
     const path = join(dir, `w-${files++}`);
     const fd = openSync(path, "w");
-    const writer = new OrderedWriter(fd);
+    const writer = new PageWriter(fd);
     writer.append(Uint8Array.of(1, 2));
     writer.place(5, Uint8Array.of(9));
     writer.append(new Uint8Array(0));
     writer.append(Uint8Array.of(7));
-    expect(writer.count).toBe(3);
-    await writer.drain();
+    writer.place(1, Uint8Array.of(3, 4));
+    expect({ count: writer.count, pending: writer.pending, length: readFileSync(path).length }).toEqual({ count: 4, pending: true, length: 0 });
+    writer.flush();
+    expect(writer.pending).toBe(false);
     closeSync(fd);
-    expect([...readFileSync(path)]).toEqual([1, 2, 0, 0, 0, 9, 7]);
+    expect([...readFileSync(path)]).toEqual([1, 3, 4, 0, 0, 9, 7]);
   });
 });
