@@ -15,7 +15,7 @@
  * @module
  * @internal
  */
-import { closeSync, fstatSync, openSync, read, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, read, readSync, statSync, writeSync } from "node:fs";
 import { PAGE, pageAlignedBytes } from "../io/aligned.js";
 import type { SaveFileDecoder, SaveFileEvent } from "../savefile.js";
 import { RECORD_HEADER_SIZE } from "../wire/frame.js";
@@ -34,14 +34,22 @@ const TRAILER_READ = 64 * 1024;
  * stream). Throws the open error for a FILE that cannot be opened.
  * @internal
  */
-export function openRegularInput(file: string | undefined, io: CliIO): { fd: number; owned: boolean } | undefined {
+export function openRegularInput(file: string | undefined, io: CliIO | undefined): { fd: number; owned: boolean } | undefined {
   if (file !== undefined && file !== "-") {
+    // Stat before opening: a named pipe is opened once, by the stream reader.
+    let regular: boolean;
+    try {
+      regular = statSync(file).isFile();
+    } catch {
+      regular = true; // let open report the error
+    }
+    if (!regular) return undefined;
     const fd = openSync(file, "r");
     if (fstatSync(fd).isFile()) return { fd, owned: true };
     closeSync(fd);
     return undefined;
   }
-  if (io.stdin !== process.stdin) return undefined;
+  if (io === undefined || io.stdin !== process.stdin) return undefined;
   try {
     return fstatSync(0).isFile() ? { fd: 0, owned: false } : undefined;
   } catch {
@@ -130,6 +138,16 @@ function readBlocking(fd: number, target: Uint8Array): number {
   return done;
 }
 
+/** Visits of one unit slower than this (ms) are overlapped with the next read. */
+const SLOW_VISIT_MS = 0.1;
+
+/** How long `work` takes, in milliseconds. */
+function timed(work: () => void): number {
+  const start = performance.now();
+  work();
+  return performance.now() - start;
+}
+
 /** One read buffer. */
 interface Slot {
   backing: Uint8Array;
@@ -198,6 +216,8 @@ export async function pipelineFile(
     events = [];
     for (const event of ready) visit(event);
   };
+  /** How long the last visits took (ms); slow ones make the next read go to the pool. */
+  let visitMs = SLOW_VISIT_MS;
   const push = (bytes: Uint8Array): void => {
     try {
       decoder.pushEach(bytes, collect);
@@ -226,10 +246,15 @@ export async function pipelineFile(
     const next = 1 - current;
     const target = placed(slots[next] as Slot, offset, Math.min(wanted + RECORD_HEADER_SIZE, Math.max(1, size - offset)));
     let count: number;
-    if (events.length > 0 || writer.pending) {
+    // A read on the pool costs a round trip through the event loop: worth
+    // it when there is work to overlap (writes, or visits that took long
+    // last time: hashing pages), not for visits that only count.
+    const overlap = writer.pending || (events.length > 0 && visitMs >= SLOW_VISIT_MS);
+    if (!overlap && events.length > 0) visitMs = timed(deliver);
+    if (overlap || writer.pending) {
       const reading = readOnPool(fd, target, null);
       try {
-        deliver();
+        if (events.length > 0) visitMs = timed(deliver);
         writer.flush();
       } finally {
         // Never leave a read running into a buffer after a failure.

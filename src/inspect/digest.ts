@@ -13,30 +13,51 @@ import { PageIndex } from "../memory/page-index.js";
 import type { XlHeaderEvent } from "../savefile.js";
 import { textOf } from "../savefile-config.js";
 
+/** Words of the scratch copy for pages that are not 4-byte aligned. */
+let scratch = new Uint32Array(1024);
+
 /**
- * A 52-bit hash of a page (two 32-bit multiply-rotate lanes over its
- * little-endian words, folded into an exact double). Equal pages hash
- * equal; two different pages collide with probability about 2^-52.
+ * A 52-bit hash of a page: two 32-bit multiply-rotate lanes, one over the
+ * even and one over the odd 32-bit words (two independent dependency
+ * chains: twice the speed of one), mixed so that the low 32 bits of the
+ * result are a bijection of either lane's state given the other. Every
+ * step of a lane is a bijection of its state, so a change confined to one
+ * word (any one-byte change) always changes the hash; other pages collide
+ * with probability about 2^-52. Words are read in the platform's byte
+ * order: hashes compare pages within one run, they are not a file format.
  *
  * @param page - the page's bytes
  * @returns the hash, an integer below 2^52
  */
 export function pageHash(page: Uint8Array): number {
-  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const count = page.length >>> 2;
+  let words: Uint32Array;
+  if ((page.byteOffset & 3) === 0) words = new Uint32Array(page.buffer, page.byteOffset, count);
+  else {
+    if (scratch.length < count + 1) scratch = new Uint32Array(count + 1);
+    new Uint8Array(scratch.buffer, 0, page.length).set(page);
+    words = scratch.subarray(0, count);
+  }
   let a = 0x811c_9dc5;
   let b = 0x0100_0193 ^ page.length;
-  const words = page.length >>> 2;
-  for (let i = 0, pos = 0; i < words; i++, pos += 4) {
-    const w = view.getUint32(pos, true);
-    a = Math.imul(a ^ w, 0x9e37_79b1);
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    a = Math.imul(a ^ (words[i] as number), 0x9e37_79b1);
     a = (a << 13) | (a >>> 19);
-    b = Math.imul(b + w, 0x85eb_ca77);
+    b = Math.imul(b ^ (words[i + 1] as number), 0x85eb_ca77);
     b = (b << 17) | (b >>> 15);
   }
-  for (let pos = words << 2; pos < page.length; pos++) a = Math.imul(a ^ (page[pos] as number), 0x9e37_79b1);
-  a = Math.imul(a ^ (a >>> 16), 0x7feb_352d) >>> 0;
-  b = Math.imul(b ^ (b >>> 15), 0x846c_a68b) >>> 0;
-  return (b & 0x000f_ffff) * 0x1_0000_0000 + a;
+  if (i < count) {
+    a = Math.imul(a ^ (words[i] as number), 0x9e37_79b1);
+    a = (a << 13) | (a >>> 19);
+  }
+  // The bytes after the last whole word (pages are whole words; any length is hashed).
+  for (let pos = count << 2; pos < page.length; pos++) b = Math.imul(b ^ (page[pos] as number), 0x85eb_ca77);
+  a ^= Math.imul(b ^ (b >>> 16), 0x7feb_352d);
+  a = Math.imul(a ^ (a >>> 15), 0x846c_a68b);
+  a ^= a >>> 16;
+  b ^= Math.imul(a ^ (a >>> 13), 0xc2b2_ae35);
+  return ((b >>> 0) & 0x000f_ffff) * 0x1_0000_0000 + (a >>> 0);
 }
 
 /** The facts of one stream that a diff compares. */

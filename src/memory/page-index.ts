@@ -84,16 +84,24 @@ export class PageIndex {
 
   /** The populated pfns as maximal runs, in ascending order. */
   *runs(): Generator<PfnRun> {
+    // A scan of the slots themselves (no pair per page: info, stats and
+    // image maps walk every page of multi-GiB guests through here).
     let start = -1;
     let next = -1;
-    for (const [pfn] of this.entries()) {
-      if (pfn === next) {
-        next++;
-        continue;
+    for (const key of this.keys()) {
+      const slot = this.slots.get(key) as Float64Array;
+      const base = key * SLOT_SIZE;
+      for (let i = 0; i < SLOT_SIZE; i++) {
+        if (slot[i] === 0) continue;
+        const pfn = base + i;
+        if (pfn === next) {
+          next++;
+          continue;
+        }
+        if (start >= 0) yield { pfn: start, count: next - start };
+        start = pfn;
+        next = pfn + 1;
       }
-      if (start >= 0) yield { pfn: start, count: next - start };
-      start = pfn;
-      next = pfn + 1;
     }
     if (start >= 0) yield { pfn: start, count: next - start };
   }

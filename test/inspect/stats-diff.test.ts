@@ -142,6 +142,15 @@ describe("diff", () => {
       expect(pageHash(changed)).not.toBe(base);
     }
     expect(pageHash(page.slice())).toBe(base);
+    // A page that is not 4-byte aligned in its buffer hashes as its aligned copy.
+    const shifted = new Uint8Array(PAGE + 3);
+    shifted.set(page, 3);
+    expect(pageHash(shifted.subarray(3))).toBe(base);
+    // Two different pages (one word swapped with its neighbour): different.
+    const swapped = page.slice();
+    swapped.set(page.subarray(4, 8), 0);
+    swapped.set(page.subarray(0, 4), 4);
+    expect(pageHash(swapped)).not.toBe(base);
   });
 
   it("the CLI: exit 0 for identical files, 1 for differences, 2 for a bad stream", async () => {
