@@ -132,6 +132,16 @@ describe("diff", () => {
     ]);
   });
 
+  it("the digest holds pageHash of each page's last copy, whether the record's pages are word-aligned in their buffer or not", () => {
+    const stream = guestStream([3, 4, 9], 7, 2);
+    const shifted = new Uint8Array(stream.length + 1);
+    shifted.set(stream, 1);
+    for (const bytes of [stream, shifted.subarray(1)]) {
+      const digest = fold(new DigestCollector(), bytes).finish();
+      expect([...digest.pages.entries()]).toEqual([3, 4, 9].map((pfn) => [pfn, pageHash(new GuestPages().fill(pfn, 7 + pfn))]));
+    }
+  });
+
   it("pageHash: equal pages equal, any one-byte change differs", () => {
     const page = new GuestPages().fill(1, 1);
     const base = pageHash(page);
