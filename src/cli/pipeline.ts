@@ -160,14 +160,18 @@ interface Slot {
  * (a fresh buffer when the decoder may hold views of the old one, or it is
  * too small). read(2) copies from the page cache fastest when the target
  * lies half a page away from the source's place in its page
- * (src/io/read-into.ts measured it; the backing starts on a page boundary).
+ * (src/io/read-into.ts measured it; the backing starts on a page
+ * boundary); the start is rounded down to 8 bytes, so that a read that
+ * starts at a record body (they all do) puts the body, and the pages in
+ * it, on an 8-byte boundary whatever the file offset of the stream (an xl
+ * config of any length before it): word views of the pages need that.
  */
 function placed(slot: Slot, offset: number, length: number): Uint8Array {
   if (slot.held || slot.backing.length < length + PAGE) {
     slot.backing = pageAlignedBytes(Math.max(SLOT_CAPACITY, Math.ceil(length / PAGE) * PAGE) + PAGE);
     slot.held = false;
   }
-  const shift = (offset + PAGE / 2) % PAGE;
+  const shift = ((offset + PAGE / 2) % PAGE) & ~7;
   return slot.backing.subarray(shift, shift + length);
 }
 

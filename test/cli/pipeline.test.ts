@@ -86,10 +86,14 @@ function passes(batches: number[][]): LibxcRecord[] {
 }
 
 describe("pipelineFile", () => {
-  test("yields the whole-buffer decoder's events and counts every byte", async () => {
+  test("yields the whole-buffer decoder's events and counts every byte; page contents are views on an 8-byte boundary", async () => {
     await fc.assert(
       fc.asyncProperty(xlSaveFile(), async ({ bytes }) => {
-        const { events, trailer, read } = await pipeline(bytes);
+        const misaligned: number[] = [];
+        const { events, trailer, read } = await pipeline(bytes, (event) => {
+          if (event.kind === "record" && event.layer === "libxc" && event.record.type === "PAGE_DATA" && event.record.pages.length > 0) misaligned.push(event.record.pages.byteOffset % 8);
+        });
+        expect(misaligned.filter((rest) => rest !== 0)).toEqual([]);
         expect(events).toEqual(wholeEvents(bytes));
         expect(trailer).toEqual([]);
         expect(read).toBe(bytes.length);
