@@ -18,7 +18,7 @@ import type { StreamTrailer } from "../xl/migration.js";
 import type { ByteSource } from "../io/source.js";
 import type { CliIO } from "./io.js";
 import type { Progress } from "./progress.js";
-import { PageWriter, openRegularInput, pipelineFile } from "./pipeline.js";
+import { PageWriter, openRegularInput, pipelineFile, pipelineUnits } from "./pipeline.js";
 
 const fstatAsync = promisify(fstat);
 
@@ -159,6 +159,18 @@ export async function decodeInput(
  * of the stream go to `trailer`, to be named. @internal
  */
 export async function feedVerifier(source: ByteSource, verifier: StreamVerifier, trailer: TrailerCollector, progress?: Progress): Promise<void> {
+  const path = (source as { [PIPELINE_PATH]?: string })[PIPELINE_PATH];
+  const input = path === undefined ? undefined : openRegularInput(path, undefined);
+  if (input !== undefined) {
+    // A regular file: the next stretch is read on the thread pool while
+    // the verifier checks this one (src/cli/pipeline.ts).
+    try {
+      await pipelineUnits(input.fd, verifier, new PageWriter(-1), (chunk) => trailer.add(chunk), progress);
+    } finally {
+      closeSync(input.fd);
+    }
+    return;
+  }
   const consumer = {
     get bytesWanted(): number {
       return verifier.bytesWanted === 0 && !verifier.done ? 1 << 16 : verifier.bytesWanted;

@@ -138,16 +138,6 @@ function readBlocking(fd: number, target: Uint8Array): number {
   return done;
 }
 
-/** Visits of one unit slower than this (ms) are overlapped with the next read. */
-const SLOW_VISIT_MS = 0.1;
-
-/** How long `work` takes, in milliseconds. */
-function timed(work: () => void): number {
-  const start = performance.now();
-  work();
-  return performance.now() - start;
-}
-
 /** One read buffer. */
 interface Slot {
   backing: Uint8Array;
@@ -161,30 +151,168 @@ interface Slot {
  * too small). read(2) copies from the page cache fastest when the target
  * lies half a page away from the source's place in its page
  * (src/io/read-into.ts measured it; the backing starts on a page
- * boundary); the start is rounded down to 8 bytes, so that a read that
- * starts at a record body (they all do) puts the body, and the pages in
- * it, on an 8-byte boundary whatever the file offset of the stream (an xl
- * config of any length before it): word views of the pages need that.
+ * boundary), moved by less than 8 bytes so that stream offsets congruent
+ * to `phase` modulo 8 land on 8-byte boundaries: `phase` is where the
+ * consumer's units (records: 8-byte aligned from the stream's start) begin,
+ * whatever the file offset of the stream (an xl config of any length
+ * before it), so that the pages in a record body can be read as words.
  */
-function placed(slot: Slot, offset: number, length: number): Uint8Array {
+function placed(slot: Slot, offset: number, length: number, phase: number): Uint8Array {
   if (slot.held || slot.backing.length < length + PAGE) {
     slot.backing = pageAlignedBytes(Math.max(SLOT_CAPACITY, Math.ceil(length / PAGE) * PAGE) + PAGE);
     slot.held = false;
   }
-  const shift = ((offset + PAGE / 2) % PAGE) & ~7;
+  const half = (offset + PAGE / 2) % PAGE; // congruent to offset modulo 8
+  const shift = half - phase + (half >= phase ? 0 : 8);
   return slot.backing.subarray(shift, shift + length);
 }
 
+/** What {@link pipelineUnits} feeds: a decoder or a verifier. */
+export interface UnitConsumer {
+  /** Bytes of the next unit (0: the stream has ended, or the consumer stopped). */
+  readonly bytesWanted: number;
+  /** Bytes pushed that the consumer still holds (views it keeps). */
+  readonly bytesHeld: number;
+  /** Takes the next bytes (at most `bytesWanted`); false: stop reading (a fatal fault). */
+  push(bytes: Uint8Array): unknown;
+}
+
 /**
- * Decodes the regular file open as `fd` (from its current position) with
- * `decoder`, handing every event to `visit`, which may hand views of the
- * event's bytes to `writer`. Each read takes the rest of the unit the
- * decoder wants plus the next record header, so that every record body is
- * one read and one view, never assembled; it runs on the thread pool while
- * the writes of the unit before are done. Bytes after the end of the
- * stream go to `trailer` in fresh chunks (the callee may keep them).
- * Resolves with the bytes read once the stream is decoded
- * (`decoder.end` included) and every write is done.
+ * Feeds the regular file open as `fd` (from its current position) to
+ * `consumer`, exactly the unit it wants at a time, each unit one view of a
+ * read buffer (never assembled). While the consumer takes the bytes read
+ * (its visits, and the writes they hand to `writer`, done right after), the
+ * next stretch of the file is read on the thread pool into the other
+ * buffer: as long as the last unit (a record body and the next header:
+ * Xen's PAGE_DATA records are all alike), read whole by default, and more
+ * with a blocking read when the unit turns out longer. Bytes after the end
+ * of the stream (the consumer wants 0) go to `trailer` in fresh chunks
+ * (the callee may keep them). Resolves with the bytes read once every unit
+ * is taken and every write done; stops early when `push` returns false.
+ *
+ * @throws the consumer's XenStreamError, or the I/O error of a read or write
+ * @internal
+ */
+export async function pipelineUnits(fd: number, consumer: UnitConsumer, writer: PageWriter, trailer: (bytes: Uint8Array) => void, progress?: Progress): Promise<number> {
+  // The file's size caps every read, so that a length field claiming more
+  // than the file holds never makes a buffer that large.
+  const size = fstatSync(fd).size;
+  const slots: Slot[] = [
+    { backing: new Uint8Array(0), held: false },
+    { backing: new Uint8Array(0), held: false },
+  ];
+  let current = 0;
+  /** Bytes of slots[current] read and not pushed yet. */
+  let unpushed: Uint8Array = new Uint8Array(0);
+  /** Bytes read so far (the offset of the next byte to read). */
+  let offset = 0;
+  let eof = false;
+  let stopped = false;
+  /** The read ahead running into slots[1 - current], from `offset`. */
+  let ahead: { view: Uint8Array; reading: Promise<number> } | undefined;
+  const cap = (length: number): number => Math.min(length, Math.max(1, size - offset));
+  /** Offset of the last unit start seen, modulo 8 (see {@link placed}). */
+  let phase = 0;
+  const push = (bytes: Uint8Array): void => {
+    if (consumer.push(bytes) === false) stopped = true;
+    if (consumer.bytesHeld > 0) (slots[current] as Slot).held = true;
+    else phase = (offset - unpushed.length) % 8;
+  };
+  let failed = true;
+  try {
+    for (;;) {
+      let wanted = consumer.bytesWanted;
+      while (!stopped && wanted > 0 && unpushed.length >= wanted) {
+        const piece = unpushed.subarray(0, wanted);
+        unpushed = unpushed.subarray(wanted);
+        push(piece);
+        wanted = consumer.bytesWanted;
+      }
+      if (!stopped && wanted > 0 && unpushed.length > 0) {
+        push(unpushed);
+        unpushed = new Uint8Array(0);
+        wanted = consumer.bytesWanted;
+      }
+      // The writes of what was just taken, while the read ahead runs.
+      writer.flush();
+      if (stopped || wanted === 0 || eof) break;
+      // The rest of the unit plus the next record header, from the read
+      // ahead when one runs (it starts at `offset`), else read now.
+      let view: Uint8Array;
+      let count: number;
+      if (ahead === undefined) {
+        view = placed(slots[1 - current] as Slot, offset, cap(wanted + RECORD_HEADER_SIZE), offset % 8);
+        count = readBlocking(fd, view);
+      } else {
+        view = ahead.view;
+        const reading = ahead.reading;
+        ahead = undefined;
+        count = await reading;
+      }
+      current = 1 - current;
+      if (count < view.length) eof = true;
+      else if (count < wanted && !eof) {
+        // The unit is longer than the read ahead guessed: the rest, after it in the same buffer.
+        const slot = slots[current] as Slot;
+        const start = view.byteOffset - slot.backing.byteOffset;
+        const longer = cap(wanted + RECORD_HEADER_SIZE);
+        if (start + longer > slot.backing.length) {
+          const copy = placed({ backing: new Uint8Array(0), held: false }, offset, longer, phase);
+          copy.set(view.subarray(0, count));
+          slot.backing = new Uint8Array(copy.buffer, 0, copy.buffer.byteLength);
+          view = copy;
+        } else view = slot.backing.subarray(start, start + longer);
+        const more = readBlocking(fd, view.subarray(count));
+        if (count + more < view.length) eof = true;
+        count += more;
+      }
+      offset += count;
+      unpushed = view.subarray(0, count);
+      progress?.update(offset);
+      if (!eof) {
+        // Read ahead as much again, into the other buffer (whose bytes were
+        // all taken and written), while this stretch is taken.
+        const next = placed(slots[1 - current] as Slot, offset, cap(Math.max(wanted + RECORD_HEADER_SIZE, TRAILER_READ)), phase);
+        ahead = { view: next, reading: readOnPool(fd, next, null) };
+        ahead.reading.catch(() => undefined); // reported when awaited
+      }
+    }
+    failed = false;
+  } finally {
+    // Never leave a read running into a buffer (or past this call).
+    if (ahead !== undefined) {
+      const { reading, view } = ahead;
+      ahead = undefined;
+      const count = failed ? await reading.catch(() => 0) : await reading;
+      // Bytes read ahead past the end of the stream belong to the trailer.
+      if (!failed && !stopped && consumer.bytesWanted === 0) {
+        offset += count;
+        if (unpushed.length > 0) trailer(unpushed.slice());
+        unpushed = view.subarray(0, count);
+        if (count < view.length) eof = true;
+      }
+    }
+  }
+  if (!stopped && consumer.bytesWanted === 0) {
+    if (unpushed.length > 0) trailer(unpushed.slice());
+    while (!eof) {
+      const chunk = new Uint8Array(TRAILER_READ);
+      const count = readBlocking(fd, chunk);
+      if (count < chunk.length) eof = true;
+      if (count === 0) break;
+      offset += count;
+      trailer(chunk.subarray(0, count));
+    }
+  }
+  progress?.done();
+  return offset;
+}
+
+/**
+ * Decodes the regular file open as `fd` with `decoder` through
+ * {@link pipelineUnits}, handing every event to `visit` (which may hand
+ * views of the event's bytes to `writer`: they are written before the
+ * buffer is read into again), then ends the decoder.
  *
  * @throws the decoder's XenStreamError, or the I/O error of a read or write
  * @internal
@@ -197,95 +325,17 @@ export async function pipelineFile(
   trailer: (bytes: Uint8Array) => void,
   progress?: Progress,
 ): Promise<number> {
-  // The file's size caps every read, so that a length field claiming more
-  // than the file holds never makes a buffer that large.
-  const size = fstatSync(fd).size;
-  const slots: Slot[] = [
-    { backing: new Uint8Array(0), held: false },
-    { backing: new Uint8Array(0), held: false },
-  ];
-  let current = 0;
-  /** Bytes of slots[current] read and not pushed yet. */
-  let unpushed: Uint8Array = new Uint8Array(0);
-  let offset = 0;
-  let eof = false;
-  // Events are collected while bytes are pushed and visited once the next
-  // read is running: the visits (JSON text, image placement) and the
-  // writes they hand over overlap the read. Their views stay valid: they
-  // point into the buffer just pushed, not the one being read into.
-  let events: SaveFileEvent[] = [];
-  const collect = (event: SaveFileEvent): void => void events.push(event);
-  const deliver = (): void => {
-    const ready = events;
-    events = [];
-    for (const event of ready) visit(event);
+  const consumer: UnitConsumer = {
+    get bytesWanted() {
+      return decoder.bytesWanted;
+    },
+    get bytesHeld() {
+      return decoder.bytesHeld;
+    },
+    push: (bytes) => decoder.pushEach(bytes, visit),
   };
-  /** How long the last visits took (ms); slow ones make the next read go to the pool. */
-  let visitMs = SLOW_VISIT_MS;
-  const push = (bytes: Uint8Array): void => {
-    try {
-      decoder.pushEach(bytes, collect);
-    } catch (error) {
-      deliver(); // the events before a fault are seen, as with pushEach
-      throw error;
-    }
-    if (decoder.bytesHeld > 0) (slots[current] as Slot).held = true;
-  };
-  for (;;) {
-    let wanted = decoder.bytesWanted;
-    while (wanted > 0 && unpushed.length >= wanted) {
-      const piece = unpushed.subarray(0, wanted);
-      unpushed = unpushed.subarray(wanted);
-      push(piece);
-      wanted = decoder.bytesWanted;
-    }
-    if (wanted === 0) break;
-    if (unpushed.length > 0) {
-      push(unpushed);
-      unpushed = new Uint8Array(0);
-      wanted = decoder.bytesWanted;
-      if (wanted === 0) break;
-    }
-    if (eof) break;
-    const next = 1 - current;
-    const target = placed(slots[next] as Slot, offset, Math.min(wanted + RECORD_HEADER_SIZE, Math.max(1, size - offset)));
-    let count: number;
-    // A read on the pool costs a round trip through the event loop: worth
-    // it when there is work to overlap (writes, or visits that took long
-    // last time: hashing pages), not for visits that only count.
-    const overlap = writer.pending || (events.length > 0 && visitMs >= SLOW_VISIT_MS);
-    if (!overlap && events.length > 0) visitMs = timed(deliver);
-    if (overlap || writer.pending) {
-      const reading = readOnPool(fd, target, null);
-      try {
-        if (events.length > 0) visitMs = timed(deliver);
-        writer.flush();
-      } finally {
-        // Never leave a read running into a buffer after a failure.
-        count = await reading;
-      }
-    } else count = readBlocking(fd, target);
-    current = next;
-    if (count < target.length) eof = true;
-    offset += count;
-    unpushed = target.subarray(0, count);
-    progress?.update(offset);
-  }
-  deliver();
-  writer.flush();
-  if (decoder.bytesWanted === 0) {
-    if (unpushed.length > 0) trailer(unpushed.slice());
-    while (!eof) {
-      const chunk = new Uint8Array(TRAILER_READ);
-      const count = readBlocking(fd, chunk);
-      if (count < chunk.length) eof = true;
-      if (count === 0) break;
-      offset += count;
-      trailer(chunk.subarray(0, count));
-    }
-  }
-  progress?.done();
+  const bytes = await pipelineUnits(fd, consumer, writer, trailer, progress);
   decoder.endEach(visit);
   writer.flush();
-  return offset;
+  return bytes;
 }
