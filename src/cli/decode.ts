@@ -203,7 +203,7 @@ export const decodeCommand: CliCommand = {
         }
         keepTrailer(chunk);
       }
-      decoder.end();
+      decoder.endEach(visit);
       take(writer.finish());
       flushText();
       for (const fd of [docFd, pagesFd]) if (fd !== undefined) closeSync(fd);
