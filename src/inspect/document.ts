@@ -4,8 +4,9 @@
  * decoders' values, written as JSON, with the page contents in a side file
  * (or inline as base64), so that {@link documentToStream} of the document
  * is the original stream byte for byte: odd and non-zero padding, reserved
- * fields, UNKNOWN records, extra bytes, big-endian streams, checkpoints and
- * the bytes after the stream's end included.
+ * fields, UNKNOWN records, extra bytes, big-endian streams, checkpoints,
+ * libvirt and xenopsd containers (their headers and chunks; a legacy stream
+ * inside one as its bytes) and the bytes after the stream's end included.
  *
  * Both directions stream: {@link DocumentWriter} is a fold over the
  * save-file events that hands out JSON text and page bytes as it goes
