@@ -43,7 +43,14 @@ for (const chunk of generatePvStream({ size, format: "xl" })) writeSync(fd, chun
 closeSync(fd);
 const bytes = statSync(input).size;
 
+/**
+ * Runs one contender after a `sync`, so that neither pays for writing back
+ * the other's 1 GiB of dirty pages (the kernel's writeback and dirty-page
+ * throttling otherwise land on whoever runs next: sys time of 2 s for the
+ * same work).
+ */
 function timed(command: string, args: string[]): { seconds: number; rssMiB: number } {
+  spawnSync("sync");
   const result = spawnSync("/usr/bin/time", ["-f", "TIME %e %M", command, ...args], { env, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr}`);
   const match = /TIME ([\d.]+) (\d+)/.exec(result.stderr) as RegExpExecArray;

@@ -16,6 +16,8 @@ import { SaveFileDecoder } from "../savefile.js";
 import { classifyTrailer, describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
 import { inputName, inputSource } from "./input.js";
+import { PageWriter, openRegularInput, pipelineFile } from "./pipeline.js";
+import type { ByteSource } from "../io/source.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream decode [FILE|-] [options]
@@ -96,9 +98,11 @@ export const decodeCommand: CliCommand = {
     const recorded = pagesPath === undefined ? undefined : relative(output === undefined ? "." : dirname(resolve(output)), resolve(pagesPath));
     const writer = new DocumentWriter(inline ? { pages: "inline" } : { pages: "file", pagesFile: recorded as string });
 
-    let source;
+    let source: ByteSource | undefined;
+    let input: { fd: number; owned: boolean } | undefined;
     try {
-      source = await inputSource(file, io);
+      input = openRegularInput(file, io);
+      if (input === undefined) source = await inputSource(file, io);
     } catch (error) {
       io.stderr.write(`xen-stream decode: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT_USAGE;
@@ -106,7 +110,12 @@ export const decodeCommand: CliCommand = {
     const created: string[] = [];
     let docFd: number | undefined;
     let pagesFd: number | undefined;
+    const closeInput = (): void => {
+      if (input?.owned === true) closeSync(input.fd);
+      input = undefined;
+    };
     const cleanUp = (): void => {
+      closeInput();
       for (const fd of [docFd, pagesFd]) if (fd !== undefined) closeSync(fd);
       docFd = pagesFd = undefined;
       for (const path of created) {
@@ -127,10 +136,14 @@ export const decodeCommand: CliCommand = {
       if (docFd === undefined) writeOut(io, joined);
       else writeAll(docFd, Buffer.from(joined, "utf8"));
     };
+    // Page bytes: written while the next record is read (pipeline.ts) when
+    // the input is a file, else at once.
+    let pagesWriter: PageWriter | undefined;
     const take = (pieces: DocumentPiece[]): void => {
       for (const piece of pieces) {
         if (piece.kind === "pages") {
-          writeAll(pagesFd as number, piece.bytes);
+          if (pagesWriter !== undefined) pagesWriter.append(piece.bytes);
+          else writeAll(pagesFd as number, piece.bytes);
           continue;
         }
         text.push(piece.text);
@@ -154,6 +167,26 @@ export const decodeCommand: CliCommand = {
         }
       }
       const decoder = new SaveFileDecoder({ keepUnknownMandatory: values["keep-unknown-mandatory"] === true });
+      const visit = (event: Parameters<DocumentWriter["add"]>[0]): void => take(writer.add(event));
+      const keepTrailer = (chunk: Uint8Array): void => {
+        if (trailerLength < trailerHead.length) trailerHead.set(chunk.subarray(0, trailerHead.length - trailerLength), trailerLength);
+        trailerLength += chunk.length;
+        take(writer.addTrailer(chunk));
+      };
+      if (input !== undefined) {
+        const pipelined = new PageWriter(pagesFd ?? -1);
+        if (pagesFd !== undefined) pagesWriter = pipelined;
+        try {
+          await pipelineFile(input.fd, decoder, visit, pipelined, keepTrailer);
+        } finally {
+          closeInput();
+        }
+        take(writer.finish());
+        pipelined.flush();
+        flushText();
+        for (const fd of [docFd, pagesFd]) if (fd !== undefined) closeSync(fd);
+        docFd = pagesFd = undefined;
+      } else {
       const consumer = {
         get bytesWanted(): number {
           const wanted = decoder.bytesWanted;
@@ -163,21 +196,19 @@ export const decodeCommand: CliCommand = {
           return decoder.bytesHeld;
         },
       };
-      const visit = (event: Parameters<DocumentWriter["add"]>[0]): void => take(writer.add(event));
-      for await (const chunk of readWantedChunks(source, consumer)) {
+      for await (const chunk of readWantedChunks(source as ByteSource, consumer)) {
         if (decoder.bytesWanted > 0) {
           decoder.pushEach(chunk, visit);
           continue;
         }
-        if (trailerLength < trailerHead.length) trailerHead.set(chunk.subarray(0, trailerHead.length - trailerLength), trailerLength);
-        trailerLength += chunk.length;
-        take(writer.addTrailer(chunk));
+        keepTrailer(chunk);
       }
-      decoder.end();
+      decoder.endEach(visit);
       take(writer.finish());
       flushText();
       for (const fd of [docFd, pagesFd]) if (fd !== undefined) closeSync(fd);
       docFd = pagesFd = undefined;
+      }
     } catch (error) {
       cleanUp();
       if (isXenStreamError(error)) {

@@ -14,6 +14,8 @@ import { isXenStreamError } from "../errors.js";
 import { documentToStream, type PageReader } from "../inspect/document.js";
 import { parseCommand } from "./args.js";
 import { inputName } from "./input.js";
+import { PAGE, pageAlignedBytes } from "../io/aligned.js";
+import { readOnPool, writeFully } from "./pipeline.js";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
 
 const USAGE = `usage: xen-stream encode [DOC|-] [options]
@@ -48,46 +50,70 @@ async function readStdin(io: CliIO): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-const PAGE = 4096;
-const WASM_PAGE = 65536;
-
 /**
- * A zeroed buffer that starts on a page boundary (a WebAssembly memory is
- * mapped whole pages at a time; a large ArrayBuffer starts 16 bytes past
- * one), or a plain one where that is not possible.
+ * The page file as a {@link PageReader}: one PAGE_DATA record's pages per
+ * positioned read. While the caller writes one record, the next one is
+ * read on the thread pool (guessed to follow with the same length, as the
+ * records of a decoded stream do; a wrong guess is read again), into the
+ * other of two buffers: the bytes returned stay valid until the read after
+ * next, and every chunk of a record is written before the encoder asks
+ * for the next record. Each read lands half a page away from its file
+ * offset modulo the page size (src/io/read-into.ts, READ_TARGET_OFFSET:
+ * read(2) copies from the page cache several times slower when the target
+ * sits a few bytes past the source's place in its page).
  */
-function pageAlignedBuffer(size: number): Uint8Array {
-  const pages = Math.ceil(size / WASM_PAGE);
-  try {
-    return new Uint8Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
-  } catch {
-    return new Uint8Array(size);
+class FilePages implements PageReader {
+  private readonly fd: number;
+  private readonly slots: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+  /** The slot the last returned bytes are in. */
+  private current = 0;
+  private ahead: { offset: number; length: number; view: Uint8Array; reading: Promise<number> } | undefined;
+
+  constructor(fd: number) {
+    this.fd = fd;
   }
-}
 
-/**
- * The page file as a {@link PageReader}: positioned reads into one reused
- * buffer. Each read lands half a page away from its file offset modulo the
- * page size: read(2) copies from the page cache several times slower when
- * the target sits a few bytes past the source's offset in its page, which
- * is where a fresh 16-byte-aligned buffer puts page-aligned file offsets
- * (measured in src/io/decode.ts, READ_TARGET_OFFSET).
- */
-function filePages(fd: number): PageReader {
-  let buffer: Uint8Array = new Uint8Array(0);
-  return {
-    read(offset, length) {
-      if (buffer.length < length + PAGE) buffer = pageAlignedBuffer(Math.max(length + PAGE, 4 << 20));
-      const start = (offset + PAGE / 2) % PAGE;
+  /** The `length` bytes of slot `index` placed for file offset `offset`. */
+  private target(index: number, offset: number, length: number): Uint8Array {
+    let backing = this.slots[index] as Uint8Array;
+    if (backing.length < length + PAGE) {
+      backing = pageAlignedBytes(Math.max(length, 4 << 20) + PAGE);
+      this.slots[index] = backing;
+    }
+    const start = (offset + PAGE / 2) % PAGE;
+    return backing.subarray(start, start + length);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    let bytes: Uint8Array;
+    if (ahead !== undefined && ahead.offset === offset && ahead.length === length) {
+      bytes = ahead.view.subarray(0, await ahead.reading);
+      this.current = 1 - this.current;
+    } else {
+      if (ahead !== undefined) await ahead.reading.catch(() => 0);
+      const view = this.target(this.current, offset, length);
       let got = 0;
       while (got < length) {
-        const count = readSync(fd, buffer, start + got, length - got, offset + got);
+        const count = readSync(this.fd, view, got, length - got, offset + got);
         if (count === 0) break;
         got += count;
       }
-      return buffer.subarray(start, start + got);
-    },
-  };
+      bytes = view.subarray(0, got);
+    }
+    const view = this.target(1 - this.current, offset + length, length);
+    const reading = readOnPool(this.fd, view, offset + length);
+    reading.catch(() => undefined); // reported only if the bytes are asked for
+    this.ahead = { offset: offset + length, length, view, reading };
+    return bytes;
+  }
+
+  /** Waits for a read ahead still running (before the file is closed). */
+  async settle(): Promise<void> {
+    await this.ahead?.reading.catch(() => 0);
+    this.ahead = undefined;
+  }
 }
 
 /** Writes chunks to the output: a file descriptor, or a stream (each write awaited: the chunk buffer is reused). */
@@ -98,8 +124,7 @@ interface Output {
 function fdOutput(fd: number): Output {
   return {
     write(chunk) {
-      let rest = chunk;
-      while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
+      writeFully(fd, chunk, null);
       return true;
     },
   };
@@ -193,6 +218,7 @@ export const encodeCommand: CliCommand = {
     };
     try {
       let pages: PageReader = { read: () => new Uint8Array(0) };
+      let filePages: FilePages | undefined;
       let pagesFileLength: number | undefined;
       if (storage?.storage === "file" && pagesPath !== undefined) {
         try {
@@ -202,7 +228,8 @@ export const encodeCommand: CliCommand = {
           return EXIT_USAGE;
         }
         pagesFileLength = fstatSync(pagesFd).size;
-        pages = filePages(pagesFd);
+        filePages = new FilePages(pagesFd);
+        pages = filePages;
       }
       let out: Output;
       if (output !== undefined) {
@@ -215,9 +242,14 @@ export const encodeCommand: CliCommand = {
         reuseBuffer: true,
         ...(pagesFileLength === undefined ? {} : { pagesFileLength }),
       });
-      for await (const chunk of chunks) {
-        const written = out.write(chunk);
-        if ((typeof written === "boolean" ? written : await written) === false) break; // the reader has gone
+      try {
+        for await (const chunk of chunks) {
+          const written = out.write(chunk);
+          if ((typeof written === "boolean" ? written : await written) === false) break; // the reader has gone
+        }
+      } finally {
+        // No read into our buffers still running once the files close.
+        await filePages?.settle();
       }
       close();
       return EXIT_OK;

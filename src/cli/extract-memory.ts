@@ -14,6 +14,8 @@ import { AsyncGuestMemory } from "../memory/guest-memory.js";
 import { MemoryImageBuilder } from "../memory/image.js";
 import type { MemoryImageFormat, MemoryMap } from "../memory/image.js";
 import { writeXenCore } from "../memory/xen-core.js";
+import { SaveFileDecoder } from "../savefile.js";
+import { PageWriter, openRegularInput, pipelineFile } from "./pipeline.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { parseCommand } from "./args.js";
@@ -51,11 +53,28 @@ function summaryLine(map: MemoryMap, output: string): string {
 
 async function extractOnePass(file: string | undefined, io: CliIO, fd: number, format: MemoryImageFormat, checkpoint: number | undefined): Promise<MemoryMap> {
   const builder = new MemoryImageBuilder(checkpoint === undefined ? { format } : { format, checkpoint });
-  const place = (position: number, bytes: Uint8Array): void => {
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-  };
-  await decodeInput(await inputSource(file, io), (event) => builder.add(event, place), {}, startProgress(io, `extract-memory ${inputName(file)}`, inputSize(file)));
-  const map = builder.finish(place);
+  const progress = startProgress(io, `extract-memory ${inputName(file)}`, inputSize(file));
+  const input = openRegularInput(file, io);
+  let map: MemoryMap;
+  if (input !== undefined) {
+    // A file: the next record is read while the pages of the one before
+    // are written, straight from the read buffer (pipeline.ts).
+    const writer = new PageWriter(fd);
+    const place = (position: number, bytes: Uint8Array): void => writer.place(position, bytes);
+    try {
+      await pipelineFile(input.fd, new SaveFileDecoder({}), (event) => builder.add(event, place), writer, () => undefined, progress);
+      map = builder.finish(place);
+      writer.flush();
+    } finally {
+      if (input.owned) closeSync(input.fd);
+    }
+  } else {
+    const place = (position: number, bytes: Uint8Array): void => {
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+    };
+    await decodeInput(await inputSource(file, io), (event) => builder.add(event, place), {}, progress);
+    map = builder.finish(place);
+  }
   ftruncateSync(fd, map.fileSize);
   const { layout: _layout, ...plain } = map as MemoryMap & { layout?: unknown };
   return plain;

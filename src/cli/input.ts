@@ -4,12 +4,13 @@
  * @module
  * @internal
  */
-import { fstat, statSync } from "node:fs";
+import { closeSync, fstat, statSync } from "node:fs";
 import { promisify } from "node:util";
 import { readWantedChunks } from "../io/wanted.js";
 import { fileSource } from "../io/file.js";
 import { SaveFileDecoder } from "../savefile.js";
 import type { SaveFileDecoderOptions, SaveFileEvent } from "../savefile.js";
+import type { InternalDecoderOptions } from "../libxc/decoder.js";
 import type { StreamVerifier } from "../verify/verifier.js";
 import type { Finding, VerifyReport } from "../verify/types.js";
 import { classifyTrailer, describeTrailer } from "../xl/migration.js";
@@ -17,6 +18,7 @@ import type { StreamTrailer } from "../xl/migration.js";
 import type { ByteSource } from "../io/source.js";
 import type { CliIO } from "./io.js";
 import type { Progress } from "./progress.js";
+import { PageWriter, openRegularInput, pipelineFile, pipelineUnits } from "./pipeline.js";
 
 const fstatAsync = promisify(fstat);
 
@@ -43,10 +45,13 @@ export function inputName(file: string | undefined): string {
  * @internal
  */
 export async function inputSource(file: string | undefined, io: CliIO): Promise<ByteSource> {
-  if (file !== undefined && file !== "-") return fileSource(file, { sync: true });
+  if (file !== undefined && file !== "-") return Object.assign(fileSource(file, { sync: true }), { [PIPELINE_PATH]: file });
   const stats = io.stdin === process.stdin ? await fstatAsync(0).catch(() => undefined) : undefined;
   return stats?.isFile() === true ? fileSource(0, { sync: true }) : (io.stdin as ByteSource);
 }
+
+/** Marks a source {@link inputSource} made for a FILE, with its path, for {@link decodeInput}'s file path. */
+const PIPELINE_PATH = Symbol("pipeline path");
 
 /** Most trailer bytes kept to name them (the rest are only counted). */
 const TRAILER_HEAD = 64;
@@ -96,7 +101,11 @@ export function pushUntilEnd(consumer: { readonly bytesWanted: number; push(chun
  * Decodes a save file or stream from `source`, handing every event to
  * `visit`. Bytes after the end of the stream are not a decoding error
  * here: they are counted and named (xl's migration message, or data) in
- * the returned trailer, for the command to report.
+ * the returned trailer, for the command to report. A PAGE_DATA event's
+ * `entries` (array and objects) are refilled by the next PAGE_DATA record:
+ * `visit` must copy what it keeps. A FILE is read through
+ * src/cli/pipeline.ts (the next record read while this one is visited,
+ * when visits take long).
  * @internal
  */
 export async function decodeInput(
@@ -105,8 +114,23 @@ export async function decodeInput(
   options: SaveFileDecoderOptions = {},
   progress?: Progress,
 ): Promise<{ bytes: number; trailer: StreamTrailer | undefined }> {
-  const decoder = new SaveFileDecoder(options);
+  // Entry arrays refilled record after record: the visitors here use a
+  // record's entries during the visit only (stats, diff, memory images).
+  const decoderOptions: SaveFileDecoderOptions & InternalDecoderOptions = { ...options, reuseEntries: true };
+  const decoder = new SaveFileDecoder(decoderOptions);
   const trailer = new TrailerCollector();
+  const path = (source as { [PIPELINE_PATH]?: string })[PIPELINE_PATH];
+  const input = path === undefined ? undefined : openRegularInput(path, undefined);
+  if (input !== undefined) {
+    // A regular file: the next record is read on the thread pool while
+    // this one's events are visited (src/cli/pipeline.ts).
+    try {
+      const bytes = await pipelineFile(input.fd, decoder, visit, new PageWriter(-1), (chunk) => trailer.add(chunk), progress);
+      return { bytes, trailer: trailer.finish() };
+    } finally {
+      closeSync(input.fd);
+    }
+  }
   let bytes = 0;
   const consumer = {
     get bytesWanted(): number {
@@ -135,6 +159,18 @@ export async function decodeInput(
  * of the stream go to `trailer`, to be named. @internal
  */
 export async function feedVerifier(source: ByteSource, verifier: StreamVerifier, trailer: TrailerCollector, progress?: Progress): Promise<void> {
+  const path = (source as { [PIPELINE_PATH]?: string })[PIPELINE_PATH];
+  const input = path === undefined ? undefined : openRegularInput(path, undefined);
+  if (input !== undefined) {
+    // A regular file: the next stretch is read on the thread pool while
+    // the verifier checks this one (src/cli/pipeline.ts).
+    try {
+      await pipelineUnits(input.fd, verifier, new PageWriter(-1), (chunk) => trailer.add(chunk), progress);
+    } finally {
+      closeSync(input.fd);
+    }
+    return;
+  }
   const consumer = {
     get bytesWanted(): number {
       return verifier.bytesWanted === 0 && !verifier.done ? 1 << 16 : verifier.bytesWanted;

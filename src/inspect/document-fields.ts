@@ -19,19 +19,21 @@
  * - `u64`: a 64-bit value as a string "0x" + lower-case hex digits, no
  *   leading zeros ("0x0" for zero);
  * - `u64s`: an array of `u64`;
+ * - `ints`: an array of `int`;
  * - `bytes`: a byte string as padded standard base64 (RFC 4648 section 4),
  *   or `{"ascii": text}` (each character U+0000..U+007F one byte);
  * - `textBytes`: the same; the writer uses the `ascii` form when every
  *   byte is printable ASCII, tab, CR, LF or NUL (xl's config, xenstore
  *   keys and values), base64 otherwise;
  * - `pairs`: an array of [key, value] arrays, each `textBytes`;
- * - `pages`: PAGE_DATA contents: `{ "offset", "length" }` into the page
- *   file, or a `bytes` string when the document holds them inline;
+ * - `pages`: PAGE_DATA contents (and other bulk bytes: container blobs):
+ *   `{ "offset", "length" }` into the page file, or a `bytes` string when
+ *   the document holds them inline;
  * - `{ list }`: an array of objects with the listed fields;
  * - `text`: a JSON string (an enumeration).
  * @internal
  */
-export type FieldKind = "int" | "u64" | "u64s" | "bytes" | "textBytes" | "pairs" | "pages" | "text" | { list: FieldTable };
+export type FieldKind = "int" | "u64" | "u64s" | "ints" | "bytes" | "textBytes" | "pairs" | "pages" | "text" | { list: FieldTable };
 
 /** One field: its kind, and whether it may be absent. @internal */
 export interface FieldSpec {
@@ -114,4 +116,26 @@ export const XL_HEADER_FIELDS: FieldTable = {
   optionalFlags: need("int"),
   config: may("textBytes"),
   optionalExtra: may("bytes"),
+};
+/**
+ * The libvirt save-image header (src/libvirt/header.ts); `byteOrder` is
+ * "little" or "big", `xml` the domain XML with its NUL as found. @internal
+ */
+export const LIBVIRT_HEADER_FIELDS: FieldTable = {
+  byteOrder: need("text"),
+  version: need("int"),
+  xml: need("textBytes"),
+  unused: need("ints"),
+};
+/**
+ * One xenopsd chunk (src/xenopsd/chunk.ts): a Xenops chunk's body is its
+ * record text (`record`, in the JSON), any other blob's body is bulk bytes
+ * (`body`, in the page file); stream chunks and End_of_image have neither.
+ * @internal
+ */
+export const XENOPSD_CHUNK_FIELDS: FieldTable = {
+  type: need("text"),
+  length: need("u64"),
+  record: may("textBytes"),
+  body: may("pages"),
 };

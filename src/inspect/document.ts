@@ -4,8 +4,9 @@
  * decoders' values, written as JSON, with the page contents in a side file
  * (or inline as base64), so that {@link documentToStream} of the document
  * is the original stream byte for byte: odd and non-zero padding, reserved
- * fields, UNKNOWN records, extra bytes, big-endian streams, checkpoints and
- * the bytes after the stream's end included.
+ * fields, UNKNOWN records, extra bytes, big-endian streams, checkpoints,
+ * libvirt and xenopsd containers (their headers and chunks; a legacy stream
+ * inside one as its bytes) and the bytes after the stream's end included.
  *
  * Both directions stream: {@link DocumentWriter} is a fold over the
  * save-file events that hands out JSON text and page bytes as it goes
@@ -21,7 +22,19 @@ import type { LibxcEvent } from "../libxc/decoder.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, PfnEntry } from "../libxc/types.js";
 import type { LibxlEvent } from "../libxl/decoder.js";
 import type { LibxlHeader, LibxlRecord } from "../libxl/types.js";
-import { SaveFileDecoder, type SaveFileDecoderOptions, type SaveFileEvent } from "../savefile.js";
+import {
+  SaveFileDecoder,
+  type LegacyPayloadEvent,
+  type SaveFileDecoderOptions,
+  type SaveFileEvent,
+  type XenopsdChunkEvent,
+  type XenopsdLegacyQemuEvent,
+  type XenopsdSignatureEvent,
+} from "../savefile.js";
+import { XENOPSD_LEGACY_QEMU_HEADER_SIZE, XENOPSD_STREAM_CHUNKS, XenopsdChunkType, type XenopsdChunkName } from "../xenopsd/constants.js";
+import { LEGACY_SIGNATURE_BYTES, SIGNATURE_BYTES, encodeXenopsdChunk, writeXenopsdLegacyQemu, type XenopsdChunk } from "../xenopsd/chunk.js";
+import { encodeLibvirtHeader, type LibvirtHeader } from "../libvirt/header.js";
+import { Writer } from "../wire/writer.js";
 import type { XlHeader } from "../xl/header.js";
 import { encodeSaveFileChunks, type ChunkEncodeOptions, type StreamingLibxcStream, type StreamingLibxlItem, type StreamingSaveFile } from "../io/encode.js";
 import { base64ToBytes, bytesToBase64 } from "./document-base64.js";
@@ -30,7 +43,9 @@ import {
   IMAGE_HEADER_FIELDS,
   LIBXC_RECORD_FIELDS,
   LIBXL_HEADER_FIELDS,
+  LIBVIRT_HEADER_FIELDS,
   LIBXL_RECORD_FIELDS,
+  XENOPSD_CHUNK_FIELDS,
   XL_HEADER_FIELDS,
   type FieldKind,
   type FieldTable,
@@ -119,6 +134,10 @@ function fieldJson(kind: FieldKind, value: unknown, where: string): string {
       if (!Array.isArray(value)) bug(`${where} is not an array`);
       return `[${(value as unknown[]).map((item, i) => u64Json(item, `${where}[${i}]`)).join(",")}]`;
     }
+    case "ints": {
+      if (!Array.isArray(value)) bug(`${where} is not an array`);
+      return `[${(value as unknown[]).map((item, i) => intJson(item, `${where}[${i}]`)).join(",")}]`;
+    }
     case "pairs": {
       if (!Array.isArray(value)) bug(`${where} is not an array`);
       return `[${(value as unknown[])
@@ -204,6 +223,16 @@ type Position =
   | "bareImage"
   /** in the records of a bare libxc stream */
   | "bareRecords"
+  /** after a container's part before the stream (libvirt header, xenopsd chunks up to the stream chunk) */
+  | "container"
+  /** in a structured xenopsd container's chunks before the stream */
+  | "chunksBefore"
+  /** in a legacy stream's payload (a container's legacy stream) */
+  | "legacyPayload"
+  /** the stream closed (a container's part after it may follow) */
+  | "streamClosed"
+  /** in a structured xenopsd container's chunks after the stream */
+  | "chunksAfter"
   | "finished";
 
 const INDENT_ITEM = "\n      ";
@@ -243,6 +272,10 @@ export class DocumentWriter {
   private trailerLength = 0;
   /** Inline storage: the trailer's bytes, joined at the end. */
   private trailerParts: Uint8Array[] = [];
+  /** A legacy payload: where it starts in the page file (file storage), its length, its bytes (inline storage). */
+  private payloadOffset = 0;
+  private payloadLength = 0;
+  private payloadParts: Uint8Array[] = [];
 
   /**
    * Creates a writer for one document.
@@ -304,20 +337,112 @@ export class DocumentWriter {
       return [{ kind: "json", text: `${this.opening()},\n  "xl": ${objectJson(XL_HEADER_FIELDS, event.header as unknown as Record<string, unknown>, undefined, "xl")}` }];
     }
     if (event.layer === "libxl") return this.addLibxl(event as LibxlEvent & { layer: "libxl" }, event);
-    if (event.layer !== "libxc") {
-      // Container framing (libvirt, xenopsd, a legacy payload) has no place in the document yet.
-      throw new XenStreamError(
-        "UNSUPPORTED",
-        event.offset,
-        `the JSON document does not cover ${event.layer} containers yet: move the stream out first (xen-stream convert FILE --to xl)`,
-      );
+    if (event.layer === "libvirt") {
+      if (this.position !== "start") this.unexpected(event);
+      this.position = "container";
+      const header = objectJson(LIBVIRT_HEADER_FIELDS, event.header as unknown as Record<string, unknown>, undefined, "libvirt header");
+      return [{ kind: "json", text: `${this.opening()},\n  "container": {"kind":"libvirt","header":${header}}` }];
     }
+    if (event.layer === "xenopsd") return this.addXenopsd(event);
+    if (event.layer === "legacy") return this.addPayload(event);
     return this.addLibxc(event, event);
+  }
+
+  /** True where a stream is open (its records or payload being written). */
+  private get inStream(): boolean {
+    const position = this.position;
+    return position === "items" || position === "libxcPart" || position === "resumePart" || position === "bareRecords" || position === "legacyPayload";
+  }
+
+  /** Closes the open stream, returning its text. */
+  private closeStream(): string {
+    let text = this.closePart();
+    if (this.position === "legacyPayload") {
+      let payload: string;
+      if (this.inline) {
+        payload = `"${bytesToBase64(joinBytes(this.payloadParts))}"`;
+        this.payloadParts = [];
+      } else payload = `{"offset":${this.payloadOffset},"length":${this.payloadLength}}`;
+      text += `,\n    "payload": ${payload}\n  }`;
+    } else text += "\n    ]\n  }";
+    this.position = "streamClosed";
+    return text;
+  }
+
+  /** Bulk bytes (a container blob) as the document holds them: base64 inline, or a page-file reference and the piece to write. */
+  private bulk(bytes: Uint8Array): { json: string; pieces: DocumentPiece[] } {
+    if (this.inline) return { json: `"${bytesToBase64(bytes)}"`, pieces: NO_PIECES };
+    const json = `{"offset":${this.pagesLength},"length":${bytes.length}}`;
+    this.pagesLength += bytes.length;
+    return { json, pieces: bytes.length === 0 ? NO_PIECES : [{ kind: "pages", bytes }] };
+  }
+
+  private addXenopsd(event: XenopsdSignatureEvent | XenopsdChunkEvent | XenopsdLegacyQemuEvent): DocumentPiece[] {
+    if (event.kind === "signature") {
+      if (this.position !== "start") this.unexpected(event);
+      const opening = `${this.opening()},\n  "container": {"kind":"xenopsd","layout":"${event.layout}"`;
+      if (event.layout === "legacy") {
+        this.position = "container";
+        return [{ kind: "json", text: `${opening}}` }];
+      }
+      this.position = "chunksBefore";
+      this.firstElement = true;
+      return [{ kind: "json", text: `${opening},"chunks":[` }];
+    }
+    if (event.kind === "legacyQemu") {
+      if (this.position !== "legacyPayload") this.unexpected(event);
+      const close = this.closeStream();
+      const { json, pieces } = this.bulk(event.qemu.body);
+      return [{ kind: "json", text: `${close},\n  "legacyQemu": ${json}` }, ...pieces];
+    }
+    let open = "";
+    if (this.inStream || this.position === "streamClosed") {
+      open = `${this.inStream ? this.closeStream() : ""},\n  "containerTail": [`;
+      this.position = "chunksAfter";
+      this.firstElement = true;
+    } else if (this.position !== "chunksBefore" && this.position !== "chunksAfter") this.unexpected(event);
+    const { chunk } = event;
+    let json = `{"type":${JSON.stringify(chunk.type)},"length":${u64Json(chunk.length, `xenopsd chunk ${event.index}.length`)}`;
+    let pieces = NO_PIECES;
+    if (chunk.body !== undefined) {
+      if (chunk.type === "Xenops") json += `,"record":${textBytesJson(chunk.body, `xenopsd chunk ${event.index}.record`)}`;
+      else {
+        const body = this.bulk(chunk.body);
+        json += `,"body":${body.json}`;
+        pieces = body.pieces;
+      }
+    }
+    let text = open + this.element("\n    ", `${json}}`);
+    if (this.position === "chunksBefore" && XENOPSD_STREAM_CHUNKS.has(chunk.type)) {
+      text += "\n  ]}";
+      this.position = "container";
+    }
+    return [{ kind: "json", text }, ...pieces];
+  }
+
+  private addPayload(event: LegacyPayloadEvent): DocumentPiece[] {
+    let open = "";
+    if (this.position === "container") {
+      open = `,\n  "format": "legacy",\n  "stream": {\n    "convertsTo": ${JSON.stringify(event.convertsTo)}`;
+      this.position = "legacyPayload";
+      this.payloadOffset = this.pagesLength;
+      this.payloadLength = 0;
+    } else if (this.position !== "legacyPayload") this.unexpected(event);
+    const bytes = event.bytes;
+    this.payloadLength += bytes.length;
+    const pieces: DocumentPiece[] = open === "" ? [] : [{ kind: "json", text: open }];
+    if (bytes.length === 0) return pieces;
+    if (this.inline) this.payloadParts.push(bytes.slice());
+    else {
+      this.pagesLength += bytes.length;
+      pieces.push({ kind: "pages", bytes });
+    }
+    return pieces;
   }
 
   private addLibxl(event: Extract<LibxlEvent, { layer: "libxl" }>, original: SaveFileEvent): DocumentPiece[] {
     if (event.kind === "header") {
-      if (this.position !== "start" && this.position !== "xl") this.unexpected(original);
+      if (this.position !== "start" && this.position !== "xl" && this.position !== "container") this.unexpected(original);
       const head = this.position === "start" ? this.opening() : "";
       this.position = "items";
       this.firstElement = true;
@@ -338,7 +463,7 @@ export class DocumentWriter {
           this.position = "libxcImage";
           return [{ kind: "json", text: this.element(INDENT_ITEM, `{"type":"LIBXC_STREAM","stream":{${INDENT_PART_KEY}"imageHeader": ${header},`) }];
         }
-        if (this.position !== "start" && this.position !== "xl") this.unexpected(original);
+        if (this.position !== "start" && this.position !== "xl" && this.position !== "container") this.unexpected(original);
         const head = this.position === "start" ? this.opening() : "";
         this.position = "bareImage";
         return [{ kind: "json", text: `${head},\n  "format": "libxc",\n  "stream": {\n    "imageHeader": ${header},` }];
@@ -408,16 +533,11 @@ export class DocumentWriter {
    * libxl or libxc header) or after `finish`
    */
   finish(): DocumentPiece[] {
-    let text = this.closePart();
-    switch (this.position) {
-      case "items":
-        text += "\n    ]\n  }";
-        break;
-      case "bareRecords":
-        text += "\n    ]\n  }";
-        break;
-      default:
-        throw new XenStreamError("USAGE", 0, `DocumentWriter: finish with the writer at ${this.position} (no whole stream was added)`);
+    let text = "";
+    if (this.inStream) text = this.closeStream();
+    else if (this.position === "chunksAfter") text = "\n  ]";
+    else if (this.position !== "streamClosed") {
+      throw new XenStreamError("USAGE", 0, `DocumentWriter: finish with the writer at ${this.position} (no whole stream was added)`);
     }
     this.position = "finished";
     if (this.trailerLength > 0) {
@@ -563,6 +683,8 @@ function fieldFromJson(kind: FieldKind, json: Json, where: string, inline: boole
       return asU64(json, where);
     case "u64s":
       return asArray(json, where).map((item, i) => asU64(item, `${where}[${i}]`));
+    case "ints":
+      return asArray(json, where).map((item, i) => asInt(item, `${where}[${i}]`));
     case "bytes":
     case "textBytes":
       return asBytes(json, where);
@@ -683,7 +805,7 @@ export interface DocumentToStreamOptions extends ChunkEncodeOptions {
   pagesFileLength?: number;
 }
 
-const TOP_KEYS = ["document", "version", "pages", "format", "xl", "stream", "trailer", "pagesLength"] as const;
+const TOP_KEYS = ["document", "version", "pages", "container", "format", "xl", "stream", "containerTail", "legacyQemu", "trailer", "pagesLength"] as const;
 
 /**
  * Encodes a stream document back into the stream's bytes, as chunks
@@ -731,7 +853,11 @@ export async function* documentToStream(document: unknown, pages: PageReader, op
   const xl = top.xl === undefined ? undefined : (fromTable(asObject(top.xl, "$.xl"), XL_HEADER_FIELDS, "$.xl", inline, false) as unknown as XlHeader);
   if (xl !== undefined && xl.byteOrder !== "little" && xl.byteOrder !== "big") badDocument("$.xl.byteOrder", `expected "little" or "big", got ${describe(xl.byteOrder)}`);
   const head = xl === undefined ? {} : { xl };
-  let file: StreamingSaveFile;
+  const container = top.container === undefined ? undefined : containerFromJson(top.container, inline);
+  const tail = top.containerTail === undefined ? undefined : asArray(top.containerTail, "$.containerTail").map((chunk, i) => chunkFromJson(chunk, `$.containerTail[${i}]`, inline));
+  const legacyQemu = top.legacyQemu === undefined ? undefined : asByteRef(top.legacyQemu, "$.legacyQemu", inline);
+  let file: StreamingSaveFile | undefined;
+  let payload: ByteRef | undefined;
   if (top.format === "libxl") {
     const stream = asObject(top.stream, "$.stream");
     checkKeys(stream, ["header", "items"], "$.stream");
@@ -740,28 +866,140 @@ export async function* documentToStream(document: unknown, pages: PageReader, op
     file = { format: "libxl", ...head, stream: { header, items: libxlItems(stream.items, "$.stream.items", inline, pages, state) } };
   } else if (top.format === "libxc") {
     file = { format: "libxc", ...head, stream: libxcStream(top.stream, "$.stream", inline, pages, state) };
+  } else if (top.format === "legacy") {
+    const stream = asObject(top.stream, "$.stream");
+    checkKeys(stream, ["convertsTo", "payload"], "$.stream");
+    if (stream.convertsTo !== "libxl" && stream.convertsTo !== "libxc") badDocument("$.stream.convertsTo", `expected "libxl" or "libxc", got ${describe(stream.convertsTo)}`);
+    payload = asByteRef(stream.payload, "$.stream.payload", inline);
   } else {
-    badDocument("$.format", `expected "libxl" or "libxc", got ${describe(top.format)}`);
+    badDocument("$.format", `expected "libxl", "libxc" or "legacy", got ${describe(top.format)}`);
   }
-  yield* encodeSaveFileChunks(file, options);
+  checkContainerDocument(top.format as "libxl" | "libxc" | "legacy", xl !== undefined, container, tail, legacyQemu !== undefined);
+  // The container's part before the stream.
+  if (container?.kind === "libvirt") yield encodeLibvirtHeader(container.header);
+  else if (container?.kind === "xenopsd") {
+    yield (container.layout === "structured" ? SIGNATURE_BYTES : LEGACY_SIGNATURE_BYTES).slice();
+    for (const chunk of container.chunks) yield await chunkBytes(chunk, pages, state);
+  }
+  if (file !== undefined) yield* encodeSaveFileChunks(file, options);
+  else if (payload instanceof Uint8Array) {
+    if (payload.length > 0) yield payload;
+  } else if (payload !== undefined) yield* refChunks(payload, pages, state, "$.stream.payload");
+  // The container's part after the stream.
+  for (const chunk of tail ?? []) yield await chunkBytes(chunk, pages, state);
+  if (legacyQemu !== undefined) {
+    const body = legacyQemu instanceof Uint8Array ? legacyQemu : await readRef(legacyQemu, pages, state, "$.legacyQemu");
+    const writer = new Writer(XENOPSD_LEGACY_QEMU_HEADER_SIZE + body.length, true);
+    writeXenopsdLegacyQemu(writer, { body });
+    yield writer.bytes;
+  }
   if (trailer !== undefined) {
     if (trailer instanceof Uint8Array) {
       if (trailer.length > 0) yield trailer;
     } else {
-      yield* trailerChunks(trailer, pages, state);
+      yield* refChunks(trailer, pages, state, "$.trailer");
     }
   }
   if (!inline && state.next !== pagesLength) badDocument("$.pagesLength", `${pagesLength} bytes of page file, but the document refers to ${state.next}`);
 }
 
-/** Trailer bytes from the page file, in pieces of at most 1 MiB. */
-async function* trailerChunks(ref: { offset: number; length: number }, pages: PageReader, state: { next: number }): AsyncGenerator<Uint8Array, void, undefined> {
+/** Bytes from the page file (the trailer, a legacy payload), in pieces of at most 1 MiB. */
+async function* refChunks(ref: { offset: number; length: number }, pages: PageReader, state: { next: number }, where: string): AsyncGenerator<Uint8Array, void, undefined> {
   const piece = 1 << 20;
-  if (ref.offset !== state.next) badDocument("$.trailer.offset", `offset ${ref.offset} is not where the page file continues (${state.next})`);
+  if (ref.offset !== state.next) badDocument(`${where}.offset`, `offset ${ref.offset} is not where the page file continues (${state.next})`);
   for (let done = 0; done < ref.length; done += piece) {
     const length = Math.min(piece, ref.length - done);
-    yield (await readRef({ offset: ref.offset + done, length }, pages, state, "$.trailer")).slice();
+    yield (await readRef({ offset: ref.offset + done, length }, pages, state, where)).slice();
   }
+}
+
+/** A xenopsd chunk of the document, its body not read yet. */
+interface ChunkJson {
+  type: XenopsdChunkName;
+  length: bigint;
+  body: ByteRef | undefined;
+  where: string;
+}
+
+/** A container of the document (its chunk bodies not read yet). */
+type ContainerJson =
+  | { kind: "libvirt"; header: LibvirtHeader }
+  | { kind: "xenopsd"; layout: "structured"; chunks: ChunkJson[] }
+  | { kind: "xenopsd"; layout: "legacy"; chunks: [] };
+
+function chunkFromJson(json: Json | undefined, where: string, inline: boolean): ChunkJson {
+  const object = asObject(json, where);
+  const fields = fromTable(object, XENOPSD_CHUNK_FIELDS, where, inline, false) as { type: string; length: bigint; record?: Uint8Array; body?: ByteRef };
+  if (!own(XenopsdChunkType, fields.type)) badDocument(`${where}.type`, `not a xenopsd chunk type: ${JSON.stringify(fields.type)} (one of ${Object.keys(XenopsdChunkType).join(", ")})`);
+  if (fields.record !== undefined && fields.body !== undefined) badDocument(where, `a chunk has "record" (a Xenops chunk's text) or "body", not both`);
+  if (fields.record !== undefined && fields.type !== "Xenops") badDocument(`${where}.record`, `only a Xenops chunk has a record; a ${fields.type} chunk's bytes are its "body"`);
+  if (fields.body !== undefined && fields.type === "Xenops") badDocument(`${where}.body`, `a Xenops chunk's bytes are its "record"`);
+  return { type: fields.type as XenopsdChunkName, length: fields.length, body: fields.record ?? fields.body, where };
+}
+
+function containerFromJson(json: Json | undefined, inline: boolean): ContainerJson {
+  const object = asObject(json, "$.container");
+  if (object.kind === "libvirt") {
+    checkKeys(object, ["kind", "header"], "$.container");
+    const header = fromTable(asObject(object.header, "$.container.header"), LIBVIRT_HEADER_FIELDS, "$.container.header", inline, false) as unknown as LibvirtHeader;
+    if (header.byteOrder !== "little" && header.byteOrder !== "big") badDocument("$.container.header.byteOrder", `expected "little" or "big", got ${describe(header.byteOrder)}`);
+    return { kind: "libvirt", header };
+  }
+  if (object.kind !== "xenopsd") badDocument("$.container.kind", `expected "libvirt" or "xenopsd", got ${describe(object.kind)}`);
+  if (object.layout === "legacy") {
+    checkKeys(object, ["kind", "layout"], "$.container");
+    return { kind: "xenopsd", layout: "legacy", chunks: [] };
+  }
+  if (object.layout !== "structured") badDocument("$.container.layout", `expected "structured" or "legacy", got ${describe(object.layout)}`);
+  checkKeys(object, ["kind", "layout", "chunks"], "$.container");
+  const chunks = asArray(object.chunks, "$.container.chunks").map((chunk, i) => chunkFromJson(chunk, `$.container.chunks[${i}]`, inline));
+  return { kind: "xenopsd", layout: "structured", chunks };
+}
+
+/** The stream chunk a structured xenopsd container needs for each format (xenopsd's suspend_image.ml). */
+const STREAM_CHUNK_OF: Readonly<Record<"libxl" | "libxc" | "legacy", XenopsdChunkName>> = { libxl: "Libxl", libxc: "Libxc", legacy: "Libxc_legacy" };
+
+/** The container rules of encodeSaveFile (savefile.ts checkContainer), for a document: what a decoder can have read. */
+function checkContainerDocument(format: "libxl" | "libxc" | "legacy", hasXl: boolean, container: ContainerJson | undefined, tail: ChunkJson[] | undefined, hasQemu: boolean): void {
+  if (container === undefined) {
+    if (format === "legacy") badDocument("$.format", "a legacy stream is only found in a container: $.container is missing");
+    if (tail !== undefined) badDocument("$.containerTail", "chunks after the stream belong to a structured xenopsd container: $.container is missing");
+    if (hasQemu) badDocument("$.legacyQemu", "the QEMU record belongs to a legacy-layout xenopsd container: $.container is missing");
+    return;
+  }
+  if (hasXl) badDocument("$.xl", "an xl header and a libvirt/xenopsd container exclude each other");
+  if (container.kind === "libvirt") {
+    if (format === "libxc") badDocument("$.format", "libvirt container: a libxl stream (version 2) or a legacy stream (version 1) follows, not a bare libxc stream");
+    const version = container.header.version;
+    if ((format === "legacy") !== (version === 1) && !(format === "libxl" && version === 0)) {
+      badDocument("$.container.header.version", `libvirt container: version ${version} does not announce a ${format} stream (1 = legacy, 2 = libxl v2)`);
+    }
+    if (tail !== undefined || hasQemu) badDocument(tail !== undefined ? "$.containerTail" : "$.legacyQemu", "a libvirt container has nothing after the stream");
+    return;
+  }
+  if (container.layout === "legacy") {
+    if (format !== "legacy") badDocument("$.format", 'xenopsd legacy layout ("XenSavedDomain\\n"): only a legacy stream follows');
+    if (tail !== undefined) badDocument("$.containerTail", "a legacy-layout xenopsd container has no chunks (at most $.legacyQemu)");
+    return;
+  }
+  if (hasQemu) badDocument("$.legacyQemu", "a structured xenopsd container has no legacy QEMU record (its device state is a chunk)");
+  const expected = STREAM_CHUNK_OF[format];
+  const last = container.chunks[container.chunks.length - 1];
+  if (last === undefined || last.type !== expected) badDocument("$.container.chunks", `the last chunk before the stream must be ${expected} for a ${format} stream`);
+  const after = tail ?? [];
+  for (const chunk of [...container.chunks.slice(0, -1), ...after]) {
+    if (XENOPSD_STREAM_CHUNKS.has(chunk.type)) badDocument(chunk.where, `a ${chunk.type} chunk would need a second stream`);
+  }
+  const end = after.findIndex((chunk) => chunk.type === "End_of_image");
+  if (after.length === 0 || end !== after.length - 1) badDocument("$.containerTail", "a structured xenopsd container ends with one End_of_image chunk, after every other");
+  if (container.chunks.some((chunk) => chunk.type === "End_of_image")) badDocument("$.container.chunks", "End_of_image comes after the stream");
+}
+
+/** The bytes of a chunk, its body read from the page file (in order). */
+async function chunkBytes(chunk: ChunkJson, pages: PageReader, state: { next: number }): Promise<Uint8Array> {
+  const body = chunk.body === undefined || chunk.body instanceof Uint8Array ? chunk.body : await readRef(chunk.body, pages, state, `${chunk.where}.body`);
+  const value: XenopsdChunk = body === undefined ? { type: chunk.type, length: chunk.length } : { type: chunk.type, length: chunk.length, body };
+  return encodeXenopsdChunk(value);
 }
 
 // ----------------------------------------------------------- whole buffers
@@ -828,7 +1066,8 @@ export function saveFileToDocument(bytes: Uint8Array, options: SaveFileToDocumen
     decoder.pushEach(piece, (event) => take(writer.add(event)));
     rest = rest.subarray(piece.length);
   }
-  decoder.end();
+  // A legacy stream in a container completes with the input.
+  decoder.endEach((event) => take(writer.add(event)));
   take(writer.finish());
   return { json: text.join(""), pages: joinBytes(pages) };
 }

@@ -35,6 +35,20 @@ export class PageIndex {
   private pages = 0;
   /** The slot keys in ascending order, computed when first needed. */
   private sortedKeys: number[] | undefined;
+  /** The slot used last and its key: pfns come in runs, so most calls need no map lookup. */
+  private lastKey = -1;
+  private lastSlot: Float64Array | undefined;
+
+  /** The slot of `key`, or undefined (remembered as the last one when found). */
+  private slotOf(key: number): Float64Array | undefined {
+    if (key === this.lastKey) return this.lastSlot;
+    const slot = this.slots.get(key);
+    if (slot !== undefined) {
+      this.lastKey = key;
+      this.lastSlot = slot;
+    }
+    return slot;
+  }
 
   /** Number of distinct pfns indexed. */
   get size(): number {
@@ -49,11 +63,13 @@ export class PageIndex {
   /** Sets (or replaces: the last copy wins) the position of `pfn`. */
   set(pfn: number, position: number): void {
     const key = Math.floor(pfn / SLOT_SIZE);
-    let slot = this.slots.get(key);
+    let slot = this.slotOf(key);
     if (slot === undefined) {
       slot = new Float64Array(SLOT_SIZE);
       this.slots.set(key, slot);
       this.sortedKeys = undefined;
+      this.lastKey = key;
+      this.lastSlot = slot;
     }
     const at = pfn - key * SLOT_SIZE;
     if (slot[at] === 0) this.pages++;
@@ -62,7 +78,7 @@ export class PageIndex {
 
   /** The position of `pfn`, or undefined when it was never set. */
   get(pfn: number): number | undefined {
-    const slot = this.slots.get(Math.floor(pfn / SLOT_SIZE));
+    const slot = this.slotOf(Math.floor(pfn / SLOT_SIZE));
     if (slot === undefined) return undefined;
     const stored = slot[pfn & SLOT_MASK] as number;
     // `pfn & SLOT_MASK` is exact: SLOT_MASK is below 2^31 and the low bits
@@ -84,16 +100,24 @@ export class PageIndex {
 
   /** The populated pfns as maximal runs, in ascending order. */
   *runs(): Generator<PfnRun> {
+    // A scan of the slots themselves (no pair per page: info, stats and
+    // image maps walk every page of multi-GiB guests through here).
     let start = -1;
     let next = -1;
-    for (const [pfn] of this.entries()) {
-      if (pfn === next) {
-        next++;
-        continue;
+    for (const key of this.keys()) {
+      const slot = this.slots.get(key) as Float64Array;
+      const base = key * SLOT_SIZE;
+      for (let i = 0; i < SLOT_SIZE; i++) {
+        if (slot[i] === 0) continue;
+        const pfn = base + i;
+        if (pfn === next) {
+          next++;
+          continue;
+        }
+        if (start >= 0) yield { pfn: start, count: next - start };
+        start = pfn;
+        next = pfn + 1;
       }
-      if (start >= 0) yield { pfn: start, count: next - start };
-      start = pfn;
-      next = pfn + 1;
     }
     if (start >= 0) yield { pfn: start, count: next - start };
   }

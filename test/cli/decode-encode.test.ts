@@ -8,6 +8,9 @@ import { main } from "../../src/cli/main.js";
 import { generatePvStream } from "../../src/testing/pv-stream-generator.js";
 import { MIGRATE_PERMISSION_TO_GO } from "../../src/xl/migration.js";
 import { cat } from "../helpers/hex.js";
+import fc from "fast-check";
+import { decodeSaveFile, encodeSaveFile, type SaveFile } from "../../src/savefile.js";
+import { legacyContainerImage } from "../../src/testing/index.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "decode-encode-"));
@@ -43,6 +46,41 @@ function file(name: string, bytes?: Uint8Array): string {
 }
 
 describe("xen-stream decode / encode", () => {
+  it("containers: a xenopsd image (blobs before and after the stream, bytes after it) and a libvirt image with a legacy stream, from a FILE and from standard input", async () => {
+    const stream = decodeSaveFile(BYTES);
+    const record = Uint8Array.from("(record)", (c) => c.charCodeAt(0));
+    const xenopsd = cat(
+      encodeSaveFile({
+        format: stream.format,
+        stream: stream.stream,
+        container: {
+          kind: "xenopsd",
+          layout: "structured",
+          streamChunk: 1,
+          chunks: [
+            { type: "Xenops", length: BigInt(record.length), body: record },
+            { type: stream.format === "libxl" ? "Libxl" : "Libxc", length: 0n },
+            { type: "Qemu_xen", length: 3n, body: Uint8Array.of(7, 8, 9) },
+            { type: "End_of_image", length: 0n },
+          ],
+        },
+      } as SaveFile),
+      Uint8Array.of(0xee),
+    );
+    const [legacy] = fc.sample(legacyContainerImage({ container: "libvirt" }), { numRuns: 1, seed: 2 }) as unknown as [{ bytes: Uint8Array }];
+    for (const [name, bytes] of [["xenopsd", xenopsd], ["libvirt-legacy", legacy.bytes]] as const) {
+      const input = file(`${name}.img`, bytes);
+      for (const viaStdin of [false, true]) {
+        const doc = file(`${name}-${String(viaStdin)}.json`);
+        const decoded = await run(viaStdin ? ["decode", "-", "-o", doc] : ["decode", input, "-o", doc], viaStdin ? bytes : "");
+        expect({ code: decoded.code, stdout: decoded.stdout }).toEqual({ code: 0, stdout: "" });
+        const out = file(`${name}-${String(viaStdin)}.out`);
+        expect((await run(["encode", doc, "-o", out])).code).toBe(0);
+        expect(Buffer.compare(readFileSync(out), Buffer.from(bytes))).toBe(0);
+      }
+    }
+  });
+
   it("decode FILE -o doc.json writes doc.json and doc.pages; encode rebuilds the file", async () => {
     const doc = file("a.json");
     const decoded = await run(["decode", CAPTURED, "-o", doc]);

@@ -14,13 +14,16 @@ import {
   IMAGE_HEADER_FIELDS,
   LIBXC_RECORD_FIELDS,
   LIBXL_HEADER_FIELDS,
+  LIBVIRT_HEADER_FIELDS,
   LIBXL_RECORD_FIELDS,
+  XENOPSD_CHUNK_FIELDS,
   XL_HEADER_FIELDS,
   type FieldTable,
 } from "../../src/inspect/document-fields.js";
+import { XenopsdChunkType } from "../../src/xenopsd/constants.js";
 import { LibxcRecordType } from "../../src/libxc/constants.js";
 import { LibxlRecordType } from "../../src/libxl/constants.js";
-import { libxcStream, libxlStream, xlSaveFile } from "../../src/testing/index.js";
+import { legacyContainerImage, libvirtSaveImage, libxcStream, libxlStream, xenopsdSuspendImage, xlSaveFile } from "../../src/testing/index.js";
 import { MIGRATE_PERMISSION_TO_GO } from "../../src/xl/migration.js";
 import { cat } from "../helpers/hex.js";
 
@@ -154,25 +157,31 @@ describe("the document schema", () => {
     expect(shape("libxlHeader")).toEqual(tableShape(LIBXL_HEADER_FIELDS, false));
     expect(shape("imageHeader")).toEqual(tableShape(IMAGE_HEADER_FIELDS, false));
     expect(shape("domainHeader")).toEqual(tableShape(DOMAIN_HEADER_FIELDS, false));
+    expect(shape("libvirtHeader")).toEqual(tableShape(LIBVIRT_HEADER_FIELDS, false));
+    expect(shape("xenopsdChunk")).toEqual(tableShape(XENOPSD_CHUNK_FIELDS, false));
+    expect((definition("xenopsdChunk").properties.type as { enum: string[] }).enum.sort()).toEqual(Object.keys(XenopsdChunkType).sort());
     // The kinds: where a field is a 64-bit value, bytes or pages.
     expect(definition("libxc.X86_TSC_INFO").properties.nsec).toEqual({ $ref: "#/$defs/u64" });
     expect(definition("libxc.HVM_CONTEXT").properties.data).toEqual({ $ref: "#/$defs/bytes" });
     expect(definition("libxc.PAGE_DATA").properties.pages).toEqual({ $ref: "#/$defs/pages" });
   });
 
-  it("validates every document the writer makes (both storages, trailers, every stream shape)", () => {
+  it("validates every document the writer makes (both storages, trailers, every stream shape, every container)", () => {
     const streams = fc.oneof(
       libxcStream({ byteOrder: "any", lenient: true }).map((s) => s.bytes),
       libxlStream({ lenient: true, checkpoints: 2 }).map((s) => s.bytes),
       libxlStream({ lenient: true, checkpoints: 1, colo: true }).map((s) => s.bytes),
       xlSaveFile({ byteOrder: "any", lenient: true }).map((s) => cat(s.bytes, MIGRATE_PERMISSION_TO_GO)),
+      libvirtSaveImage({ lenient: true, lenientHeader: true }).map((s) => s.bytes),
+      xenopsdSuspendImage({ lenient: true }).map((s) => cat(s.bytes, Uint8Array.of(1, 2))),
+      legacyContainerImage().map((s) => s.bytes),
     );
     fc.assert(
       fc.property(streams, fc.boolean(), (bytes, inline) => {
         const document = JSON.parse(saveFileToDocument(bytes, { pages: inline ? "inline" : "file" }).json) as unknown;
         expect(validate(SCHEMA, document)).toEqual([]);
       }),
-      { numRuns: 60 },
+      { numRuns: 90 },
     );
     for (const name of ["xen-4.17-hvm-save.skel.xl", "xen-4.17-pv-save.skel.xl"]) {
       const bytes = new Uint8Array(readFileSync(new URL(`../../spec-vectors/captured/${name}`, import.meta.url)));

@@ -232,7 +232,7 @@ describe("bad documents", () => {
       [(d) => delete ((records(d)[1] as { entries: Array<Record<string, unknown>> }).entries[1] as Record<string, unknown>).pfn, 'document $.stream.records[1].entries[1]: missing key "pfn"'],
       [(d) => (((records(d)[1] as { entries: Array<Record<string, unknown>> }).entries[0] as Record<string, unknown>).pfm = 1), 'document $.stream.records[1].entries[0]: unknown key "pfm"'],
       [(d) => (((records(d)[1] as { entries: Array<Record<string, unknown>> }).entries[0] as Record<string, unknown>).type = 1.5), "document $.stream.records[1].entries[0].type: expected a non-negative integer, got number 1.5"],
-      [(d) => (d.format = "legacy"), 'document $.format: expected "libxl" or "libxc", got string "legacy"'],
+      [(d) => (d.format = "qemu"), 'document $.format: expected "libxl", "libxc" or "legacy", got string "qemu"'],
     ];
     for (const [edit, message] of cases) {
       const doc = good();

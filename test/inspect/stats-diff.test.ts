@@ -132,6 +132,16 @@ describe("diff", () => {
     ]);
   });
 
+  it("the digest holds pageHash of each page's last copy, whether the record's pages are word-aligned in their buffer or not", () => {
+    const stream = guestStream([3, 4, 9], 7, 2);
+    const shifted = new Uint8Array(stream.length + 1);
+    shifted.set(stream, 1);
+    for (const bytes of [stream, shifted.subarray(1)]) {
+      const digest = fold(new DigestCollector(), bytes).finish();
+      expect([...digest.pages.entries()]).toEqual([3, 4, 9].map((pfn) => [pfn, pageHash(new GuestPages().fill(pfn, 7 + pfn))]));
+    }
+  });
+
   it("pageHash: equal pages equal, any one-byte change differs", () => {
     const page = new GuestPages().fill(1, 1);
     const base = pageHash(page);
@@ -142,6 +152,15 @@ describe("diff", () => {
       expect(pageHash(changed)).not.toBe(base);
     }
     expect(pageHash(page.slice())).toBe(base);
+    // A page that is not 4-byte aligned in its buffer hashes as its aligned copy.
+    const shifted = new Uint8Array(PAGE + 3);
+    shifted.set(page, 3);
+    expect(pageHash(shifted.subarray(3))).toBe(base);
+    // Two different pages (one word swapped with its neighbour): different.
+    const swapped = page.slice();
+    swapped.set(page.subarray(4, 8), 0);
+    swapped.set(page.subarray(0, 4), 4);
+    expect(pageHash(swapped)).not.toBe(base);
   });
 
   it("the CLI: exit 0 for identical files, 1 for differences, 2 for a bad stream", async () => {

@@ -298,14 +298,16 @@ describe("PageIndex", () => {
     expect(index.bounds()).toEqual({ lowest: 0, highest: 2 ** 52 - 1 });
   });
 
-  it("runs and entries agree with a reference model", () => {
+  it("runs, entries and gets (between sets, of present and absent pfns) agree with a reference model", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.nat()), { maxLength: 300 }), (sets) => {
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.nat(), fc.integer({ min: 0, max: 5000 })), { maxLength: 300 }), (sets) => {
         const index = new PageIndex();
         const model = new Map<number, number>();
-        for (const [pfn, position] of sets) {
+        for (const [pfn, position, probe] of sets) {
+          expect(index.get(probe)).toBe(model.get(probe));
           index.set(pfn, position);
           model.set(pfn, position);
+          expect(index.get(pfn)).toBe(position);
         }
         const sorted = [...model.entries()].sort((x, y) => x[0] - y[0]);
         expect([...index.entries()]).toEqual(sorted);
