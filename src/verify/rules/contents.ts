@@ -148,7 +148,7 @@ const cpuPolicyOrder: Rule = {
   code: "ENTRY_ORDER",
   severity: BOTH_WARNING,
   description:
-    "X86_CPUID_POLICY / X86_MSR_POLICY: entries in the ascending (leaf, subleaf) / index order Xen writes, each once (hvm-context-and-cpu.md §7; Xen's restore keeps the last of a repeat).",
+    "X86_CPUID_POLICY / X86_MSR_POLICY: entries in the ascending (leaf, subleaf) / index order Xen writes, each once (x86_cpuid_copy_to_buffer() / x86_msr_copy_to_buffer() in xen/lib/x86; Xen's restore keeps the last of a repeat).",
   on: ["libxc:X86_CPUID_POLICY", "libxc:X86_MSR_POLICY"],
   check(event, _state, context) {
     reportCpuPolicy(event, "spec", context);
