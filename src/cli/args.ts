@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import type { ParseArgsConfig } from "node:util";
-import { EXIT_OK, EXIT_USAGE, type CliIO } from "./io.js";
+import { type CliIO, errorText, EXIT_OK, EXIT_USAGE } from "./io.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -29,7 +29,7 @@ export function parseCommand<O extends Options>(name: string, usage: string, opt
   try {
     parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { ...options, help: { type: "boolean", short: "h", default: false } } });
   } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
+    return fail(errorText(error));
   }
   if ((parsed.values as { help?: boolean }).help === true) {
     io.stdout.write(usage);

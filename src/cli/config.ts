@@ -21,7 +21,7 @@ import { StreamVerifier } from "../verify/verifier.js";
 import { textOf } from "../savefile-config.js";
 import { parseCommand } from "./args.js";
 import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer } from "./input.js";
-import { describeError, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream config [FILE|-] [options]
        xen-stream config FILE --set NEW -o OUT
@@ -151,7 +151,7 @@ export const configCommand: CliCommand = {
         try {
           config = new Uint8Array(readFileSync(values.set as string));
         } catch (error) {
-          io.stderr.write(`xen-stream config: cannot read ${values.set as string}: ${error instanceof Error ? error.message : String(error)}\n`);
+          io.stderr.write(`xen-stream config: cannot read ${values.set as string}: ${errorText(error)}\n`);
           return EXIT_USAGE;
         }
         return await writeWithConfig(file, config, values.output as string, io);
@@ -169,7 +169,7 @@ export const configCommand: CliCommand = {
         io.stderr.write(`xen-stream config: ${name}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
-      io.stderr.write(`xen-stream config: ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream config: ${name}: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
   },

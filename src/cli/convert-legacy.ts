@@ -22,7 +22,7 @@ import { readWantedChunks } from "../io/wanted.js";
 import { fileSource } from "../io/file.js";
 import { LegacyConverter } from "../legacy/convert.js";
 import type { LegacyOptions, LegacyOutputFormat } from "../legacy/types.js";
-import { describeError, isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput } from "./io.js";
 
 const USAGE = `usage: xen-stream convert-legacy [IN|-] [-o OUT|-] [options]
 
@@ -234,7 +234,7 @@ function parse(args: string[]): { options: LegacyOptions; input: string | undefi
       },
     });
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorText(error);
   }
   const { values, positionals } = parsed;
   if (values.help) return "";
@@ -277,14 +277,14 @@ export const convertLegacyCommand: CliCommand = {
     try {
       converter = new LegacyConverter(options);
     } catch (error) {
-      io.stderr.write(`xen-stream convert-legacy: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream convert-legacy: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     let sink: Sink;
     try {
       sink = output === undefined || output === "-" ? stdoutSink(io) : fileSink(output);
     } catch (error) {
-      io.stderr.write(`xen-stream convert-legacy: cannot open output: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream convert-legacy: cannot open output: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     let trailing = 0;
@@ -310,7 +310,7 @@ export const convertLegacyCommand: CliCommand = {
         io.stderr.write(`xen-stream convert-legacy: ${input === undefined || input === "-" ? "<stdin>" : input}: ${notLegacy ? "" : "invalid legacy stream: "}${describeError(error)}\n`);
         return EXIT_INVALID;
       }
-      io.stderr.write(`xen-stream convert-legacy: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream convert-legacy: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     const layout = converter.layout;

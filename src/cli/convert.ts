@@ -17,7 +17,7 @@ import { isXenStreamError } from "../errors.js";
 import { decodeAnySaveFile, encodeSaveFile, type AnySaveFile } from "../savefile.js";
 import { CONTAINER_TARGETS, convertContainer, type ContainerTarget, type ConvertContainerOptions } from "../savefile-convert.js";
 import { parseCommand } from "./args.js";
-import { describeError, isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc|xenopsd [options]
 
@@ -119,7 +119,7 @@ export const convertCommand: CliCommand = {
       if (values.config !== undefined) options.config = new Uint8Array(readFileSync(values.config));
       input = await readInput(file, io);
     } catch (error) {
-      io.stderr.write(`xen-stream convert: cannot read: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream convert: cannot read: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     // A file given as text gets the NUL its container stores after it.
@@ -147,7 +147,7 @@ export const convertCommand: CliCommand = {
       if (toStdout) await writeStdout(io, output);
       else writeFileAtomic(values.output as string, output);
     } catch (error) {
-      io.stderr.write(`xen-stream convert: cannot write: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream convert: cannot write: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     if (values.json) {

@@ -18,7 +18,7 @@ import { parseCommand } from "./args.js";
 import { inputName, inputSource } from "./input.js";
 import { PageWriter, openRegularInput, pipelineFile } from "./pipeline.js";
 import type { ByteSource } from "../io/source.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream decode [FILE|-] [options]
 
@@ -104,7 +104,7 @@ export const decodeCommand: CliCommand = {
       input = openRegularInput(file, io);
       if (input === undefined) source = await inputSource(file, io);
     } catch (error) {
-      io.stderr.write(`xen-stream decode: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream decode: cannot read ${inputName(file)}: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     const created: string[] = [];
@@ -212,10 +212,10 @@ export const decodeCommand: CliCommand = {
     } catch (error) {
       cleanUp();
       if (isXenStreamError(error)) {
-        io.stderr.write(`xen-stream decode: ${inputName(file)}: ${error.code}: ${error.message}\n`);
+        io.stderr.write(`xen-stream decode: ${inputName(file)}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       io.stderr.write(`xen-stream decode: ${message}\n`);
       return EXIT_USAGE;
     }

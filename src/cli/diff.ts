@@ -16,7 +16,7 @@ import type { PfnRun } from "../memory/page-index.js";
 import { parseCommand } from "./args.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
-import { describeError, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream diff A B [options]
 
@@ -88,7 +88,7 @@ export const diffCommand: CliCommand = {
           io.stderr.write(`xen-stream diff: ${inputName(file)}: ${describeError(error)}\n`);
           return EXIT_USAGE;
         }
-        io.stderr.write(`xen-stream diff: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);
+        io.stderr.write(`xen-stream diff: cannot read ${inputName(file)}: ${errorText(error)}\n`);
         return EXIT_USAGE;
       }
       digests.push(collector.finish());

@@ -23,7 +23,7 @@ import { parseCommand } from "./args.js";
 import { DumpFileReader } from "./dump-read.js";
 import { inputName, inputSize, inputSource, TrailerCollector } from "./input.js";
 import { startProgress, type Progress } from "./progress.js";
-import { isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream dump [FILE|-] [options]
 
@@ -315,7 +315,7 @@ export const dumpCommand: CliCommand = {
         io.stderr.write(`xen-stream dump: ${name}: ${error.code} ${where}: ${message}\n`);
         exit = EXIT_INVALID;
       } else {
-        io.stderr.write(`xen-stream dump: cannot read ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+        io.stderr.write(`xen-stream dump: cannot read ${name}: ${errorText(error)}\n`);
         exit = EXIT_USAGE;
       }
     } finally {

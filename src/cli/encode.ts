@@ -16,7 +16,7 @@ import { parseCommand } from "./args.js";
 import { inputName } from "./input.js";
 import { PAGE, pageAlignedBytes } from "../io/aligned.js";
 import { readOnPool, writeFully } from "./pipeline.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput } from "./io.js";
 
 const USAGE = `usage: xen-stream encode [DOC|-] [options]
 
@@ -136,7 +136,7 @@ function streamOutput(stream: Writable): Output {
       new Promise<boolean>((resolve, reject) => {
         stream.write(chunk.slice(), (error) => {
           if (error === undefined || error === null) resolve(true);
-          else if ((error as NodeJS.ErrnoException).code === "EPIPE" || (error as NodeJS.ErrnoException).code === "ERR_STREAM_DESTROYED") resolve(false);
+          else if (isClosedOutput(error)) resolve(false);
           else reject(error);
         });
       }),
@@ -192,14 +192,14 @@ export const encodeCommand: CliCommand = {
     try {
       text = (file === undefined ? await readStdin(io) : readFileSync(file)).toString("utf8");
     } catch (error) {
-      io.stderr.write(`xen-stream encode: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream encode: cannot read ${inputName(file)}: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     let document: unknown;
     try {
       document = JSON.parse(text);
     } catch (error) {
-      io.stderr.write(`xen-stream encode: ${inputName(file)}: not a JSON document: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream encode: ${inputName(file)}: not a JSON document: ${errorText(error)}\n`);
       return EXIT_INVALID;
     }
     const storage = (document as { pages?: { storage?: unknown; file?: unknown } } | null)?.pages;
@@ -224,7 +224,7 @@ export const encodeCommand: CliCommand = {
         try {
           pagesFd = openSync(pagesPath, "r");
         } catch (error) {
-          io.stderr.write(`xen-stream encode: cannot read the page file ${pagesPath}: ${error instanceof Error ? error.message : String(error)}\n`);
+          io.stderr.write(`xen-stream encode: cannot read the page file ${pagesPath}: ${errorText(error)}\n`);
           return EXIT_USAGE;
         }
         pagesFileLength = fstatSync(pagesFd).size;
@@ -263,12 +263,11 @@ export const encodeCommand: CliCommand = {
         }
       }
       if (isXenStreamError(error)) {
-        io.stderr.write(`xen-stream encode: ${inputName(file)}: ${error.code}: ${error.message}\n`);
+        io.stderr.write(`xen-stream encode: ${inputName(file)}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") return EXIT_OK;
-      io.stderr.write(`xen-stream encode: ${error instanceof Error ? error.message : String(error)}\n`);
+      if (isClosedOutput(error)) return EXIT_OK;
+      io.stderr.write(`xen-stream encode: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
   },

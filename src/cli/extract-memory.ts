@@ -19,7 +19,7 @@ import { PageWriter, openRegularInput, pipelineFile } from "./pipeline.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { parseCommand } from "./args.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream extract-memory [FILE|-] -o OUT [options]
 
@@ -114,7 +114,7 @@ export const extractMemoryCommand: CliCommand = {
     try {
       fd = openSync(values.output, "w");
     } catch (error) {
-      io.stderr.write(`xen-stream extract-memory: cannot write ${values.output}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream extract-memory: cannot write ${values.output}: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     let map: MemoryMap;
@@ -135,10 +135,10 @@ export const extractMemoryCommand: CliCommand = {
     } catch (error) {
       closeSync(fd);
       if (isXenStreamError(error)) {
-        io.stderr.write(`xen-stream extract-memory: ${name}: ${error.code}: ${error.message}\n`);
+        io.stderr.write(`xen-stream extract-memory: ${name}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
-      io.stderr.write(`xen-stream extract-memory: cannot read ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream extract-memory: cannot read ${name}: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     closeSync(fd);

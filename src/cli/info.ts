@@ -18,7 +18,7 @@ import type { StreamTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
 import { feedVerifier, inputName, inputSource, isNoXenStream, NO_XEN_STREAM, TrailerCollector, withTrailer, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream info [FILE|-] [options]
 
@@ -165,7 +165,7 @@ export const infoCommand: CliCommand = {
     try {
       await feedVerifier(await inputSource(file, io), verifier, trailer, startProgress(io, `info ${inputName(file)}`, inputSize(file)));
     } catch (error) {
-      io.stderr.write(`xen-stream info: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream info: cannot read ${inputName(file)}: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     const found = trailer.finish();

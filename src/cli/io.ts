@@ -7,7 +7,7 @@
  */
 import { writeSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import type { XenStreamError } from "../errors.js";
+import { isXenStreamError, type XenStreamError } from "../errors.js";
 
 /** @internal */
 export interface CliIO {
@@ -72,6 +72,16 @@ export function watchStdout(io: CliIO, stream: Writable): void {
 export function describeError(error: XenStreamError): string {
   const record = error.recordIndex === undefined ? "" : ` (record ${error.recordIndex})`;
   return `${error.code} at offset ${error.offset}${record}: ${error.reason ?? error.message}`;
+}
+
+/**
+ * Any caught error as one line: a XenStreamError as {@link describeError},
+ * another Error by its message, anything else as text.
+ * @internal
+ */
+export function errorText(error: unknown): string {
+  if (isXenStreamError(error)) return describeError(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -30,7 +30,7 @@ import {
   type WhatIfRow,
   type WhatIfVariant,
 } from "../simulate/index.js";
-import { describeError, isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream simulate [options]
 
@@ -274,7 +274,7 @@ export const simulateCommand: CliCommand = {
         },
       });
     } catch (error) {
-      io.stderr.write(`xen-stream simulate: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+      io.stderr.write(`xen-stream simulate: ${errorText(error)}\n${USAGE}`);
       return EXIT_USAGE;
     }
     const { values } = parsed;
@@ -322,7 +322,7 @@ export const simulateCommand: CliCommand = {
         io.stderr.write(`xen-stream simulate: invalid source: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
-      return fail(error instanceof Error ? error.message : String(error));
+      return fail(errorText(error));
     }
     const header = describeGuest(guest, label);
     const base = { guest, dirty, policy, bandwidth, seed };
@@ -355,7 +355,7 @@ export const simulateCommand: CliCommand = {
     } catch (error) {
       if (isXenStreamError(error) && error.code === "USAGE") return fail(error.message);
       if (isClosedOutput(error)) return EXIT_OK; // the reader has gone: stop quietly
-      return fail(error instanceof Error ? error.message : String(error));
+      return fail(errorText(error));
     }
   },
 };

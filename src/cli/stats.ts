@@ -13,7 +13,7 @@ import { describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
-import { describeError, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream stats [FILE|-] [options]
 
@@ -78,7 +78,7 @@ export const statsCommand: CliCommand = {
         io.stderr.write(`xen-stream stats: ${inputName(file)}: ${describeError(error)}\n`);
         return EXIT_INVALID;
       }
-      io.stderr.write(`xen-stream stats: cannot read ${inputName(file)}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream stats: cannot read ${inputName(file)}: ${errorText(error)}\n`);
       return EXIT_USAGE;
     }
     const stats = { bytes: input.bytes, ...collector.finish(), trailer: input.trailer };

@@ -18,7 +18,7 @@ import type { Finding, Profile } from "../verify/types.js";
 import { describeTrailer } from "../xl/migration.js";
 import { parseCommand } from "./args.js";
 import { isNoXenStream, NO_XEN_STREAM, pushUntilEnd, TrailerCollector, withTrailer } from "./input.js";
-import { isClosedOutput, EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput } from "./io.js";
 
 const USAGE = `usage: xen-stream tap [options] [-- CMD [ARGS...]]
 
@@ -108,7 +108,7 @@ export const tapCommand: CliCommand = {
       try {
         child = spawn(command[0] as string, command.slice(1), { stdio: ["pipe", "inherit", "inherit"] });
       } catch (error) {
-        io.stderr.write(`xen-stream tap: cannot run ${command[0] as string}: ${error instanceof Error ? error.message : String(error)}\n`);
+        io.stderr.write(`xen-stream tap: cannot run ${command[0] as string}: ${errorText(error)}\n`);
         return EXIT_USAGE;
       }
       childExit = new Promise((resolve) => {
@@ -138,7 +138,7 @@ export const tapCommand: CliCommand = {
         if (verifying) verifying = pushUntilEnd(verifier, chunk, trailer);
       }
     } catch (error) {
-      io.stderr.write(`xen-stream tap: cannot read standard input: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(`xen-stream tap: cannot read standard input: ${errorText(error)}\n`);
       return EXIT_USAGE;
     } finally {
       if (child !== undefined) child.stdin?.end();

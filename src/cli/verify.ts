@@ -13,7 +13,7 @@ import type { FormatOption, SaveFileEvent } from "../savefile.js";
 import { feedVerifier, inputName, inputSource, isNoXenStream, NO_XEN_STREAM, TrailerCollector, withTrailer, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { parseCommand } from "./args.js";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut, type CliCommand, type CliIO } from "./io.js";
+import { type CliCommand, type CliIO, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream verify [FILE|-] [options]
 
@@ -141,7 +141,7 @@ export const verifyCommand: CliCommand = {
     try {
       await feedVerifier(await inputSource(file, io), verifier, trailer, startProgress(io, `verify ${name}`, inputSize(file)));
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       io.stderr.write(`xen-stream verify: cannot read ${name}: ${message}\n`);
       return EXIT_USAGE;
     }
