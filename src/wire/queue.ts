@@ -2,7 +2,16 @@
  * The input side of every incremental decoder: chunks as they were pushed,
  * consumed from the front.
  *
- * - No concatenation of "leftover + chunk" on push: chunks are kept as given.
+ * - No concatenation of "leftover + chunk" on push: chunks of
+ *   {@link SMALL_CHUNK} bytes or more, and any chunk pushed into an empty
+ *   queue, are kept as given.
+ * - Memory stays within about twice the bytes held plus a constant, for any
+ *   chunking (issue #19): a small chunk pushed while bytes are waiting is
+ *   copied into the end of an appendable block the queue owns, so a record
+ *   that arrives one byte at a time costs a byte per byte, not a typed
+ *   array per byte. A block is sized by the bytes already waiting (so its
+ *   spare room is at most what is held) and capped at {@link BLOCK_MAX};
+ *   bytes written to a block are never rewritten, so views of it stay valid.
  * - `take(n)` returns a `subarray` view when the n bytes lie in one chunk
  *   (the common case, zero copy) and assembles a new buffer exactly once
  *   when they straddle chunks.
@@ -21,6 +30,16 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 /** Assemblies at least this large (a page) reuse the buffer under `reuseAssembly`; smaller ones (headers) are fresh. */
 const REUSE_MIN = 4096;
 const REUSE_STEP = 64 * 1024;
+/**
+ * Chunks shorter than this are small: a typed array costs V8 some 150 to
+ * 250 bytes besides its bytes, so below this size keeping one object per
+ * chunk could cost more than the bytes themselves.
+ * @internal
+ */
+export const SMALL_CHUNK = 512;
+/** The largest block small chunks are copied into. @internal */
+export const BLOCK_MAX = 64 * 1024;
+const BLOCK_MIN = 1024;
 
 /** @internal */
 export class ByteQueue {
@@ -42,6 +61,15 @@ export class ByteQueue {
    */
   reuseAssembly = false;
   private scratch: Uint8Array = EMPTY;
+  /** The block small chunks are appended to; bytes below `blockFill` are never rewritten. */
+  private block: Uint8Array = EMPTY;
+  private blockFill = 0;
+  /** Where the block's bytes in the last entry of `chunks` begin, when `lastInBlock`. */
+  private blockStart = 0;
+  /** True when the last entry of `chunks` is the view `block[blockStart, blockFill)`. */
+  private lastInBlock = false;
+  /** The buffers of every block, so that reads from them can be told from views of pushed chunks. */
+  private readonly blocks = new WeakSet<ArrayBufferLike>();
 
   constructor(startOffset = 0) {
     this.offset = startOffset;
@@ -49,10 +77,37 @@ export class ByteQueue {
   }
 
   push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.available += chunk.length;
-    this.received += chunk.length;
+    const size = chunk.length;
+    if (size === 0) return;
+    if (size >= SMALL_CHUNK || this.available === 0) {
+      this.chunks.push(chunk);
+      this.lastInBlock = false;
+    } else this.append(chunk);
+    this.available += size;
+    this.received += size;
+  }
+
+  /** Copies a small chunk to the end of the block (a new one when it is full). */
+  private append(chunk: Uint8Array): void {
+    const size = chunk.length;
+    if (this.blockFill + size > this.block.length) {
+      // Sized by what is waiting: the spare room never exceeds the bytes held (+ BLOCK_MIN).
+      this.block = new Uint8Array(Math.min(BLOCK_MAX, Math.max(BLOCK_MIN, this.available + size)));
+      this.blocks.add(this.block.buffer);
+      this.blockFill = 0;
+      this.lastInBlock = false;
+    }
+    this.block.set(chunk, this.blockFill);
+    if (!this.lastInBlock) {
+      this.blockStart = this.blockFill;
+      this.blockFill += size;
+      this.chunks.push(this.block.subarray(this.blockStart, this.blockFill));
+      this.lastInBlock = true;
+    } else {
+      // The view grows at its end; `head` (when it is also the first) still counts from its start.
+      this.blockFill += size;
+      this.chunks[this.chunks.length - 1] = this.block.subarray(this.blockStart, this.blockFill);
+    }
   }
 
   /** True when at least `size` bytes are waiting. */
@@ -99,8 +154,11 @@ export class ByteQueue {
     const firstChunk = this.chunks[this.first] as Uint8Array;
     const inFirst = firstChunk.length - this.head;
     let result: Uint8Array = EMPTY;
-    if (size <= inFirst) {
-      // Fast path: the bytes lie in one chunk; hand out a view.
+    if (size <= inFirst && !(wanted && this.reuseAssembly && size >= REUSE_MIN && this.blocks.has(firstChunk.buffer))) {
+      // Fast path: the bytes lie in one chunk; hand out a view. (Under
+      // reuseAssembly, bytes of a block, which came as small chunks, are
+      // assembled like bytes that straddle chunks: one aliasing contract
+      // whatever the chunking.)
       if (wanted) result = firstChunk.subarray(this.head, this.head + size);
       if (consume) this.advance(size);
       return result;
@@ -146,6 +204,7 @@ export class ByteQueue {
       this.first += 1;
       this.head = 0;
     }
+    if (this.first === this.chunks.length) this.lastInBlock = false;
     if (this.first > 64 && this.first * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.first);
       this.first = 0;
