@@ -111,6 +111,9 @@ function failValue(offset: number, message: string): never {
 
 /** Writes the image header (validated like the decoder). @internal */
 export function writeImageHeader(writer: Writer, header: ImageHeader): void {
+  if (typeof header !== "object" || header === null) {
+    failValue(writer.base + writer.pos, `image header must be an object, got ${describeValue(header)}`);
+  }
   if (typeof header.version !== "number" || header.version < IHDR_VERSION_MIN || header.version > IHDR_VERSION_MAX) {
     failValue(writer.base + writer.pos, `image header version must be ${IHDR_VERSION_MIN}..${IHDR_VERSION_MAX}, got ${describeValue(header.version)}`);
   }
@@ -128,6 +131,9 @@ export function writeImageHeader(writer: Writer, header: ImageHeader): void {
 
 /** Writes the domain header (validated like the decoder). @internal */
 export function writeDomainHeader(writer: Writer, header: DomainHeader): void {
+  if (typeof header !== "object" || header === null) {
+    failValue(writer.base + writer.pos, `domain header must be an object, got ${describeValue(header)}`);
+  }
   if (header.type !== DomainType.X86_PV && header.type !== DomainType.X86_HVM) {
     failValue(writer.base + writer.pos, `domain type must be 1 (x86 PV) or 2 (x86 HVM), got ${describeValue(header.type)}`);
   }

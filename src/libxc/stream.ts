@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describeValue, XenStreamError } from "../errors.js";
 import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
 import { libxcTable } from "./codec.js";
@@ -82,6 +83,10 @@ export class LibxcEncoder {
    * @param domainHeader - the domain header (its page_shift the page size)
    */
   constructor(imageHeader: ImageHeader, domainHeader: DomainHeader) {
+    // Validate both headers (BAD_VALUE) before reading the byte order and page size from them.
+    const check = new Writer(LibxcEncoder.headersSize, true);
+    writeImageHeader(check, imageHeader);
+    writeDomainHeader(check, domainHeader);
     this.imageHeader = imageHeader;
     this.domainHeader = domainHeader;
     this.littleEndian = !isBigEndianImage(imageHeader);
@@ -135,6 +140,9 @@ export function sizeRecords(
   records: readonly LibxcRecord[],
   startOffset: number,
 ): { bodyLengths: number[]; total: number } {
+  if (!Array.isArray(records)) {
+    throw new XenStreamError("BAD_VALUE", startOffset, `libxc records must be an array, got ${describeValue(records)}`, { layer: "libxc" });
+  }
   const bodyLengths = new Array<number>(records.length);
   let total = 0;
   for (let i = 0; i < records.length; i++) {
@@ -143,6 +151,31 @@ export function sizeRecords(
     total += size;
   }
   return { bodyLengths, total };
+}
+
+/**
+ * Checks that `records` end where the libxc decoder lets a stream (or a
+ * part of one nested in libxl) stop: at END, or at a CHECKPOINT (where the
+ * decoder hands over to libxl, or may stop), with END nowhere else. Without
+ * it the encoder would write streams its own decoder refuses (TRUNCATED,
+ * TRAILING_DATA, or libxl records read as libxc ones). @internal
+ */
+export function checkRecordsEnd(records: readonly LibxcRecord[], startOffset: number, what: string): void {
+  const last = records.length - 1;
+  for (let i = 0; i < last; i++) {
+    if ((records[i] as LibxcRecord).type === "END") {
+      throw new XenStreamError("BAD_VALUE", startOffset, `${what}: END is records[${i}] of ${records.length}; it must be the last record`, { layer: "libxc" });
+    }
+  }
+  const type = records[last]?.type;
+  if (type !== "END" && type !== "CHECKPOINT") {
+    throw new XenStreamError(
+      "BAD_VALUE",
+      startOffset,
+      `${what}: the records must end with END (or CHECKPOINT in a checkpointed stream), got ${last < 0 ? "no records" : `${type} last`}`,
+      { layer: "libxc" },
+    );
+  }
 }
 
 /** Writes records sized by {@link sizeRecords}. @internal */
@@ -168,8 +201,12 @@ export interface LibxcPlan {
 
 /** Sizes and validates a whole libxc stream that will start at `startOffset`. @internal */
 export function planLibxcStream(stream: LibxcStream, startOffset: number): LibxcPlan {
+  if (typeof stream !== "object" || stream === null) {
+    throw new XenStreamError("BAD_VALUE", startOffset, `libxc stream must be an object, got ${describeValue(stream)}`, { layer: "libxc" });
+  }
   const encoder = new LibxcEncoder(stream.imageHeader, stream.domainHeader);
   const { bodyLengths, total } = sizeRecords(encoder, stream.records, startOffset + LibxcEncoder.headersSize);
+  checkRecordsEnd(stream.records, startOffset + LibxcEncoder.headersSize, "libxc stream");
   return { encoder, records: stream.records, bodyLengths, size: LibxcEncoder.headersSize + total };
 }
 

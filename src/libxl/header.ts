@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { Reader } from "../wire/reader.js";
 import { Writer } from "../wire/writer.js";
 import { LIBXL_HDR_SIZE, LIBXL_IDENT_BYTES, LIBXL_OPT_BIG_ENDIAN, LIBXL_VERSION } from "./constants.js";
@@ -46,8 +46,9 @@ export function decodeLibxlHeader(bytes: Uint8Array, offset = 0): LibxlHeader {
 
 /** @internal */
 export function writeLibxlHeader(writer: Writer, header: LibxlHeader): void {
-  if (header.version !== LIBXL_VERSION) {
-    throw new XenStreamError("BAD_VALUE", writer.base + writer.pos, `libxl header version must be ${LIBXL_VERSION}`, {
+  if (typeof header !== "object" || header === null || header.version !== LIBXL_VERSION) {
+    const got = typeof header === "object" && header !== null ? describeValue(header.version) : `a header ${describeValue(header)}`;
+    throw new XenStreamError("BAD_VALUE", writer.base + writer.pos, `libxl header version must be ${LIBXL_VERSION}, got ${got}`, {
       layer: "libxl",
     });
   }
