@@ -159,6 +159,7 @@ export type {
   LegacyOutputFormat,
   LegacyLayout,
   LegacyOptions,
+  LegacyStreamOptions,
   LegacyEvent,
   LegacyLayoutEvent,
   LegacyPassthroughEvent,

@@ -41,8 +41,8 @@ import { LibxcDecoder, type DecoderOptions, type LibxcEvent } from "../libxc/dec
 import { LibxlDecoder, type LibxlEvent } from "../libxl/decoder.js";
 import { SaveFileDecoder, type SaveFileDecoderOptions, type SaveFileEvent } from "../savefile.js";
 import { copyEventBytes } from "./copy.js";
-import { throwIfAborted, type AbortSignalLike, type ByteSource, type ReadIntoSource } from "./source.js";
-import { readWantedChunks } from "./wanted.js";
+import { checkSourceOptions, throwIfAborted, type AbortSignalLike, type ByteSource, type ReadIntoSource } from "./source.js";
+import { wantedChunks } from "./wanted.js";
 
 /** Options of the async decoders. */
 export interface AsyncDecodeOptions extends DecoderOptions {
@@ -102,8 +102,9 @@ interface Tracked<E> {
  * }
  * ```
  */
-export function decodeLibxcAsync(source: ByteSource, options: AsyncDecodeOptions = {}): AsyncGenerator<LibxcEvent, void, undefined> {
-  return drive(new LibxcDecoder(options), source, options);
+export function decodeLibxcAsync(source: ByteSource, options?: AsyncDecodeOptions): AsyncGenerator<LibxcEvent, void, undefined> {
+  const checked = checkSourceOptions(options, "decodeLibxcAsync");
+  return drive(new LibxcDecoder(checked), source, checked);
 }
 
 /**
@@ -116,8 +117,9 @@ export function decodeLibxcAsync(source: ByteSource, options: AsyncDecodeOptions
  * @throws {@link index!XenStreamError} as {@link decodeLibxcAsync}, plus
  * UNEXPECTED_RECORD
  */
-export function decodeLibxlAsync(source: ByteSource, options: AsyncDecodeOptions = {}): AsyncGenerator<LibxlEvent, void, undefined> {
-  return drive(new LibxlDecoder(options), source, options);
+export function decodeLibxlAsync(source: ByteSource, options?: AsyncDecodeOptions): AsyncGenerator<LibxlEvent, void, undefined> {
+  const checked = checkSourceOptions(options, "decodeLibxlAsync");
+  return drive(new LibxlDecoder(checked), source, checked);
 }
 
 /**
@@ -143,9 +145,10 @@ export function decodeLibxlAsync(source: ByteSource, options: AsyncDecodeOptions
  */
 export function decodeSaveFileAsync(
   source: ByteSource,
-  options: SaveFileAsyncDecodeOptions = {},
+  options?: SaveFileAsyncDecodeOptions,
 ): AsyncGenerator<SaveFileEvent, void, undefined> {
-  return drive(new SaveFileDecoder(options), source, options);
+  const checked = checkSourceOptions(options, "decodeSaveFileAsync");
+  return drive(new SaveFileDecoder(checked), source, checked);
 }
 
 async function* drive<E extends { kind: string }>(
@@ -156,7 +159,7 @@ async function* drive<E extends { kind: string }>(
   const { signal } = options;
   const copy = options.copy === true;
   decoder.reuseAssemblyBuffer();
-  for await (const chunk of readWantedChunks(source, decoder, options)) {
+  for await (const chunk of wantedChunks(source, decoder, options, "source")) {
     const events = decoder.push(chunk);
     for (let i = 0; i < events.length; i++) {
       throwIfAborted(signal);
