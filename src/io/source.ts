@@ -309,7 +309,8 @@ function fromReadableStream(stream: ReadableStreamLike<unknown>, name: string): 
  */
 export function chunkPuller(source: unknown, name = "source"): ChunkPuller {
   if (source instanceof Uint8Array) return fromIterator([source][Symbol.iterator](), undefined, name);
-  if (isObject(source)) {
+  // A typed array is iterable, but of numbers: never read it as chunks.
+  if (isObject(source) && !ArrayBuffer.isView(source)) {
     if (typeof (source as { getReader?: unknown }).getReader === "function") {
       return fromReadableStream(source as ReadableStreamLike<unknown>, name);
     }
@@ -329,23 +330,6 @@ function sourceKind(value: unknown): string {
   if (value instanceof ArrayBuffer) return "an ArrayBuffer (wrap it: new Uint8Array(buffer))";
   if (ArrayBuffer.isView(value)) return `${describeValue(value)}, not a Uint8Array`;
   return describeValue(value);
-}
-
-/** True for anything {@link chunkPuller} or the read-into path accepts. @internal */
-export function isByteSource(source: unknown): source is ByteSource {
-  if (source instanceof Uint8Array || isReadIntoSource(source)) return true;
-  if (!isObject(source)) return false;
-  const candidate = source as { getReader?: unknown; [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown };
-  return (
-    typeof candidate.getReader === "function" ||
-    typeof candidate[Symbol.asyncIterator] === "function" ||
-    typeof candidate[Symbol.iterator] === "function"
-  );
-}
-
-/** The USAGE error for an argument that is not a {@link ByteSource}. @internal */
-export function notASource(source: unknown, name: string): XenStreamError {
-  return new XenStreamError("USAGE", 0, `${name} must be ${SOURCE_KINDS}, got ${sourceKind(source)}`);
 }
 
 /** Largest `bufferSize` of the async entry points (1 GiB; a buffer grows past it for a larger record). @internal */
