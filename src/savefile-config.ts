@@ -22,6 +22,7 @@ import { decodeLibvirtHeader, encodeLibvirtHeader, readLibvirtFixedHeader, type 
 import { XENOPSD_CHUNK_HEADER_SIZE, XENOPSD_SIGNATURE_SIZE } from "./xenopsd/constants.js";
 import { decodeXenopsdChunkHeader, decodeXenopsdSignature, encodeXenopsdChunk, type XenopsdChunk } from "./xenopsd/chunk.js";
 import { decodeXenopsRecord, type XenopsRecord } from "./xenopsd/record.js";
+import { checkBytes } from "./wire/args.js";
 
 /** Which configuration a container stores. */
 export type SavedConfigKind = "xl-json" | "xl-text" | "libvirt-xml" | "xenops-record";
@@ -232,6 +233,7 @@ export class ConfigRewriter {
    * for a file with nowhere to store a configuration; USAGE after `end()`
    */
   push(chunk: Uint8Array): Uint8Array[] {
+    checkBytes(chunk, "ConfigRewriter.push: chunk");
     if (this.finished) throw new XenStreamError("USAGE", this.received, "ConfigRewriter: push after end");
     this.received += chunk.length;
     if (this.passing) return chunk.length === 0 ? [] : [chunk];

@@ -21,6 +21,7 @@ import { Writer } from "../wire/writer.js";
 import type { InternalLegacyOptions } from "./parser.js";
 import { LegacyReader } from "./reader.js";
 import type { LegacyEvent, LegacyLayout, LegacyOptions } from "./types.js";
+import { checkBytes, checkOptions } from "../wire/args.js";
 
 /** Parts at least this long go out as they are; shorter ones are merged. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -222,6 +223,8 @@ export class LegacyConverter {
  * ```
  */
 export function convertLegacy(bytes: Uint8Array, options: LegacyOptions = {}): Uint8Array {
+  checkBytes(bytes, "convertLegacy: bytes");
+  checkOptions(options, "convertLegacy: options");
   const converter = new LegacyConverter(options);
   const parts = converter.push(bytes);
   parts.push(...converter.end());

@@ -23,6 +23,7 @@ import {
   LIBVIRT_UNUSED_WORDS,
   LibvirtSaveVersion,
 } from "./constants.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /** A decoded libvirt save-image header with its XML. */
 export interface LibvirtHeader {
@@ -122,6 +123,8 @@ export function readLibvirtFixedHeader(bytes: Uint8Array, offset: number): { lit
  * ```
  */
 export function decodeLibvirtHeader(bytes: Uint8Array, offset = 0): { header: LibvirtHeader; size: number } {
+  checkBytes(bytes, "decodeLibvirtHeader: bytes");
+  checkOffset(offset, "decodeLibvirtHeader: offset");
   if (bytes.length < LIBVIRT_HEADER_SIZE) {
     throw new XenStreamError("TRUNCATED", offset + bytes.length, "libvirt header: truncated", { layer: "libvirt" });
   }
@@ -170,6 +173,7 @@ export function writeLibvirtHeader(writer: Writer, header: LibvirtHeader): void 
  * outside 0..2 or an unused array that is not 10 words of u32
  */
 export function encodeLibvirtHeader(header: LibvirtHeader): Uint8Array {
+  checkObject(header, "encodeLibvirtHeader: header");
   const writer = new Writer(libvirtHeaderSize(header), true);
   writeLibvirtHeader(writer, header);
   return writer.bytes;

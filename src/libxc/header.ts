@@ -20,6 +20,7 @@ import {
   PAGE_SHIFT_MIN,
 } from "./constants.js";
 import type { DomainHeader, ImageHeader } from "./types.js";
+import { checkBoolean, checkBytes, checkOffset } from "../wire/args.js";
 
 const MARKER_WORD = 0xffff_ffff;
 
@@ -56,6 +57,8 @@ export function pageSizeOf(header: DomainHeader): number {
  * BAD_VERSION (at the field's absolute offset)
  */
 export function decodeImageHeader(bytes: Uint8Array, offset = 0): ImageHeader {
+  checkBytes(bytes, "decodeImageHeader: bytes");
+  checkOffset(offset, "decodeImageHeader: offset");
   const reader = new Reader(bytes.subarray(0, IHDR_SIZE), false, { base: offset, layer: "libxc", what: "libxc image header" });
   if (bytes.length < IHDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxc image header: truncated");
   const markerHigh = reader.u32("marker");
@@ -89,6 +92,9 @@ export function decodeImageHeader(bytes: Uint8Array, offset = 0): ImageHeader {
  * (domain type, page_shift: at the field's absolute offset)
  */
 export function decodeDomainHeader(bytes: Uint8Array, littleEndian: boolean, offset = 0): DomainHeader {
+  checkBytes(bytes, "decodeDomainHeader: bytes");
+  checkBoolean(littleEndian, "decodeDomainHeader: littleEndian");
+  checkOffset(offset, "decodeDomainHeader: offset");
   if (bytes.length < DHDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxc domain header: truncated");
   const reader = new Reader(bytes.subarray(0, DHDR_SIZE), littleEndian, { base: offset, layer: "libxc", what: "libxc domain header" });
   const type = reader.u32("type");
@@ -167,6 +173,7 @@ export function encodeImageHeader(header: ImageHeader): Uint8Array {
  * @returns 16 bytes
  */
 export function encodeDomainHeader(header: DomainHeader, littleEndian = true): Uint8Array {
+  checkBoolean(littleEndian, "encodeDomainHeader: littleEndian");
   const writer = new Writer(DHDR_SIZE, littleEndian);
   writeDomainHeader(writer, header);
   return writer.bytes;

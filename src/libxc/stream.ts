@@ -13,6 +13,7 @@ import { LibxcDecoder, type DecoderOptions, type LibxcEvent } from "./decoder.js
 import { isBigEndianImage, pageSizeOf, writeDomainHeader, writeImageHeader } from "./header.js";
 import type { LibxcCodecContext } from "./records/context.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./types.js";
+import { checkBytes, checkOptions } from "../wire/args.js";
 
 /**
  * Decodes a whole libxc stream into its events.
@@ -23,6 +24,8 @@ import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./type
  * @throws {@link XenStreamError} on malformed or truncated input
  */
 export function decodeLibxcEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxcEvent[] {
+  checkBytes(bytes, "decodeLibxcEvents: bytes");
+  checkOptions(options, "decodeLibxcEvents: options");
   const decoder = new LibxcDecoder(options);
   const events = decoder.push(bytes);
   decoder.end();
@@ -62,6 +65,8 @@ export function libxcStreamFromEvents(events: Iterable<LibxcEvent>): LibxcStream
  * ```
  */
 export function decodeLibxcStream(bytes: Uint8Array, options: DecoderOptions = {}): LibxcStream {
+  checkBytes(bytes, "decodeLibxcStream: bytes");
+  checkOptions(options, "decodeLibxcStream: options");
   return libxcStreamFromEvents(decodeLibxcEvents(bytes, options));
 }
 

@@ -10,6 +10,7 @@ import { Reader } from "../wire/reader.js";
 import { Writer } from "../wire/writer.js";
 import { LIBXL_HDR_SIZE, LIBXL_IDENT_BYTES, LIBXL_OPT_BIG_ENDIAN, LIBXL_VERSION } from "./constants.js";
 import type { LibxlHeader } from "./types.js";
+import { checkBytes, checkOffset } from "../wire/args.js";
 
 /**
  * True when the libxl header says the stream is big-endian.
@@ -33,6 +34,8 @@ export function isBigEndianLibxl(header: LibxlHeader): boolean {
  * BAD_VERSION (at the field's absolute offset)
  */
 export function decodeLibxlHeader(bytes: Uint8Array, offset = 0): LibxlHeader {
+  checkBytes(bytes, "decodeLibxlHeader: bytes");
+  checkOffset(offset, "decodeLibxlHeader: offset");
   if (bytes.length < LIBXL_HDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxl header: truncated", { layer: "libxl" });
   const reader = new Reader(bytes.subarray(0, LIBXL_HDR_SIZE), false, { base: offset, layer: "libxl", what: "libxl header" });
   const ident = reader.bytesView(8, "ident");

@@ -14,6 +14,7 @@ import { LibxlDecoder, type LibxlEvent } from "./decoder.js";
 import { isBigEndianLibxl, writeLibxlHeader } from "./header.js";
 import { NO_CONTEXT, libxlTable } from "./codec.js";
 import type { LibxlHeader, LibxlItem, LibxlRecord, LibxlStream } from "./types.js";
+import { checkBoolean, checkBytes, checkOptions } from "../wire/args.js";
 
 /**
  * Decodes a whole libxl stream into its events (both layers, in order).
@@ -24,6 +25,8 @@ import type { LibxlHeader, LibxlItem, LibxlRecord, LibxlStream } from "./types.j
  * @throws {@link XenStreamError} on malformed or truncated input
  */
 export function decodeLibxlEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxlEvent[] {
+  checkBytes(bytes, "decodeLibxlEvents: bytes");
+  checkOptions(options, "decodeLibxlEvents: options");
   const decoder = new LibxlDecoder(options);
   const events = decoder.push(bytes);
   decoder.end();
@@ -79,6 +82,8 @@ export function libxlStreamFromEvents(events: Iterable<LibxlEvent>): LibxlStream
  * UNEXPECTED_RECORD for checkpoint records out of place
  */
 export function decodeLibxlStream(bytes: Uint8Array, options: DecoderOptions = {}): LibxlStream {
+  checkBytes(bytes, "decodeLibxlStream: bytes");
+  checkOptions(options, "decodeLibxlStream: options");
   return libxlStreamFromEvents(decodeLibxlEvents(bytes, options));
 }
 
@@ -186,5 +191,6 @@ export function encodeLibxlStream(stream: LibxlStream): Uint8Array {
  * @returns the record bytes
  */
 export function encodeLibxlRecord(record: LibxlRecord, littleEndian = true): Uint8Array {
+  checkBoolean(littleEndian, "encodeLibxlRecord: littleEndian");
   return libxlTable.encodeOne(record, NO_CONTEXT, littleEndian);
 }

@@ -16,6 +16,7 @@ import { eventKey, type ReportOptions, type Rule, type RuleContext } from "./rul
 import { RULES } from "./rules/index.js";
 import { VerifyState } from "./state.js";
 import type { Finding, Profile, Severity, VerifyOptions, VerifyReport } from "./types.js";
+import { checkBytes } from "../wire/args.js";
 
 const DEFAULT_MAX_FINDINGS = 1000;
 const DEFAULT_MAX_TRACKED_PFN = 2 ** 27 - 1;
@@ -227,6 +228,7 @@ export class StreamVerifier {
    * @throws {@link XenStreamError} USAGE after {@link end}
    */
   push(chunk: Uint8Array): boolean {
+    checkBytes(chunk, "StreamVerifier.push: chunk");
     if (this.ended) throw new XenStreamError("USAGE", this.state.bytes, "verifier already ended");
     if (this.stopped) return false;
     this.state.bytes += chunk.length;

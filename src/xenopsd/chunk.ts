@@ -20,6 +20,7 @@ import {
   xenopsdChunkName,
   type XenopsdChunkName,
 } from "./constants.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /** Which of xenopsd's two layouts an image has (`format = Structured | Legacy`). */
 export type XenopsdLayout = "structured" | "legacy";
@@ -71,6 +72,8 @@ function equalPrefix(bytes: Uint8Array, prefix: Uint8Array): boolean {
  * @throws {@link XenStreamError} BAD_MAGIC when it is neither signature
  */
 export function decodeXenopsdSignature(bytes: Uint8Array, offset = 0): XenopsdLayout {
+  checkBytes(bytes, "decodeXenopsdSignature: bytes");
+  checkOffset(offset, "decodeXenopsdSignature: offset");
   if (equalPrefix(bytes, SIGNATURE_BYTES)) return "structured";
   if (equalPrefix(bytes, LEGACY_SIGNATURE_BYTES)) return "legacy";
   const text = Array.from(bytes.subarray(0, XENOPSD_SIGNATURE_SIZE), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
@@ -174,6 +177,7 @@ export function writeXenopsdChunk(writer: Writer, chunk: XenopsdChunk): void {
  * disagree, or a body is missing or not allowed
  */
 export function encodeXenopsdChunk(chunk: XenopsdChunk): Uint8Array {
+  checkObject(chunk, "encodeXenopsdChunk: chunk");
   const writer = new Writer(xenopsdChunkSize(chunk), true);
   writeXenopsdChunk(writer, chunk);
   return writer.bytes;

@@ -18,6 +18,7 @@ import {
   XL_MANDATORY_FLAGS_KNOWN,
   XlMandatoryFlag,
 } from "./constants.js";
+import { checkBytes, checkOffset } from "../wire/args.js";
 
 /** A decoded xl save-file header with its optional data. */
 export interface XlHeader {
@@ -79,6 +80,8 @@ export function readXlFixedHeader(bytes: Uint8Array, offset: number): { littleEn
  * @returns the header and the number of bytes it occupies
  */
 export function decodeXlHeader(bytes: Uint8Array, offset = 0): { header: XlHeader; size: number } {
+  checkBytes(bytes, "decodeXlHeader: bytes");
+  checkOffset(offset, "decodeXlHeader: offset");
   if (bytes.length < XL_HEADER_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "xl header: truncated", { layer: "xl" });
   const { littleEndian, optionalDataLength } = readXlFixedHeader(bytes, offset);
   const size = XL_HEADER_SIZE + optionalDataLength;
