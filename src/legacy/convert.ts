@@ -57,7 +57,7 @@ export class LegacyConverter {
   constructor(options: LegacyOptions = {}) {
     // Each event is encoded as it is made (pushEach): the reader then
     // reuses its PAGE_DATA entry objects from batch to batch.
-    const internal: InternalLegacyOptions = { ...options, reuseEntries: true };
+    const internal: InternalLegacyOptions = { ...checkOptions(options, "LegacyConverter: options"), reuseEntries: true };
     this.reader = new LegacyReader(internal);
     this.visit = (event) => this.encodeEvent(event);
   }
