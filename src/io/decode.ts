@@ -60,8 +60,8 @@ export interface AsyncDecodeOptions extends DecoderOptions {
    */
   copy?: boolean;
   /**
-   * ReadIntoSource only: the starting size of the decoder's buffer. It
-   * grows to hold the largest record seen.
+   * ReadIntoSource only: the starting size of the decoder's buffer, in
+   * 1..2^30 (USAGE otherwise). It grows to hold the largest record seen.
    * @defaultValue 4259840 (4 MiB + 64 KiB: a full PAGE_DATA batch)
    */
   bufferSize?: number;
@@ -89,9 +89,11 @@ interface Tracked<E> {
  * @param source - the bytes (see {@link ByteSource})
  * @param options - limits, tolerance, `signal`, `copy`, `bufferSize`
  * @returns an async iterator of events
- * @throws {@link index!XenStreamError} as the whole-buffer decoder (TRUNCATED at
- * the end of an incomplete stream), USAGE for a chunk that is not a
- * Uint8Array; the abort reason when aborted
+ * @throws {@link index!XenStreamError} USAGE for bad options (at the call:
+ * the options object, `signal`, `bufferSize`, the decoder's limits); from
+ * the iterator: as the whole-buffer decoder (TRUNCATED at the end of an
+ * incomplete stream), USAGE for a source that is none or a chunk that is
+ * not a Uint8Array (see {@link ByteSource}); `signal.reason` when aborted
  *
  * @example
  * ```ts

@@ -129,6 +129,9 @@ export function readIntoSource(reader: {
   read(target: Uint8Array): Promise<number | null> | number | null;
   close?(): Promise<void> | void;
 }): ReadIntoSource {
+  if (!isObject(reader) || typeof (reader as { read?: unknown }).read !== "function") {
+    throw new XenStreamError("USAGE", 0, `readIntoSource: reader must have a read(target) method, got ${describeValue(reader)}`);
+  }
   const source: ReadIntoSource = { kind: "readInto", read: (target) => reader.read(target) };
   if (typeof reader.close === "function") return { ...source, close: () => reader.close?.() };
   return source;

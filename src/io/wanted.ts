@@ -8,6 +8,7 @@
  */
 import { checkSourceOptions, chunkPuller, isPromiseLike, isReadIntoSource, throwIfAborted, unlessAborted, type AbortSignalLike, type ByteSource } from "./source.js";
 import { readIntoChunks } from "./read-into.js";
+import { describeValue, XenStreamError } from "../errors.js";
 
 /**
  * What {@link readWantedChunks} asks of the consumer of its chunks: how
@@ -80,6 +81,9 @@ export function readWantedChunks(
   consumer: WantedConsumer,
   options?: ReadWantedOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
+  if (typeof consumer !== "object" || consumer === null || typeof consumer.bytesWanted !== "number" || typeof consumer.bytesHeld !== "number") {
+    throw new XenStreamError("USAGE", 0, `readWantedChunks: consumer must have numeric bytesWanted and bytesHeld, got ${describeValue(consumer)}`);
+  }
   return wantedChunks(source, consumer, checkSourceOptions(options, "readWantedChunks"), "source");
 }
 

@@ -20,7 +20,7 @@ import {
   PAGE_SHIFT_MIN,
 } from "./constants.js";
 import type { DomainHeader, ImageHeader } from "./types.js";
-import { checkBoolean, checkBytes, checkOffset } from "../wire/args.js";
+import { checkBoolean, checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 const MARKER_WORD = 0xffff_ffff;
 
@@ -31,6 +31,7 @@ const MARKER_WORD = 0xffff_ffff;
  * @returns whether the options word has the big-endian bit
  */
 export function isBigEndianImage(header: ImageHeader): boolean {
+  checkObject(header, "isBigEndianImage: header");
   return (header.options & IHDR_OPT_BIG_ENDIAN) !== 0;
 }
 
@@ -41,6 +42,7 @@ export function isBigEndianImage(header: ImageHeader): boolean {
  * @returns 2 ** `pageShift`
  */
 export function pageSizeOf(header: DomainHeader): number {
+  checkObject(header, "pageSizeOf: header");
   return 2 ** header.pageShift;
 }
 

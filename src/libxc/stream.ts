@@ -144,6 +144,7 @@ export function sizeRecords(
   encoder: LibxcEncoder,
   records: readonly LibxcRecord[],
   startOffset: number,
+  what = "libxc stream",
 ): { bodyLengths: number[]; total: number } {
   if (!Array.isArray(records)) {
     throw new XenStreamError("BAD_VALUE", startOffset, `libxc records must be an array, got ${describeValue(records)}`, { layer: "libxc" });
@@ -151,6 +152,9 @@ export function sizeRecords(
   const bodyLengths = new Array<number>(records.length);
   let total = 0;
   for (let i = 0; i < records.length; i++) {
+    if (i > 0 && (records[i - 1] as LibxcRecord).type === "END") {
+      throw new XenStreamError("BAD_VALUE", startOffset + total, `${what}: a record after END (records[${i}]); END must be the last record`, { layer: "libxc" });
+    }
     const { bodyLength, size } = encoder.recordSize(records[i] as LibxcRecord, startOffset + total);
     bodyLengths[i] = bodyLength;
     total += size;
@@ -166,12 +170,8 @@ export function sizeRecords(
  * TRAILING_DATA, or libxl records read as libxc ones). @internal
  */
 export function checkRecordsEnd(records: readonly LibxcRecord[], startOffset: number, what: string): void {
+  // (END before the last record is refused by sizeRecords, at the record after it.)
   const last = records.length - 1;
-  for (let i = 0; i < last; i++) {
-    if ((records[i] as LibxcRecord).type === "END") {
-      throw new XenStreamError("BAD_VALUE", startOffset, `${what}: END is records[${i}] of ${records.length}; it must be the last record`, { layer: "libxc" });
-    }
-  }
   const type = records[last]?.type;
   if (type !== "END" && type !== "CHECKPOINT") {
     throw new XenStreamError(
@@ -205,13 +205,13 @@ export interface LibxcPlan {
 }
 
 /** Sizes and validates a whole libxc stream that will start at `startOffset`. @internal */
-export function planLibxcStream(stream: LibxcStream, startOffset: number): LibxcPlan {
+export function planLibxcStream(stream: LibxcStream, startOffset: number, what = "libxc stream"): LibxcPlan {
   if (typeof stream !== "object" || stream === null) {
     throw new XenStreamError("BAD_VALUE", startOffset, `libxc stream must be an object, got ${describeValue(stream)}`, { layer: "libxc" });
   }
   const encoder = new LibxcEncoder(stream.imageHeader, stream.domainHeader);
-  const { bodyLengths, total } = sizeRecords(encoder, stream.records, startOffset + LibxcEncoder.headersSize);
-  checkRecordsEnd(stream.records, startOffset + LibxcEncoder.headersSize, "libxc stream");
+  const { bodyLengths, total } = sizeRecords(encoder, stream.records, startOffset + LibxcEncoder.headersSize, what);
+  checkRecordsEnd(stream.records, startOffset + LibxcEncoder.headersSize, what);
   return { encoder, records: stream.records, bodyLengths, size: LibxcEncoder.headersSize + total };
 }
 

@@ -10,7 +10,7 @@ import { Reader } from "../wire/reader.js";
 import { Writer } from "../wire/writer.js";
 import { LIBXL_HDR_SIZE, LIBXL_IDENT_BYTES, LIBXL_OPT_BIG_ENDIAN, LIBXL_VERSION } from "./constants.js";
 import type { LibxlHeader } from "./types.js";
-import { checkBytes, checkOffset } from "../wire/args.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /**
  * True when the libxl header says the stream is big-endian.
@@ -19,6 +19,7 @@ import { checkBytes, checkOffset } from "../wire/args.js";
  * @returns whether the options word has LIBXL_OPT_BIG_ENDIAN
  */
 export function isBigEndianLibxl(header: LibxlHeader): boolean {
+  checkObject(header, "isBigEndianLibxl: header");
   return (header.options & LIBXL_OPT_BIG_ENDIAN) !== 0;
 }
 

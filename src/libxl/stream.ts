@@ -120,13 +120,13 @@ export function planLibxlStream(stream: LibxlStream, startOffset: number): { pla
     if (item.type === "END" && i < items.length - 1 && earlyEnd === undefined) earlyEnd = { index: i, offset };
     if (item.type === "LIBXC_STREAM") {
       if (previous?.type !== "LIBXC_CONTEXT") fail("a LIBXC_STREAM part must directly follow LIBXC_CONTEXT");
-      const part = planLibxcStream(item.stream, offset);
+      const part = planLibxcStream(item.stream, offset, `libxl items[${i}] (LIBXC_STREAM)`);
       encoder = part.encoder;
       plan.push({ kind: "libxc", encoder, headers: true, records: part.records, bodyLengths: part.bodyLengths });
       size += part.size;
     } else if (item.type === "LIBXC_RESUME") {
       if (encoder === undefined) return fail("a LIBXC_RESUME part needs an earlier LIBXC_STREAM");
-      const sized = sizeRecords(encoder, item.records, offset);
+      const sized = sizeRecords(encoder, item.records, offset, `libxl items[${i}] (LIBXC_RESUME)`);
       // A checkpointed stream may stop where libxc has resumed and read nothing.
       if (i < items.length - 1 || item.records.length > 0) checkRecordsEnd(item.records, offset, `libxl items[${i}] (LIBXC_RESUME)`);
       plan.push({ kind: "libxc", encoder, headers: false, records: item.records, bodyLengths: sized.bodyLengths });

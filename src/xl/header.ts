@@ -18,7 +18,7 @@ import {
   XL_MANDATORY_FLAGS_KNOWN,
   XlMandatoryFlag,
 } from "./constants.js";
-import { checkBytes, checkOffset } from "../wire/args.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /** A decoded xl save-file header with its optional data. */
 export interface XlHeader {
@@ -45,6 +45,7 @@ export interface XlHeader {
  * @returns whether the STREAMv2 flag is set
  */
 export function isStreamV2(header: XlHeader): boolean {
+  checkObject(header, "isStreamV2: header");
   return (header.mandatoryFlags & XlMandatoryFlag.STREAMV2) !== 0;
 }
 

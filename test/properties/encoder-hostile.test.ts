@@ -27,6 +27,7 @@ import {
   type LibxcStream,
   type LibxlRecord,
 } from "../../src/index.js";
+import { encodeLibxcStreamChunks, encodeLibxlStreamChunks } from "../../src/io/index.js";
 import { libxcStream, libxlStream, xlSaveFile } from "../../src/testing/index.js";
 
 /** Values that break naive code: every JS kind, typed arrays, hostile toString/valueOf, huge and odd numbers. */
@@ -221,6 +222,43 @@ describe("the classes of the issue's report, pinned", () => {
       expect(code(() => encodeLibxcStream({ ...stream, records: [{ type: bad } as never, ...stream.records] }))).toBe("BAD_VALUE");
       const frames = { type: "X86_PV_P2M_FRAMES", startPfn: bad, endPfn: 0, frames: [] } as never;
       expect(code(() => encodeLibxcStream({ ...stream, records: [frames, ...stream.records] }))).toBe("BAD_VALUE");
+    }
+  });
+
+  test("the streaming encoders apply the same rules: the same code and message as the whole-buffer encoder", async () => {
+    const stream = valid();
+    const streamed = async (chunks: AsyncIterable<Uint8Array>): Promise<unknown> => {
+      try {
+        for await (const chunk of chunks) void chunk;
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const whole = (run: () => unknown): unknown => {
+      try {
+        run();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const cases: Array<LibxcStream["records"]> = [[], stream.records.slice(0, -1), [...stream.records, ...stream.records]];
+    for (const records of cases) {
+      const a = whole(() => encodeLibxcStream({ ...stream, records })) as XenStreamError;
+      const b = (await streamed(encodeLibxcStreamChunks(stream, records))) as XenStreamError;
+      expect([b.code, b.offset]).toEqual([a.code, a.offset]);
+      expect(b.code).toBe("BAD_VALUE");
+    }
+    for (const records of [5, "abc", null, new Uint8Array(4)]) {
+      const error = (await streamed(encodeLibxcStreamChunks(stream, records as never))) as XenStreamError;
+      expect([error.code, error.message]).toEqual(["BAD_VALUE", `libxc stream: records must be an array or an (async) iterable, got ${records === null ? "null" : typeof records === "number" ? "5" : typeof records === "string" ? '"abc"' : "Uint8Array(4)"} (at offset 40)`]);
+    }
+    const header = { version: 2, options: 0 };
+    for (const items of [[], [{ type: "END" }, { type: "END" }], [{ type: "CHECKPOINT_STATE", controlId: 0 }, null]] as never[]) {
+      const a = whole(() => encodeLibxlStream({ header, items })) as XenStreamError;
+      const b = (await streamed(encodeLibxlStreamChunks(header, items))) as XenStreamError;
+      expect([b.code, b.offset, b.message]).toEqual([a.code, a.offset, a.message]);
     }
   });
 });
