@@ -27,6 +27,17 @@ import {
   type LibxcStream,
   type LibxlRecord,
 } from "../../src/index.js";
+import { readFileSync } from "node:fs";
+import {
+  decodeCpuPolicy,
+  decodePvVcpuBasic,
+  decodePvVcpuExtended,
+  decodeSharedInfo,
+  encodeCpuPolicy,
+  encodePvVcpuBasic,
+  encodePvVcpuExtended,
+  encodeSharedInfo,
+} from "../../src/index.js";
 import { encodeLibxcStreamChunks, encodeLibxlStreamChunks } from "../../src/io/index.js";
 import { libxcStream, libxlStream, xlSaveFile } from "../../src/testing/index.js";
 
@@ -169,6 +180,43 @@ describe("any hostile value in any field of a valid input", () => {
         const raw = { typeId: 1, body: new Uint8Array(3), bodyLength: 3, padding: new Uint8Array(5) };
         plant(raw, pick, bad);
         bytesOrXenStreamError(() => encodeRawRecord(raw), () => undefined);
+      }),
+      options,
+    );
+  });
+
+  test("record contents encoders (PV vCPU basic and extended, shared info, CPU policy) of a captured PV guest: bytes or a XenStreamError", () => {
+    const file = decodeSaveFile(new Uint8Array(readFileSync("spec-vectors/captured/xen-4.17-pv-save.skel.xl")));
+    const part = file.format === "libxl" ? file.stream.items.find((item) => item.type === "LIBXC_STREAM") : undefined;
+    if (part?.type !== "LIBXC_STREAM") throw new Error("no libxc part");
+    const find = <T extends string>(type: T) => {
+      const found = part.stream.records.find((record) => record.type === type);
+      if (found === undefined) throw new Error(`no ${type}`);
+      return found as Extract<LibxcStream["records"][number], { type: T }>;
+    };
+    const info = find("X86_PV_INFO");
+    const guestWidth = info.guestWidth as 4 | 8;
+    const basic = find("X86_PV_VCPU_BASIC") as unknown as { context: Uint8Array };
+    const extended = find("X86_PV_VCPU_EXTENDED") as unknown as { context: Uint8Array };
+    const shared = find("SHARED_INFO");
+    const cpuid = find("X86_CPUID_POLICY");
+    const msrs = find("X86_MSR_POLICY");
+    const cases: Array<[() => unknown, (value: never) => unknown]> = [
+      [() => decodePvVcpuBasic(basic.context, { guestWidth }), (value) => encodePvVcpuBasic(value)],
+      [() => decodePvVcpuExtended(extended.context), (value) => encodePvVcpuExtended(value)],
+      [() => decodeSharedInfo(shared.data, { guestWidth }), (value) => encodeSharedInfo(value)],
+      [() => decodeCpuPolicy(cpuid.entries, msrs.entries), (value) => encodeCpuPolicy(value)],
+    ];
+    fc.assert(
+      fc.property(fc.nat({ max: cases.length - 1 }), fc.nat(), hostile, (which, pick, bad) => {
+        const [decode, encode] = cases[which] as (typeof cases)[number];
+        const value = decode();
+        plant(value, pick, bad);
+        try {
+          encode(value as never);
+        } catch (error) {
+          if (!isXenStreamError(error)) throw error;
+        }
       }),
       options,
     );
