@@ -159,7 +159,20 @@ export function describeValue(value: unknown): string {
     default:
       if (value === null) return "null";
       if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
+      if (value instanceof ArrayBuffer) return `ArrayBuffer(${value.byteLength})`;
+      if (ArrayBuffer.isView(value)) return viewName(value);
       if (Array.isArray(value)) return `an array of ${value.length}`;
       return "an object";
+  }
+}
+
+/** `Uint16Array(3)`, `DataView(8)`: a typed array's own tag and size, without trusting overrides. */
+function viewName(view: ArrayBufferView): string {
+  try {
+    const tag = Object.prototype.toString.call(view).slice(8, -1);
+    const size = "length" in view && typeof view.length === "number" ? view.length : view.byteLength;
+    return `${tag}(${size})`;
+  } catch {
+    return "a typed array";
   }
 }

@@ -110,7 +110,7 @@ export type {
 } from "./savefile.js";
 
 export { savedConfig, setSavedConfig, ConfigRewriter, rewriteSavedConfig } from "./savefile-config.js";
-export type { SavedConfig, SavedConfigKind, ConfigInput, ConfigRewriterOptions } from "./savefile-config.js";
+export type { SavedConfig, SavedConfigKind, ConfigInput, ConfigRewriterOptions, RewriteSavedConfigOptions } from "./savefile-config.js";
 export { convertContainer } from "./savefile-convert.js";
 export type { ContainerTarget, ConvertContainerOptions, ContainerConversion } from "./savefile-convert.js";
 
@@ -159,6 +159,7 @@ export type {
   LegacyOutputFormat,
   LegacyLayout,
   LegacyOptions,
+  LegacyStreamOptions,
   LegacyEvent,
   LegacyLayoutEvent,
   LegacyPassthroughEvent,

@@ -12,6 +12,7 @@
  */
 import { XenStreamError } from "./errors.js";
 import { REC_LENGTH_MAX } from "./wire/frame.js";
+import { checkSourceOptions, sourceChunks, throwIfAborted, type AbortSignalLike, type ByteSource } from "./io/source.js";
 import { decodeUtf8, encodeUtf8 } from "./sexp.js";
 import { detectFormat, type AnySaveFile, type SaveFileContainer } from "./savefile.js";
 import { XL_HEADER_SIZE, XlMandatoryFlag } from "./xl/constants.js";
@@ -21,6 +22,7 @@ import { decodeLibvirtHeader, encodeLibvirtHeader, readLibvirtFixedHeader, type 
 import { XENOPSD_CHUNK_HEADER_SIZE, XENOPSD_SIGNATURE_SIZE } from "./xenopsd/constants.js";
 import { decodeXenopsdChunkHeader, decodeXenopsdSignature, encodeXenopsdChunk, type XenopsdChunk } from "./xenopsd/chunk.js";
 import { decodeXenopsRecord, type XenopsRecord } from "./xenopsd/record.js";
+import { checkBytes } from "./wire/args.js";
 
 /** Which configuration a container stores. */
 export type SavedConfigKind = "xl-json" | "xl-text" | "libvirt-xml" | "xenops-record";
@@ -231,6 +233,7 @@ export class ConfigRewriter {
    * for a file with nowhere to store a configuration; USAGE after `end()`
    */
   push(chunk: Uint8Array): Uint8Array[] {
+    checkBytes(chunk, "ConfigRewriter.push: chunk");
     if (this.finished) throw new XenStreamError("USAGE", this.received, "ConfigRewriter: push after end");
     this.received += chunk.length;
     if (this.passing) return chunk.length === 0 ? [] : [chunk];
@@ -327,15 +330,36 @@ function join(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Options of {@link rewriteSavedConfig}: the rewriter's, and the source's. */
+export interface RewriteSavedConfigOptions extends ConfigRewriterOptions {
+  /**
+   * Abandons the rewrite when it aborts: the pending read is not waited
+   * for, the source is cancelled, and the generator rejects with
+   * `signal.reason` (see `ByteSource` in `xen-migration-stream/io`).
+   */
+  signal?: AbortSignalLike;
+  /**
+   * ReadIntoSource only: the size of each buffer read into (1..2^30).
+   * @defaultValue 1048576 (1 MiB)
+   */
+  bufferSize?: number;
+}
+
 /**
- * Rewrites the stored configuration of a save file read from an (async)
- * iterable of chunks, yielding the output chunks (see {@link ConfigRewriter}).
+ * Rewrites the stored configuration of a save file read from any byte
+ * source (the contract of every async entry point: see `ByteSource` in
+ * `xen-migration-stream/io`), yielding the output chunks (see
+ * {@link ConfigRewriter}).
  *
- * @param source - the input chunks
+ * @param source - the input: a Uint8Array, (async) iterable of Uint8Array
+ * chunks, ReadableStream or ReadIntoSource
  * @param config - the new configuration
- * @param options - limits
+ * @param options - limits, `signal`, `bufferSize`
  * @returns an async generator of output chunks
- * @throws {@link XenStreamError} as {@link ConfigRewriter}
+ * @throws {@link XenStreamError} USAGE for invalid options or config (at
+ * the call); from the generator: as {@link ConfigRewriter}, USAGE for a
+ * source that is none or a chunk that is not a Uint8Array, and
+ * `signal.reason` when aborted
  *
  * @example
  * ```ts
@@ -343,12 +367,17 @@ function join(a: Uint8Array, b: Uint8Array): Uint8Array {
  * for await (const chunk of rewriteSavedConfig(fileChunks, newJson)) out.write(chunk);
  * ```
  */
-export async function* rewriteSavedConfig(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+export function rewriteSavedConfig(
+  source: ByteSource,
   config: ConfigInput,
-  options: ConfigRewriterOptions = {},
+  options?: RewriteSavedConfigOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const rewriter = new ConfigRewriter(config, options);
-  for await (const chunk of source) for (const out of rewriter.push(chunk)) yield out;
+  const checked = checkSourceOptions(options, "rewriteSavedConfig");
+  return rewriteChunks(source, new ConfigRewriter(config, checked), checked);
+}
+
+async function* rewriteChunks(source: ByteSource, rewriter: ConfigRewriter, options: RewriteSavedConfigOptions): AsyncGenerator<Uint8Array, void, undefined> {
+  for await (const chunk of sourceChunks(source, options, "rewriteSavedConfig source")) for (const out of rewriter.push(chunk)) yield out;
+  throwIfAborted(options.signal);
   for (const out of rewriter.end()) yield out;
 }

@@ -64,6 +64,7 @@ import {
   type XenopsdLegacyQemu,
 } from "./xenopsd/chunk.js";
 import { decodeXenopsRecord, type XenopsRecord } from "./xenopsd/record.js";
+import { checkBytes, checkObject, checkOptions } from "./wire/args.js";
 
 
 /** Visitor for events the save-file parser only counts. */
@@ -94,6 +95,7 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array, length: number): bool
  * @returns the format, or undefined when fewer than 8 bytes were given
  */
 export function detectFormat(bytes: Uint8Array): StreamFormat | undefined {
+  checkBytes(bytes, "detectFormat: bytes");
   if (bytes.length < DETECT_SIZE) return undefined;
   if (startsWith(bytes, XL_MAGIC, DETECT_SIZE)) return "xl";
   if (startsWith(bytes, LIBVIRT_MAGIC, DETECT_SIZE)) return "libvirt";
@@ -741,6 +743,8 @@ export type AnySaveFile = SaveFile | LegacySaveFile;
  * ```
  */
 export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOptions = {}): AnySaveFile {
+  checkBytes(bytes, "decodeAnySaveFile: bytes");
+  checkOptions(options, "decodeAnySaveFile: options");
   const decoder = new SaveFileDecoder(options);
   // A legacy stream that only completes with the input gives its last events at end().
   const events = [...decoder.push(bytes), ...decoder.end()];
@@ -820,6 +824,8 @@ export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOpt
  * ```
  */
 export function decodeSaveFile(bytes: Uint8Array, options: SaveFileDecoderOptions = {}): SaveFile {
+  checkBytes(bytes, "decodeSaveFile: bytes");
+  checkOptions(options, "decodeSaveFile: options");
   const file = decodeAnySaveFile(bytes, options);
   if (file.format === "legacy") {
     throw new XenStreamError(
@@ -953,6 +959,7 @@ export function writeContainerAfter(writer: Writer, container: SaveFileContainer
  * does not fit the stream), BAD_PADDING
  */
 export function encodeSaveFile(file: AnySaveFile): Uint8Array {
+  checkObject(file, "encodeSaveFile: file");
   checkContainer(file);
   const { before, after } = containerParts(file.container);
   if (file.format === "legacy") {

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { checkObject } from "../wire/args.js";
 
 /** A copy of `value` in which every Uint8Array reachable through fields and arrays of arrays is sliced. */
 function copyValue(value: unknown): unknown {
@@ -56,6 +57,7 @@ function copyFields<T extends object>(object: T): T {
  * @returns an equal event that shares no bytes with the input
  */
 export function copyEventBytes<E extends { kind: string }>(event: E): E {
+  checkObject(event, "copyEventBytes: event");
   const copy = { ...event } as E & { record?: object; header?: object };
   const source = event as E & { record?: object; header?: object };
   if (source.record !== undefined) copy.record = copyFields(source.record);

@@ -41,8 +41,8 @@ import { LibxcDecoder, type DecoderOptions, type LibxcEvent } from "../libxc/dec
 import { LibxlDecoder, type LibxlEvent } from "../libxl/decoder.js";
 import { SaveFileDecoder, type SaveFileDecoderOptions, type SaveFileEvent } from "../savefile.js";
 import { copyEventBytes } from "./copy.js";
-import { throwIfAborted, type AbortSignalLike, type ByteSource, type ReadIntoSource } from "./source.js";
-import { readWantedChunks } from "./wanted.js";
+import { checkSourceOptions, throwIfAborted, type AbortSignalLike, type ByteSource, type ReadIntoSource } from "./source.js";
+import { wantedChunks } from "./wanted.js";
 
 /** Options of the async decoders. */
 export interface AsyncDecodeOptions extends DecoderOptions {
@@ -60,8 +60,8 @@ export interface AsyncDecodeOptions extends DecoderOptions {
    */
   copy?: boolean;
   /**
-   * ReadIntoSource only: the starting size of the decoder's buffer. It
-   * grows to hold the largest record seen.
+   * ReadIntoSource only: the starting size of the decoder's buffer, in
+   * 1..2^30 (USAGE otherwise). It grows to hold the largest record seen.
    * @defaultValue 4259840 (4 MiB + 64 KiB: a full PAGE_DATA batch)
    */
   bufferSize?: number;
@@ -89,9 +89,11 @@ interface Tracked<E> {
  * @param source - the bytes (see {@link ByteSource})
  * @param options - limits, tolerance, `signal`, `copy`, `bufferSize`
  * @returns an async iterator of events
- * @throws {@link index!XenStreamError} as the whole-buffer decoder (TRUNCATED at
- * the end of an incomplete stream), USAGE for a chunk that is not a
- * Uint8Array; the abort reason when aborted
+ * @throws {@link index!XenStreamError} USAGE for bad options (at the call:
+ * the options object, `signal`, `bufferSize`, the decoder's limits); from
+ * the iterator: as the whole-buffer decoder (TRUNCATED at the end of an
+ * incomplete stream), USAGE for a source that is none or a chunk that is
+ * not a Uint8Array (see {@link ByteSource}); `signal.reason` when aborted
  *
  * @example
  * ```ts
@@ -102,8 +104,9 @@ interface Tracked<E> {
  * }
  * ```
  */
-export function decodeLibxcAsync(source: ByteSource, options: AsyncDecodeOptions = {}): AsyncGenerator<LibxcEvent, void, undefined> {
-  return drive(new LibxcDecoder(options), source, options);
+export function decodeLibxcAsync(source: ByteSource, options?: AsyncDecodeOptions): AsyncGenerator<LibxcEvent, void, undefined> {
+  const checked = checkSourceOptions(options, "decodeLibxcAsync");
+  return drive(new LibxcDecoder(checked), source, checked);
 }
 
 /**
@@ -116,8 +119,9 @@ export function decodeLibxcAsync(source: ByteSource, options: AsyncDecodeOptions
  * @throws {@link index!XenStreamError} as {@link decodeLibxcAsync}, plus
  * UNEXPECTED_RECORD
  */
-export function decodeLibxlAsync(source: ByteSource, options: AsyncDecodeOptions = {}): AsyncGenerator<LibxlEvent, void, undefined> {
-  return drive(new LibxlDecoder(options), source, options);
+export function decodeLibxlAsync(source: ByteSource, options?: AsyncDecodeOptions): AsyncGenerator<LibxlEvent, void, undefined> {
+  const checked = checkSourceOptions(options, "decodeLibxlAsync");
+  return drive(new LibxlDecoder(checked), source, checked);
 }
 
 /**
@@ -143,9 +147,10 @@ export function decodeLibxlAsync(source: ByteSource, options: AsyncDecodeOptions
  */
 export function decodeSaveFileAsync(
   source: ByteSource,
-  options: SaveFileAsyncDecodeOptions = {},
+  options?: SaveFileAsyncDecodeOptions,
 ): AsyncGenerator<SaveFileEvent, void, undefined> {
-  return drive(new SaveFileDecoder(options), source, options);
+  const checked = checkSourceOptions(options, "decodeSaveFileAsync");
+  return drive(new SaveFileDecoder(checked), source, checked);
 }
 
 async function* drive<E extends { kind: string }>(
@@ -156,7 +161,7 @@ async function* drive<E extends { kind: string }>(
   const { signal } = options;
   const copy = options.copy === true;
   decoder.reuseAssemblyBuffer();
-  for await (const chunk of readWantedChunks(source, decoder, options)) {
+  for await (const chunk of wantedChunks(source, decoder, options, "source")) {
     const events = decoder.push(chunk);
     for (let i = 0; i < events.length; i++) {
       throwIfAborted(signal);

@@ -24,7 +24,8 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
+import { checkObject } from "../wire/args.js";
 import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
 import { LibxcEncoder } from "../libxc/stream.js";
@@ -46,7 +47,7 @@ import {
   type SaveFileEvent,
 } from "../savefile.js";
 import { isStreamV2, writeXlHeader, xlHeaderSize, type XlHeader } from "../xl/header.js";
-import { throwIfAborted, type AbortSignalLike } from "./source.js";
+import { checkSourceOptions, throwIfAborted, type AbortSignalLike } from "./source.js";
 
 /** Options of the streaming encoders. */
 export interface ChunkEncodeOptions {
@@ -132,9 +133,10 @@ class ChunkWriter {
   private ready: Uint8Array[] = [];
 
   constructor(options: ChunkEncodeOptions) {
+    checkSourceOptions(options, "streaming encoder");
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
-      throw new XenStreamError("USAGE", 0, `chunkSize must be a positive integer, got ${String(chunkSize)}`);
+      throw new XenStreamError("USAGE", 0, `chunkSize must be a positive integer, got ${describeValue(chunkSize)}`);
     }
     this.chunkSize = chunkSize;
     this.reuse = options.reuseBuffer === true;
@@ -280,6 +282,15 @@ function badValue(offset: number, message: string, layer: "libxl" | "libxc" | "x
   return new XenStreamError("BAD_VALUE", offset, message, { layer });
 }
 
+/** Throws BAD_VALUE unless `value` is something `for await` can iterate. */
+function checkIterable(value: unknown, offset: number, what: string, layer: "libxl" | "libxc" | "xl"): void {
+  const iterable = value as { [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown } | null | undefined;
+  const ok =
+    typeof value === "object" && value !== null && !ArrayBuffer.isView(value) &&
+    (typeof iterable?.[Symbol.iterator] === "function" || typeof iterable?.[Symbol.asyncIterator] === "function");
+  if (!ok) throw badValue(offset, `${what} must be an array or an (async) iterable, got ${describeValue(value)}`, layer);
+}
+
 /**
  * Encodes a libxc stream from its headers and an (async) iterable of
  * records, as chunks. Concatenated, the chunks are exactly
@@ -308,22 +319,41 @@ export async function* encodeLibxcStreamChunks(
   yield* out.finish();
 }
 
-async function* writeLibxc(out: ChunkWriter, stream: StreamingLibxcStream): AsyncGenerator<Uint8Array, LibxcEncoder, undefined> {
+async function* writeLibxc(out: ChunkWriter, stream: StreamingLibxcStream, what = "libxc stream"): AsyncGenerator<Uint8Array, LibxcEncoder, undefined> {
+  if (typeof stream !== "object" || stream === null) throw badValue(out.offset, `${what} must be an object, got ${describeValue(stream)}`, "libxc");
   const encoder = new LibxcEncoder(stream.imageHeader, stream.domainHeader);
   out.libxcHeaders(encoder);
   yield* out.take();
-  yield* writeLibxcRecords(out, encoder, stream.records);
+  const start = out.offset;
+  const count = yield* writeLibxcRecords(out, encoder, stream.records, what);
+  checkLastRecord(count, start, what);
   return encoder;
 }
 
+/** Writes records; returns how many and the type of the last one. END must be the last (as encodeLibxcStream demands). */
 async function* writeLibxcRecords(
   out: ChunkWriter,
   encoder: LibxcEncoder,
   records: RecordSource<LibxcRecord>,
-): AsyncGenerator<Uint8Array, void, undefined> {
+  what: string,
+): AsyncGenerator<Uint8Array, { count: number; last: string | undefined }, undefined> {
+  checkIterable(records, out.offset, `${what}: records`, "libxc");
+  let count = 0;
+  let last: string | undefined;
   for await (const record of records) {
+    if (last === "END") throw badValue(out.offset, `${what}: a record after END (records[${count}]); END must be the last record`, "libxc");
     out.libxcRecord(encoder, record);
+    last = record.type;
+    count += 1;
     yield* out.take();
+  }
+  return { count, last };
+}
+
+/** The end rule of encodeLibxcStream: the records end with END, or CHECKPOINT in a checkpointed stream. */
+function checkLastRecord({ count, last }: { count: number; last: string | undefined }, offset: number, what: string): void {
+  if (last !== "END" && last !== "CHECKPOINT") {
+    throw badValue(offset, `${what}: the records must end with END (or CHECKPOINT in a checkpointed stream), got ${count === 0 ? "no records" : `${last} last`}`, "libxc");
   }
 }
 
@@ -352,6 +382,9 @@ export async function* encodeLibxlStreamChunks(
 }
 
 async function* writeLibxl(out: ChunkWriter, stream: StreamingLibxlStream): AsyncGenerator<Uint8Array, void, undefined> {
+  if (typeof stream !== "object" || stream === null) throw badValue(0, `libxl stream must be an object, got ${describeValue(stream)}`, "libxl");
+  // Validates the header (BAD_VALUE) before its byte order is read.
+  writeLibxlHeader(new Writer(LIBXL_HDR_SIZE, false, out.offset), stream.header);
   const littleEndian = !isBigEndianLibxl(stream.header);
   out.libxlHeader(stream.header);
   yield* out.take();
@@ -363,19 +396,39 @@ async function* writeLibxl(out: ChunkWriter, stream: StreamingLibxlStream): Asyn
     const at = context as { index: number; offset: number };
     return badValue(at.offset, `libxl items[${at.index}] (LIBXC_CONTEXT): LIBXC_CONTEXT must be followed by a LIBXC_STREAM part`, "libxl");
   };
+  checkIterable(stream.items, out.offset, "libxl items", "libxl");
+  // An item after END, or after an empty LIBXC_RESUME (which only a stream's last item may be).
+  let lastType: string | undefined;
+  let previousOffset = 0;
+  let emptyResume: { index: number; offset: number } | undefined;
+  let earlyEnd: { index: number; offset: number } | undefined;
   for await (const item of stream.items) {
     const offset = out.offset;
+    if (typeof item !== "object" || item === null || typeof item.type !== "string") {
+      throw badValue(offset, `libxl items[${index}] must be a record or part object with a string type, got ${describeValue(item)}`, "libxl");
+    }
     const fail = (message: string): never => {
       throw badValue(offset, `libxl items[${index}] (${item.type}): ${message}`, "libxl");
     };
+    // Reported after the item-order rules, as encodeLibxlStream does.
+    if (lastType === "END" && earlyEnd === undefined) earlyEnd = { index: index - 1, offset: previousOffset };
+    if (emptyResume !== undefined) {
+      throw badValue(emptyResume.offset, `libxl items[${emptyResume.index}] (LIBXC_RESUME): the records must end with END (or CHECKPOINT in a checkpointed stream), got no records`, "libxl");
+    }
+    lastType = item.type;
+    previousOffset = offset;
     if (item.type === "LIBXC_STREAM") {
       if (context === undefined) fail("a LIBXC_STREAM part must directly follow LIBXC_CONTEXT");
       context = undefined;
-      encoder = yield* writeLibxc(out, item.stream);
+      encoder = yield* writeLibxc(out, item.stream, `libxl items[${index}] (LIBXC_STREAM)`);
     } else if (item.type === "LIBXC_RESUME") {
       if (context !== undefined) throw contextFailure();
       if (encoder === undefined) return fail("a LIBXC_RESUME part needs an earlier LIBXC_STREAM");
-      yield* writeLibxcRecords(out, encoder, item.records);
+      const what = `libxl items[${index}] (LIBXC_RESUME)`;
+      const sized = yield* writeLibxcRecords(out, encoder, item.records, what);
+      // A checkpointed stream may stop where libxc has resumed and read nothing.
+      if (sized.count === 0) emptyResume = { index, offset };
+      else checkLastRecord(sized, offset, what);
     } else {
       if (context !== undefined) throw contextFailure();
       out.libxlRecord(item, littleEndian);
@@ -385,6 +438,12 @@ async function* writeLibxl(out: ChunkWriter, stream: StreamingLibxlStream): Asyn
     index += 1;
   }
   if (context !== undefined) throw contextFailure();
+  if (earlyEnd !== undefined) {
+    throw badValue(earlyEnd.offset, `libxl items[${earlyEnd.index}] (END): END must be the last item, not items[${earlyEnd.index}] of ${index}`, "libxl");
+  }
+  if (lastType !== "END" && lastType !== "CHECKPOINT_END" && lastType !== "CHECKPOINT_STATE" && lastType !== "LIBXC_RESUME") {
+    throw badValue(out.offset, `libxl items must end with END (or CHECKPOINT_END in a checkpointed stream), got ${lastType === undefined ? "no items" : `${lastType} last`}`, "libxl");
+  }
 }
 
 /**
@@ -413,6 +472,7 @@ export async function* encodeSaveFileChunks(
   file: StreamingSaveFile,
   options: ChunkEncodeOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
+  checkObject(file, "encodeSaveFileChunks: file");
   const out = new ChunkWriter(options);
   // The same rules, in the same order, as encodeSaveFile.
   checkContainer(file);
@@ -425,6 +485,7 @@ export async function* encodeSaveFileChunks(
     yield* out.finish();
     return;
   }
+  if (file.xl !== undefined) xlHeaderSize(file.xl); // checks the header's types first (BAD_VALUE)
   if (file.xl !== undefined && isStreamV2(file.xl) !== (file.format === "libxl")) {
     throw badValue(36, "xl header: the STREAMv2 flag must be set exactly when a libxl stream follows", "xl");
   }
@@ -469,7 +530,9 @@ export async function* encodeEventChunks(
   let libxlLittleEndian = true;
   let imageHeader: ImageHeader | undefined;
   let encoder: LibxcEncoder | undefined;
+  checkIterable(events, 0, "encodeEventChunks: events", "libxc");
   for await (const event of events) {
+    if (typeof event !== "object" || event === null) throw badValue(out.offset, `encodeEventChunks: an event must be an object, got ${describeValue(event)}`, "libxc");
     switch (event.layer) {
       case "xl":
         out.xlHeader(event.header);

@@ -7,9 +7,9 @@
  * @internal
  */
 import { RECORD_HEADER_SIZE } from "../wire/frame.js";
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { PAGE, pageAlignedBytes } from "./aligned.js";
-import { isPromiseLike, throwIfAborted, unlessAborted, type ReadIntoSource } from "./source.js";
+import { isPromiseLike, MAX_BUFFER_SIZE, throwIfAborted, unlessAborted, type ReadIntoSource } from "./source.js";
 import type { ReadWantedOptions, WantedConsumer, readWantedChunks } from "./wanted.js";
 
 /** Bytes read at least per read, so that runs of small records take one read. */
@@ -152,8 +152,8 @@ export async function* readIntoChunks(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { signal } = options;
   const size = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
-  if (!Number.isSafeInteger(size) || size < 1) {
-    throw new XenStreamError("USAGE", 0, `bufferSize must be a positive integer, got ${String(size)}`);
+  if (!Number.isSafeInteger(size) || size < 1 || size > MAX_BUFFER_SIZE) {
+    throw new XenStreamError("USAGE", 0, `bufferSize must be an integer in 1..${MAX_BUFFER_SIZE}, got ${describeValue(size)}`);
   }
   const input = new InputBuffer(size);
   let eof = false;
@@ -177,7 +177,7 @@ export async function* readIntoChunks(
         eof = true;
       } else {
         if (!Number.isInteger(count) || count < 0 || count > target.length) {
-          throw new XenStreamError("USAGE", received, `ReadIntoSource.read() returned ${String(count)} for a ${target.length}-byte target`);
+          throw new XenStreamError("USAGE", received, `ReadIntoSource.read() returned ${describeValue(count)} for a ${target.length}-byte target`);
         }
         input.end += count;
         received += count;

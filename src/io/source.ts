@@ -1,14 +1,40 @@
 /**
- * Byte sources for the async decoders, and cancellation.
+ * Byte sources for every async entry point, and cancellation.
  *
- * Every source is normalised once into a {@link ChunkPuller}: pull one
- * chunk, or cancel. Nothing here uses Node built-ins: a Node `Readable` is
- * read through its async iterator, a WHATWG `ReadableStream` through its
- * reader, so the same code runs in browsers, Deno and Bun.
+ * One contract for `decodeLibxcAsync`, `decodeLibxlAsync`,
+ * `decodeSaveFileAsync`, `readWantedChunks`, `verifyStream` (on anything
+ * but one Uint8Array) and `convertLegacyStream`:
+ *
+ * - Sources: a `Uint8Array`, an `Iterable` or `AsyncIterable` of
+ *   `Uint8Array` chunks (arrays, generators, Node `Readable`s), a WHATWG
+ *   `ReadableStream`, or a {@link ReadIntoSource} (`readIntoSource()`,
+ *   `fileSource()` of `xen-migration-stream/io/node`).
+ * - Chunks must be `Uint8Array`s (a Node `Buffer` is one). Anything else
+ *   (a string, a number, an `ArrayBuffer`, another typed array or a
+ *   `DataView`) is refused with `USAGE` naming the argument and the
+ *   chunk's index, at the offset of the bytes received before it: the
+ *   bytes of a `Uint16Array` are in the platform's byte order, so wrap
+ *   them yourself (`new Uint8Array(view.buffer, view.byteOffset,
+ *   view.byteLength)`) when that is what you mean.
+ * - Options are checked when the function is called (a bad `signal`,
+ *   `bufferSize` or options object throws `USAGE` there); the source is
+ *   checked when reading starts (the iterator or promise rejects).
+ * - `signal` (an `AbortSignal`): when it aborts, the pending read is
+ *   abandoned at once (a stalled source is not waited for), the source is
+ *   cancelled (ReadableStream `cancel()`, iterator `return()`, Node
+ *   Readable `destroy()`, ReadIntoSource `close()`), and the iterator or
+ *   promise rejects with `signal.reason`, as `fetch` and the WHATWG
+ *   streams do: by default a `DOMException` named `AbortError`
+ *   (`error.name === "AbortError"`), not a XenStreamError, since the
+ *   input is not at fault.
+ *
+ * Nothing here uses Node built-ins: a Node `Readable` is read through its
+ * async iterator, a WHATWG `ReadableStream` through its reader, so the
+ * same code runs in browsers, Deno and Bun.
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 
 /**
  * The parts of a WHATWG `ReadableStream<Uint8Array>` the decoders use (a
@@ -103,6 +129,9 @@ export function readIntoSource(reader: {
   read(target: Uint8Array): Promise<number | null> | number | null;
   close?(): Promise<void> | void;
 }): ReadIntoSource {
+  if (!isObject(reader) || typeof (reader as { read?: unknown }).read !== "function") {
+    throw new XenStreamError("USAGE", 0, `readIntoSource: reader must have a read(target) method, got ${describeValue(reader)}`);
+  }
   const source: ReadIntoSource = { kind: "readInto", read: (target) => reader.read(target) };
   if (typeof reader.close === "function") return { ...source, close: () => reader.close?.() };
   return source;
@@ -138,15 +167,30 @@ function isObject(value: unknown): value is object {
   return (typeof value === "object" || typeof value === "function") && value !== null;
 }
 
-/** Checks and normalises one chunk. @internal */
-export function asChunk(value: unknown, offset: number): Uint8Array {
+/** What a refused chunk is, for the USAGE message (never calls its methods). */
+function chunkKind(value: unknown): string {
+  if (typeof value === "string") return "a string (is an encoding set on the stream?)";
+  if (value instanceof ArrayBuffer) return "an ArrayBuffer (wrap it: new Uint8Array(buffer))";
+  if (ArrayBuffer.isView(value)) {
+    return `${describeValue(value)}, not a Uint8Array (its bytes are not taken: wrap them with new Uint8Array(view.buffer, view.byteOffset, view.byteLength))`;
+  }
+  return describeValue(value);
+}
+
+/**
+ * Checks and normalises one chunk: a Uint8Array, anything else is USAGE.
+ *
+ * @param value - what the source yielded
+ * @param offset - bytes received before it
+ * @param index - its index among the chunks
+ * @param name - the argument, for the message
+ * @internal
+ */
+export function asChunk(value: unknown, offset: number, index = 0, name = "source"): Uint8Array {
   // A plain Uint8Array view even of a Node Buffer, so that event fields are
   // the same type whatever the source (Buffer.subarray would give Buffers).
   if (value instanceof Uint8Array) return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  const what = typeof value === "string" ? "a string (is an encoding set on the stream?)" : typeof value;
-  throw new XenStreamError("USAGE", offset, `source yielded ${what}; expected Uint8Array chunks`);
+  throw new XenStreamError("USAGE", offset, `${name} yielded ${chunkKind(value)} as chunk ${index}; expected Uint8Array chunks`);
 }
 
 function ignore(): void {
@@ -168,12 +212,17 @@ function swallow(value: unknown): void {
 function fromIterator(
   iterator: Iterator<unknown> | AsyncIterator<unknown>,
   owner: unknown,
+  name: string,
 ): ChunkPuller {
   let pending: Promise<unknown> | undefined;
   let received = 0;
+  let index = 0;
   const take = (result: IteratorResult<unknown>): Pulled => {
+    if (typeof result !== "object" || result === null) {
+      throw new XenStreamError("USAGE", received, `${name}: its iterator's next() returned ${describeValue(result)}, not an iterator result`);
+    }
     if (result.done === true) return null;
-    const chunk = asChunk(result.value, received);
+    const chunk = asChunk(result.value, received, index++, name);
     received += chunk.length;
     return chunk;
   };
@@ -226,14 +275,15 @@ function fromIterator(
   };
 }
 
-function fromReadableStream(stream: ReadableStreamLike<unknown>): ChunkPuller {
+function fromReadableStream(stream: ReadableStreamLike<unknown>, name: string): ChunkPuller {
   const reader = stream.getReader();
   let received = 0;
+  let index = 0;
   return {
     pull() {
       return reader.read().then((result) => {
         if (result.done) return null;
-        const chunk = asChunk(result.value, received);
+        const chunk = asChunk(result.value, received, index++, name);
         received += chunk.length;
         return chunk;
       });
@@ -260,23 +310,65 @@ function fromReadableStream(stream: ReadableStreamLike<unknown>): ChunkPuller {
  * Normalises a chunk source. (ReadIntoSources are handled by the decode
  * driver itself.) @internal
  */
-export function chunkPuller(source: unknown): ChunkPuller {
-  if (source instanceof Uint8Array) return fromIterator([source][Symbol.iterator](), undefined);
-  if (isObject(source)) {
+export function chunkPuller(source: unknown, name = "source"): ChunkPuller {
+  if (source instanceof Uint8Array) return fromIterator([source][Symbol.iterator](), undefined, name);
+  // A typed array is iterable, but of numbers: never read it as chunks.
+  if (isObject(source) && !ArrayBuffer.isView(source)) {
     if (typeof (source as { getReader?: unknown }).getReader === "function") {
-      return fromReadableStream(source as ReadableStreamLike<unknown>);
+      return fromReadableStream(source as ReadableStreamLike<unknown>, name);
     }
     if (typeof (source as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function") {
-      return fromIterator((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), source);
+      return fromIterator((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), source, name);
     }
     if (typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function") {
-      return fromIterator((source as Iterable<unknown>)[Symbol.iterator](), source);
+      return fromIterator((source as Iterable<unknown>)[Symbol.iterator](), source, name);
     }
   }
-  throw new XenStreamError(
-    "USAGE",
-    0,
-    "source must be an AsyncIterable or Iterable of Uint8Array, a ReadableStream, a ReadIntoSource or a Uint8Array",
+  throw new XenStreamError("USAGE", 0, `${name} must be ${SOURCE_KINDS}, got ${sourceKind(source)}`);
+}
+
+const SOURCE_KINDS = "a Uint8Array, an Iterable or AsyncIterable of Uint8Array chunks, a ReadableStream or a ReadIntoSource";
+
+function sourceKind(value: unknown): string {
+  if (value instanceof ArrayBuffer) return "an ArrayBuffer (wrap it: new Uint8Array(buffer))";
+  if (ArrayBuffer.isView(value)) return `${describeValue(value)}, not a Uint8Array`;
+  return describeValue(value);
+}
+
+/** Largest `bufferSize` of the async entry points (1 GiB; a buffer grows past it for a larger record). @internal */
+export const MAX_BUFFER_SIZE = 2 ** 30;
+
+/**
+ * Checks the options every async entry point shares, at the call: the
+ * options object itself, `signal` (an AbortSignal) and `bufferSize`.
+ *
+ * @param options - what the caller passed (undefined: no options)
+ * @param name - the function, for messages
+ * @returns the options, or an empty object
+ * @throws {@link XenStreamError} USAGE naming the option
+ * @internal
+ */
+export function checkSourceOptions<T extends object>(options: T | undefined, name: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== "object" || options === null) {
+    throw new XenStreamError("USAGE", 0, `${name}: options must be an object, got ${describeValue(options)}`);
+  }
+  const { signal, bufferSize } = options as { signal?: unknown; bufferSize?: unknown };
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new XenStreamError("USAGE", 0, `${name}: options.signal must be an AbortSignal, got ${describeValue(signal)}`);
+  }
+  if (bufferSize !== undefined && (typeof bufferSize !== "number" || !Number.isSafeInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_BUFFER_SIZE)) {
+    throw new XenStreamError("USAGE", 0, `${name}: options.bufferSize must be an integer in 1..${MAX_BUFFER_SIZE}, got ${describeValue(bufferSize)}`);
+  }
+  return options;
+}
+
+function isAbortSignal(value: unknown): value is AbortSignalLike {
+  return (
+    isObject(value) &&
+    typeof (value as { aborted?: unknown }).aborted === "boolean" &&
+    typeof (value as { addEventListener?: unknown }).addEventListener === "function" &&
+    typeof (value as { removeEventListener?: unknown }).removeEventListener === "function"
   );
 }
 
@@ -321,4 +413,99 @@ export function unlessAborted<T>(value: T | PromiseLike<T>, signal: AbortSignalL
       },
     );
   });
+}
+
+/** Options of {@link sourceChunks}. @internal */
+export interface SourceChunkOptions {
+  signal?: AbortSignalLike | undefined;
+  /** ReadIntoSource: size of each fresh buffer read into. */
+  bufferSize?: number | undefined;
+}
+
+/** Default size of the buffers a ReadIntoSource is read into by {@link sourceChunks}: 1 MiB. */
+const FRESH_BUFFER_SIZE = 1 << 20;
+
+/**
+ * Any {@link ByteSource} as chunks that stay valid (for consumers that
+ * keep views of their input, such as the legacy converter, whose output
+ * borrows the page data): chunk sources as they come; a ReadIntoSource
+ * read into buffers that are filled once and never reused. The source is
+ * released when the iteration stops, for any reason; `signal` as in the
+ * module documentation.
+ *
+ * @param source - the bytes
+ * @param options - `signal`, `bufferSize` (checked by the caller with {@link checkSourceOptions})
+ * @param name - the argument, for USAGE messages
+ * @returns the chunks
+ * @internal
+ */
+export async function* sourceChunks(source: unknown, options: SourceChunkOptions, name: string): AsyncGenerator<Uint8Array, void, undefined> {
+  const { signal } = options;
+  throwIfAborted(signal);
+  if (isReadIntoSource(source)) {
+    yield* freshReads(source, options.bufferSize ?? FRESH_BUFFER_SIZE, signal, name);
+    return;
+  }
+  const puller = chunkPuller(source, name);
+  let finished = false;
+  let failure: unknown;
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      const pulled = puller.pull();
+      const chunk = isPromiseLike(pulled) ? await unlessAborted(pulled, signal) : pulled;
+      if (chunk === null) break;
+      yield chunk;
+    }
+    finished = true;
+    puller.release();
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    if (!finished) await puller.cancel(failure);
+  }
+}
+
+async function* freshReads(
+  source: ReadIntoSource,
+  size: number,
+  signal: AbortSignalLike | undefined,
+  name: string,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  let closed = false;
+  let received = 0;
+  let buffer = new Uint8Array(size);
+  let pos = 0;
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      // Each read fills the rest of the buffer, which earlier chunks never share.
+      if (pos === buffer.length) {
+        buffer = new Uint8Array(size);
+        pos = 0;
+      }
+      const target = buffer.subarray(pos);
+      const read = source.read(target);
+      const count: unknown = isPromiseLike(read) ? await unlessAborted(read, signal) : read;
+      if (count === null || count === 0) break;
+      if (typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > target.length) {
+        throw new XenStreamError("USAGE", received, `${name}: ReadIntoSource.read() returned ${describeValue(count)} for a ${target.length}-byte target`);
+      }
+      pos += count;
+      received += count;
+      yield target.subarray(0, count);
+    }
+    closed = true;
+    await source.close?.();
+  } finally {
+    if (!closed) {
+      closed = true;
+      try {
+        await source.close?.();
+      } catch {
+        // the conversion error (or the consumer leaving) matters more
+      }
+    }
+  }
 }

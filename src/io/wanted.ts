@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { chunkPuller, isPromiseLike, isReadIntoSource, throwIfAborted, unlessAborted, type AbortSignalLike, type ByteSource } from "./source.js";
+import { checkSourceOptions, chunkPuller, isPromiseLike, isReadIntoSource, throwIfAborted, unlessAborted, type AbortSignalLike, type ByteSource } from "./source.js";
 import { readIntoChunks } from "./read-into.js";
+import { describeValue, XenStreamError } from "../errors.js";
 
 /**
  * What {@link readWantedChunks} asks of the consumer of its chunks: how
@@ -58,8 +59,13 @@ export interface ReadWantedOptions {
  *
  * @param source - where the bytes come from
  * @param consumer - the decoder the pieces are pushed into
- * @param options - `signal`, `bufferSize`
+ * @param options - `signal`, `bufferSize` (see the source contract in
+ * {@link ByteSource})
  * @returns an async iterator of pieces
+ * @throws {@link index!XenStreamError} USAGE for bad options (at the
+ * call) and, from the iterator, for a source that is not a ByteSource or a
+ * chunk that is not a Uint8Array; the iterator rejects with
+ * `signal.reason` when the signal aborts
  *
  * @example
  * ```ts
@@ -73,10 +79,26 @@ export interface ReadWantedOptions {
 export function readWantedChunks(
   source: ByteSource,
   consumer: WantedConsumer,
-  options: ReadWantedOptions = {},
+  options?: ReadWantedOptions,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  if (typeof consumer !== "object" || consumer === null || typeof consumer.bytesWanted !== "number" || typeof consumer.bytesHeld !== "number") {
+    throw new XenStreamError("USAGE", 0, `readWantedChunks: consumer must have numeric bytesWanted and bytesHeld, got ${describeValue(consumer)}`);
+  }
+  return wantedChunks(source, consumer, checkSourceOptions(options, "readWantedChunks"), "source");
+}
+
+/**
+ * {@link readWantedChunks} with checked options, naming the source
+ * argument `name` in USAGE messages. @internal
+ */
+export function wantedChunks(
+  source: ByteSource,
+  consumer: WantedConsumer,
+  options: ReadWantedOptions,
+  name: string,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   if (isReadIntoSource(source)) return readIntoChunks(source, consumer, options);
-  return cutChunks(source, consumer, options.signal);
+  return cutChunks(source, consumer, options.signal, name);
 }
 
 
@@ -88,8 +110,10 @@ async function* cutChunks(
   source: ByteSource,
   consumer: WantedConsumer,
   signal: AbortSignalLike | undefined,
+  name: string,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const puller = chunkPuller(source);
+  throwIfAborted(signal);
+  const puller = chunkPuller(source, name);
   let finished = false;
   let failure: unknown;
   try {

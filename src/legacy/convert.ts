@@ -9,7 +9,8 @@
  * @module
  */
 import { concatBytes } from "../wire/bytes.js";
-import { XenStreamError } from "../errors.js";
+import { checkSourceOptions, sourceChunks, throwIfAborted, type AbortSignalLike, type ByteSource } from "../io/source.js";
+import type { XenStreamError } from "../errors.js";
 import { LibxcEncoder } from "../libxc/stream.js";
 import type { ImageHeader } from "../libxc/types.js";
 import { encodeLibxlHeader } from "../libxl/header.js";
@@ -20,6 +21,7 @@ import { Writer } from "../wire/writer.js";
 import type { InternalLegacyOptions } from "./parser.js";
 import { LegacyReader } from "./reader.js";
 import type { LegacyEvent, LegacyLayout, LegacyOptions } from "./types.js";
+import { checkBytes, checkOptions } from "../wire/args.js";
 
 /** Parts at least this long go out as they are; shorter ones are merged. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -55,7 +57,7 @@ export class LegacyConverter {
   constructor(options: LegacyOptions = {}) {
     // Each event is encoded as it is made (pushEach): the reader then
     // reuses its PAGE_DATA entry objects from batch to batch.
-    const internal: InternalLegacyOptions = { ...options, reuseEntries: true };
+    const internal: InternalLegacyOptions = { ...checkOptions(options, "LegacyConverter: options"), reuseEntries: true };
     this.reader = new LegacyReader(internal);
     this.visit = (event) => this.encodeEvent(event);
   }
@@ -221,28 +223,54 @@ export class LegacyConverter {
  * ```
  */
 export function convertLegacy(bytes: Uint8Array, options: LegacyOptions = {}): Uint8Array {
+  checkBytes(bytes, "convertLegacy: bytes");
+  checkOptions(options, "convertLegacy: options");
   const converter = new LegacyConverter(options);
   const parts = converter.push(bytes);
   parts.push(...converter.end());
   return concatBytes(parts.length === 0 ? [new Uint8Array(0)] : parts);
 }
 
+/** Options of {@link convertLegacyStream}: the conversion's, and the source's. */
+export interface LegacyStreamOptions extends LegacyOptions {
+  /**
+   * Abandons the conversion when it aborts: the pending read is not waited
+   * for, the source is cancelled, and the generator rejects with
+   * `signal.reason` (the contract of every async entry point: see
+   * `ByteSource` in `xen-migration-stream/io`).
+   */
+  signal?: AbortSignalLike;
+  /**
+   * ReadIntoSource only (`fileSource()`, `readIntoSource()`): the size of
+   * each buffer read into, in 1..2^30. Buffers are filled once and never
+   * reused, since the output chunks are views of them.
+   * @defaultValue 1048576 (1 MiB)
+   */
+  bufferSize?: number;
+}
+
 /**
- * Converts a legacy stream read from an (async) iterable of chunks,
- * yielding output chunks as they are ready. Memory is bounded by one page
- * batch plus the `maxRecordLength` items (see {@link LegacyReader}).
+ * Converts a legacy stream read from any byte source (the source contract
+ * of every async entry point: see `ByteSource` in
+ * `xen-migration-stream/io`), yielding output chunks as they are ready.
+ * Memory is bounded by one page batch plus the `maxRecordLength` items
+ * (see {@link LegacyReader}).
  *
  * When the legacy stream ends before the input (and `trailingData` is
  * "ignore"), the source is not read further and its iterator is closed, as
  * convert-legacy-stream stops reading there (on a migration socket the
  * bytes after the stream belong to someone else).
  *
- * @param source - the input chunks; they must not be modified once yielded
- * @param options - as {@link convertLegacy}
+ * @param source - the input: a Uint8Array, (async) iterable of Uint8Array
+ * chunks, ReadableStream or ReadIntoSource; chunks must not be modified
+ * once yielded
+ * @param options - as {@link convertLegacy}, plus `signal` and `bufferSize`
  * @returns an async generator of output chunks (views of input chunks or new buffers)
- * @throws {@link XenStreamError} as {@link convertLegacy}, after the chunks
- * before the fault have been yielded — a consumer must treat the output as
- * invalid when the generator throws
+ * @throws {@link XenStreamError} USAGE for invalid options (at the call);
+ * from the generator: as {@link convertLegacy}, after the chunks before
+ * the fault have been yielded — a consumer must treat the output as
+ * invalid when the generator throws; USAGE for a source that is none or a
+ * chunk that is not a Uint8Array; `signal.reason` when aborted
  *
  * @example
  * ```ts
@@ -250,19 +278,18 @@ export function convertLegacy(bytes: Uint8Array, options: LegacyOptions = {}): U
  * for await (const chunk of convertLegacyStream(fileChunks, { format: "libxl" })) out.write(chunk);
  * ```
  */
-export async function* convertLegacyStream(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: LegacyOptions = {},
-): AsyncGenerator<Uint8Array, void, undefined> {
-  const converter = new LegacyConverter(options);
+export function convertLegacyStream(source: ByteSource, options?: LegacyStreamOptions): AsyncGenerator<Uint8Array, void, undefined> {
+  const checked = checkSourceOptions(options, "convertLegacyStream");
+  return convertChunks(source, new LegacyConverter(checked), checked);
+}
+
+async function* convertChunks(source: ByteSource, converter: LegacyConverter, options: LegacyStreamOptions): AsyncGenerator<Uint8Array, void, undefined> {
   const drain = options.trailingData === "error";
-  for await (const chunk of source) {
-    if (!(chunk instanceof Uint8Array)) {
-      throw new XenStreamError("USAGE", converter.reader.offset, "convertLegacyStream: source chunks must be Uint8Arrays", { layer: "legacy" });
-    }
+  for await (const chunk of sourceChunks(source, options, "convertLegacyStream source")) {
     for (const part of converter.push(chunk)) yield part;
-    // Leaving the loop closes the source's iterator.
+    // Leaving the loop closes the source.
     if (converter.done && !drain) break;
   }
+  throwIfAborted(options.signal);
   for (const part of converter.end()) yield part;
 }

@@ -32,6 +32,7 @@ import {
   LegacyChunkId,
 } from "./constants.js";
 import type { LegacyGuest, LegacyLayout, LegacyWidth } from "./types.js";
+import { checkBytes, checkOptions } from "../wire/args.js";
 
 /** Bytes looked at, at most; structure beyond this is taken as plausible. */
 export const LEGACY_DETECT_WINDOW = 64 * 1024;
@@ -218,6 +219,8 @@ export function checkNotV2(bytes: Uint8Array, offset: number): void {
  * ```
  */
 export function detectLegacyLayout(bytes: Uint8Array, options: DetectLegacyOptions = {}): LegacyLayout | undefined {
+  checkBytes(bytes, "detectLegacyLayout: bytes");
+  checkOptions(options, "detectLegacyLayout: options");
   const offset = options.offset ?? 0;
   const final = options.final ?? false;
   if (bytes.length < 8 && !final) return undefined;

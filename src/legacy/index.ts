@@ -6,6 +6,7 @@
  */
 export { LegacyReader } from "./reader.js";
 export { LegacyConverter, convertLegacy, convertLegacyStream } from "./convert.js";
+export type { LegacyStreamOptions } from "./convert.js";
 export { detectLegacyLayout, LEGACY_DETECT_WINDOW } from "./detect.js";
 export type { DetectLegacyOptions } from "./detect.js";
 export {

@@ -31,6 +31,7 @@ import { PvTail } from "./sections/pv-tail.js";
 import { QemuRecord } from "./sections/qemu.js";
 import { Start } from "./sections/start.js";
 import type { LegacyEvent, LegacyGuest, LegacyLayout, LegacyOptions, LegacyOutputFormat, LegacyWidth } from "./types.js";
+import { checkOptions } from "../wire/args.js";
 
 /** One item of the legacy format, as the driver runs it. @internal */
 export interface Step {
@@ -88,6 +89,7 @@ export interface InternalLegacyOptions extends LegacyOptions {
 
 /** Validates the options. @internal */
 export function settingsOf(options: InternalLegacyOptions): Settings {
+  checkOptions(options, "legacy options");
   const fail = (message: string): never => {
     throw new XenStreamError("USAGE", 0, `legacy options: ${message}`, { layer: "legacy" });
   };

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { Writer } from "../wire/writer.js";
 import { decodeUtf8, encodeUtf8 } from "../sexp.js";
 import {
@@ -23,6 +23,7 @@ import {
   LIBVIRT_UNUSED_WORDS,
   LibvirtSaveVersion,
 } from "./constants.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /** A decoded libvirt save-image header with its XML. */
 export interface LibvirtHeader {
@@ -122,6 +123,8 @@ export function readLibvirtFixedHeader(bytes: Uint8Array, offset: number): { lit
  * ```
  */
 export function decodeLibvirtHeader(bytes: Uint8Array, offset = 0): { header: LibvirtHeader; size: number } {
+  checkBytes(bytes, "decodeLibvirtHeader: bytes");
+  checkOffset(offset, "decodeLibvirtHeader: offset");
   if (bytes.length < LIBVIRT_HEADER_SIZE) {
     throw new XenStreamError("TRUNCATED", offset + bytes.length, "libvirt header: truncated", { layer: "libvirt" });
   }
@@ -141,14 +144,26 @@ export function decodeLibvirtHeader(bytes: Uint8Array, offset = 0): { header: Li
 
 /** Size of an encoded header with its XML. @internal */
 export function libvirtHeaderSize(header: LibvirtHeader): number {
+  checkLibvirtHeaderTypes(header);
   return LIBVIRT_HEADER_SIZE + header.xml.length;
+}
+
+/** The field types of a header given to the encoder, checked before any is used (BAD_VALUE). */
+function checkLibvirtHeaderTypes(header: LibvirtHeader): void {
+  const fail = (message: string): never => {
+    throw new XenStreamError("BAD_VALUE", 0, `libvirt header: ${message}`, { layer: "libvirt" });
+  };
+  if (typeof header !== "object" || header === null) fail(`must be an object, got ${describeValue(header)}`);
+  if (header.byteOrder !== "little" && header.byteOrder !== "big") fail(`byteOrder must be "little" or "big", got ${describeValue(header.byteOrder)}`);
+  if (!(header.xml instanceof Uint8Array)) fail(`xml must be a Uint8Array, got ${describeValue(header.xml)}`);
+  if (!Array.isArray(header.unused)) fail(`unused must be an array of ${LIBVIRT_UNUSED_WORDS} u32 words, got ${describeValue(header.unused)}`);
 }
 
 /** @internal */
 export function writeLibvirtHeader(writer: Writer, header: LibvirtHeader): void {
   if (header.xml.length === 0) writer.fail("libvirt header: xml must not be empty (libvirt refuses xmlLen 0)");
   if (!Number.isInteger(header.version) || header.version < 0 || header.version > LIBVIRT_SAVE_VERSION_MAX) {
-    writer.fail(`libvirt header: version must be 0, 1 or 2, got ${String(header.version)}`);
+    writer.fail(`libvirt header: version must be 0, 1 or 2, got ${describeValue(header.version)}`);
   }
   if (header.unused.length !== LIBVIRT_UNUSED_WORDS) writer.fail(`libvirt header: unused must have 10 words, got ${header.unused.length}`);
   const littleEndian = writer.littleEndian;
@@ -170,6 +185,7 @@ export function writeLibvirtHeader(writer: Writer, header: LibvirtHeader): void 
  * outside 0..2 or an unused array that is not 10 words of u32
  */
 export function encodeLibvirtHeader(header: LibvirtHeader): Uint8Array {
+  checkObject(header, "encodeLibvirtHeader: header");
   const writer = new Writer(libvirtHeaderSize(header), true);
   writeLibvirtHeader(writer, header);
   return writer.bytes;

@@ -17,6 +17,7 @@ import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
 import { decodeDomainHeader, decodeImageHeader, isBigEndianImage, pageSizeOf } from "./header.js";
 import type { LibxcCodecContext } from "./records/context.js";
 import type { DomainHeader, ImageHeader, LibxcRecord } from "./types.js";
+import { checkOptions } from "../wire/args.js";
 
 /** Options of every decoder. */
 export interface DecoderOptions {
@@ -94,6 +95,7 @@ export interface LibxcParserOptions extends RecordLayerOptions {
 
 /** Checks and completes decoder options. @internal */
 export function recordLayerOptions(options: InternalDecoderOptions): LibxcParserOptions {
+  checkOptions(options, "decoder options");
   const maxRecordLength = options.maxRecordLength ?? REC_LENGTH_MAX;
   if (!Number.isInteger(maxRecordLength) || maxRecordLength < 0 || maxRecordLength > 0xffff_ffff) {
     throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${describeValue(maxRecordLength)}`);

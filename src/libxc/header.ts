@@ -20,6 +20,7 @@ import {
   PAGE_SHIFT_MIN,
 } from "./constants.js";
 import type { DomainHeader, ImageHeader } from "./types.js";
+import { checkBoolean, checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 const MARKER_WORD = 0xffff_ffff;
 
@@ -30,6 +31,7 @@ const MARKER_WORD = 0xffff_ffff;
  * @returns whether the options word has the big-endian bit
  */
 export function isBigEndianImage(header: ImageHeader): boolean {
+  checkObject(header, "isBigEndianImage: header");
   return (header.options & IHDR_OPT_BIG_ENDIAN) !== 0;
 }
 
@@ -40,6 +42,7 @@ export function isBigEndianImage(header: ImageHeader): boolean {
  * @returns 2 ** `pageShift`
  */
 export function pageSizeOf(header: DomainHeader): number {
+  checkObject(header, "pageSizeOf: header");
   return 2 ** header.pageShift;
 }
 
@@ -56,6 +59,8 @@ export function pageSizeOf(header: DomainHeader): number {
  * BAD_VERSION (at the field's absolute offset)
  */
 export function decodeImageHeader(bytes: Uint8Array, offset = 0): ImageHeader {
+  checkBytes(bytes, "decodeImageHeader: bytes");
+  checkOffset(offset, "decodeImageHeader: offset");
   const reader = new Reader(bytes.subarray(0, IHDR_SIZE), false, { base: offset, layer: "libxc", what: "libxc image header" });
   if (bytes.length < IHDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxc image header: truncated");
   const markerHigh = reader.u32("marker");
@@ -89,6 +94,9 @@ export function decodeImageHeader(bytes: Uint8Array, offset = 0): ImageHeader {
  * (domain type, page_shift: at the field's absolute offset)
  */
 export function decodeDomainHeader(bytes: Uint8Array, littleEndian: boolean, offset = 0): DomainHeader {
+  checkBytes(bytes, "decodeDomainHeader: bytes");
+  checkBoolean(littleEndian, "decodeDomainHeader: littleEndian");
+  checkOffset(offset, "decodeDomainHeader: offset");
   if (bytes.length < DHDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxc domain header: truncated");
   const reader = new Reader(bytes.subarray(0, DHDR_SIZE), littleEndian, { base: offset, layer: "libxc", what: "libxc domain header" });
   const type = reader.u32("type");
@@ -111,6 +119,9 @@ function failValue(offset: number, message: string): never {
 
 /** Writes the image header (validated like the decoder). @internal */
 export function writeImageHeader(writer: Writer, header: ImageHeader): void {
+  if (typeof header !== "object" || header === null) {
+    failValue(writer.base + writer.pos, `image header must be an object, got ${describeValue(header)}`);
+  }
   if (typeof header.version !== "number" || header.version < IHDR_VERSION_MIN || header.version > IHDR_VERSION_MAX) {
     failValue(writer.base + writer.pos, `image header version must be ${IHDR_VERSION_MIN}..${IHDR_VERSION_MAX}, got ${describeValue(header.version)}`);
   }
@@ -128,6 +139,9 @@ export function writeImageHeader(writer: Writer, header: ImageHeader): void {
 
 /** Writes the domain header (validated like the decoder). @internal */
 export function writeDomainHeader(writer: Writer, header: DomainHeader): void {
+  if (typeof header !== "object" || header === null) {
+    failValue(writer.base + writer.pos, `domain header must be an object, got ${describeValue(header)}`);
+  }
   if (header.type !== DomainType.X86_PV && header.type !== DomainType.X86_HVM) {
     failValue(writer.base + writer.pos, `domain type must be 1 (x86 PV) or 2 (x86 HVM), got ${describeValue(header.type)}`);
   }
@@ -161,6 +175,7 @@ export function encodeImageHeader(header: ImageHeader): Uint8Array {
  * @returns 16 bytes
  */
 export function encodeDomainHeader(header: DomainHeader, littleEndian = true): Uint8Array {
+  checkBoolean(littleEndian, "encodeDomainHeader: littleEndian");
   const writer = new Writer(DHDR_SIZE, littleEndian);
   writeDomainHeader(writer, header);
   return writer.bytes;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describeValue, XenStreamError } from "../errors.js";
 import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
 import { libxcTable } from "./codec.js";
@@ -12,6 +13,7 @@ import { LibxcDecoder, type DecoderOptions, type LibxcEvent } from "./decoder.js
 import { isBigEndianImage, pageSizeOf, writeDomainHeader, writeImageHeader } from "./header.js";
 import type { LibxcCodecContext } from "./records/context.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./types.js";
+import { checkBytes, checkOptions } from "../wire/args.js";
 
 /**
  * Decodes a whole libxc stream into its events.
@@ -22,6 +24,8 @@ import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./type
  * @throws {@link XenStreamError} on malformed or truncated input
  */
 export function decodeLibxcEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxcEvent[] {
+  checkBytes(bytes, "decodeLibxcEvents: bytes");
+  checkOptions(options, "decodeLibxcEvents: options");
   const decoder = new LibxcDecoder(options);
   const events = decoder.push(bytes);
   decoder.end();
@@ -61,6 +65,8 @@ export function libxcStreamFromEvents(events: Iterable<LibxcEvent>): LibxcStream
  * ```
  */
 export function decodeLibxcStream(bytes: Uint8Array, options: DecoderOptions = {}): LibxcStream {
+  checkBytes(bytes, "decodeLibxcStream: bytes");
+  checkOptions(options, "decodeLibxcStream: options");
   return libxcStreamFromEvents(decodeLibxcEvents(bytes, options));
 }
 
@@ -82,6 +88,10 @@ export class LibxcEncoder {
    * @param domainHeader - the domain header (its page_shift the page size)
    */
   constructor(imageHeader: ImageHeader, domainHeader: DomainHeader) {
+    // Validate both headers (BAD_VALUE) before reading the byte order and page size from them.
+    const check = new Writer(LibxcEncoder.headersSize, true);
+    writeImageHeader(check, imageHeader);
+    writeDomainHeader(check, domainHeader);
     this.imageHeader = imageHeader;
     this.domainHeader = domainHeader;
     this.littleEndian = !isBigEndianImage(imageHeader);
@@ -134,15 +144,43 @@ export function sizeRecords(
   encoder: LibxcEncoder,
   records: readonly LibxcRecord[],
   startOffset: number,
+  what = "libxc stream",
 ): { bodyLengths: number[]; total: number } {
+  if (!Array.isArray(records)) {
+    throw new XenStreamError("BAD_VALUE", startOffset, `libxc records must be an array, got ${describeValue(records)}`, { layer: "libxc" });
+  }
   const bodyLengths = new Array<number>(records.length);
   let total = 0;
   for (let i = 0; i < records.length; i++) {
+    if (i > 0 && (records[i - 1] as LibxcRecord).type === "END") {
+      throw new XenStreamError("BAD_VALUE", startOffset + total, `${what}: a record after END (records[${i}]); END must be the last record`, { layer: "libxc" });
+    }
     const { bodyLength, size } = encoder.recordSize(records[i] as LibxcRecord, startOffset + total);
     bodyLengths[i] = bodyLength;
     total += size;
   }
   return { bodyLengths, total };
+}
+
+/**
+ * Checks that `records` end where the libxc decoder lets a stream (or a
+ * part of one nested in libxl) stop: at END, or at a CHECKPOINT (where the
+ * decoder hands over to libxl, or may stop), with END nowhere else. Without
+ * it the encoder would write streams its own decoder refuses (TRUNCATED,
+ * TRAILING_DATA, or libxl records read as libxc ones). @internal
+ */
+export function checkRecordsEnd(records: readonly LibxcRecord[], startOffset: number, what: string): void {
+  // (END before the last record is refused by sizeRecords, at the record after it.)
+  const last = records.length - 1;
+  const type = records[last]?.type;
+  if (type !== "END" && type !== "CHECKPOINT") {
+    throw new XenStreamError(
+      "BAD_VALUE",
+      startOffset,
+      `${what}: the records must end with END (or CHECKPOINT in a checkpointed stream), got ${last < 0 ? "no records" : `${type} last`}`,
+      { layer: "libxc" },
+    );
+  }
 }
 
 /** Writes records sized by {@link sizeRecords}. @internal */
@@ -167,9 +205,13 @@ export interface LibxcPlan {
 }
 
 /** Sizes and validates a whole libxc stream that will start at `startOffset`. @internal */
-export function planLibxcStream(stream: LibxcStream, startOffset: number): LibxcPlan {
+export function planLibxcStream(stream: LibxcStream, startOffset: number, what = "libxc stream"): LibxcPlan {
+  if (typeof stream !== "object" || stream === null) {
+    throw new XenStreamError("BAD_VALUE", startOffset, `libxc stream must be an object, got ${describeValue(stream)}`, { layer: "libxc" });
+  }
   const encoder = new LibxcEncoder(stream.imageHeader, stream.domainHeader);
-  const { bodyLengths, total } = sizeRecords(encoder, stream.records, startOffset + LibxcEncoder.headersSize);
+  const { bodyLengths, total } = sizeRecords(encoder, stream.records, startOffset + LibxcEncoder.headersSize, what);
+  checkRecordsEnd(stream.records, startOffset + LibxcEncoder.headersSize, what);
   return { encoder, records: stream.records, bodyLengths, size: LibxcEncoder.headersSize + total };
 }
 

@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { Reader } from "../wire/reader.js";
 import { Writer } from "../wire/writer.js";
 import { LIBXL_HDR_SIZE, LIBXL_IDENT_BYTES, LIBXL_OPT_BIG_ENDIAN, LIBXL_VERSION } from "./constants.js";
 import type { LibxlHeader } from "./types.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /**
  * True when the libxl header says the stream is big-endian.
@@ -18,6 +19,7 @@ import type { LibxlHeader } from "./types.js";
  * @returns whether the options word has LIBXL_OPT_BIG_ENDIAN
  */
 export function isBigEndianLibxl(header: LibxlHeader): boolean {
+  checkObject(header, "isBigEndianLibxl: header");
   return (header.options & LIBXL_OPT_BIG_ENDIAN) !== 0;
 }
 
@@ -33,6 +35,8 @@ export function isBigEndianLibxl(header: LibxlHeader): boolean {
  * BAD_VERSION (at the field's absolute offset)
  */
 export function decodeLibxlHeader(bytes: Uint8Array, offset = 0): LibxlHeader {
+  checkBytes(bytes, "decodeLibxlHeader: bytes");
+  checkOffset(offset, "decodeLibxlHeader: offset");
   if (bytes.length < LIBXL_HDR_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "libxl header: truncated", { layer: "libxl" });
   const reader = new Reader(bytes.subarray(0, LIBXL_HDR_SIZE), false, { base: offset, layer: "libxl", what: "libxl header" });
   const ident = reader.bytesView(8, "ident");
@@ -46,8 +50,9 @@ export function decodeLibxlHeader(bytes: Uint8Array, offset = 0): LibxlHeader {
 
 /** @internal */
 export function writeLibxlHeader(writer: Writer, header: LibxlHeader): void {
-  if (header.version !== LIBXL_VERSION) {
-    throw new XenStreamError("BAD_VALUE", writer.base + writer.pos, `libxl header version must be ${LIBXL_VERSION}`, {
+  if (typeof header !== "object" || header === null || header.version !== LIBXL_VERSION) {
+    const got = typeof header === "object" && header !== null ? describeValue(header.version) : `a header ${describeValue(header)}`;
+    throw new XenStreamError("BAD_VALUE", writer.base + writer.pos, `libxl header version must be ${LIBXL_VERSION}, got ${got}`, {
       layer: "libxl",
     });
   }

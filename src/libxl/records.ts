@@ -6,7 +6,8 @@
  * @module
  * @internal
  */
-import { extraLength, withExtra, type BodyCodec } from "../wire/codec.js";
+import { describeValue } from "../errors.js";
+import { bytesLength, extraLength, withExtra, type BodyCodec } from "../wire/codec.js";
 import type { Reader } from "../wire/reader.js";
 import { CHECKPOINT_STATE_SIZE, EMULATOR_HEADER_SIZE } from "./constants.js";
 import type { CheckpointStateRecord, EmulatorContextRecord, EmulatorXenstoreDataRecord } from "./types.js";
@@ -53,10 +54,15 @@ export const xenstoreDataCodec: BodyCodec<EmulatorXenstoreDataRecord, NoContext>
   },
   bodyLength(record, _context, fail) {
     let length = EMULATOR_HEADER_SIZE;
-    record.entries.forEach(([key, value], i) => {
-      if (key.includes(NUL) || value.includes(NUL)) fail(`entries[${i}] contains a NUL byte`);
-      length += key.length + value.length + 2;
-    });
+    const entries = record.entries as unknown;
+    if (!Array.isArray(entries)) return fail(`entries must be an array of [key, value] pairs, got ${describeValue(entries)}`);
+    for (let i = 0; i < entries.length; i++) {
+      const pair: unknown = entries[i];
+      if (!Array.isArray(pair) || pair.length !== 2) fail(`entries[${i}] must be a [key, value] pair, got ${describeValue(pair)}`);
+      const [key, value] = pair as unknown[];
+      length += bytesLength(key, `entries[${i}][0]`, fail) + bytesLength(value, `entries[${i}][1]`, fail) + 2;
+      if ((key as Uint8Array).includes(NUL) || (value as Uint8Array).includes(NUL)) fail(`entries[${i}] contains a NUL byte`);
+    }
     return length;
   },
   encode(writer, record) {
@@ -76,7 +82,7 @@ export const emulatorContextCodec: BodyCodec<EmulatorContextRecord, NoContext> =
     const header = readEmulatorHeader(reader);
     return { type: "EMULATOR_CONTEXT", ...header, data: reader.rest() };
   },
-  bodyLength: (record) => EMULATOR_HEADER_SIZE + record.data.length,
+  bodyLength: (record, _context, fail) => EMULATOR_HEADER_SIZE + bytesLength(record.data, "data", fail),
   encode(writer, record) {
     writer.u32(record.emulatorId, "emulatorId");
     writer.u32(record.index, "index");
@@ -95,7 +101,7 @@ export const checkpointStateCodec: BodyCodec<CheckpointStateRecord, NoContext> =
     }
     return withExtra({ type: "CHECKPOINT_STATE", controlId: reader.u32("control_id") }, reader);
   },
-  bodyLength: (record) => CHECKPOINT_STATE_SIZE + extraLength(record),
+  bodyLength: (record, _context, fail) => CHECKPOINT_STATE_SIZE + extraLength(record, fail),
   encode(writer, record) {
     writer.u32(record.controlId, "controlId");
     if (record.extra !== undefined) writer.raw(record.extra);

@@ -3,17 +3,18 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
 import type { DecoderOptions } from "../libxc/decoder.js";
-import { planLibxcStream, sizeRecords, writeRecords, type LibxcEncoder } from "../libxc/stream.js";
+import { checkRecordsEnd, planLibxcStream, sizeRecords, writeRecords, type LibxcEncoder } from "../libxc/stream.js";
 import type { LibxcRecord } from "../libxc/types.js";
 import { LIBXL_HDR_SIZE } from "./constants.js";
 import { LibxlDecoder, type LibxlEvent } from "./decoder.js";
 import { isBigEndianLibxl, writeLibxlHeader } from "./header.js";
 import { NO_CONTEXT, libxlTable } from "./codec.js";
 import type { LibxlHeader, LibxlItem, LibxlRecord, LibxlStream } from "./types.js";
+import { checkBoolean, checkBytes, checkOptions } from "../wire/args.js";
 
 /**
  * Decodes a whole libxl stream into its events (both layers, in order).
@@ -24,6 +25,8 @@ import type { LibxlHeader, LibxlItem, LibxlRecord, LibxlStream } from "./types.j
  * @throws {@link XenStreamError} on malformed or truncated input
  */
 export function decodeLibxlEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxlEvent[] {
+  checkBytes(bytes, "decodeLibxlEvents: bytes");
+  checkOptions(options, "decodeLibxlEvents: options");
   const decoder = new LibxlDecoder(options);
   const events = decoder.push(bytes);
   decoder.end();
@@ -79,6 +82,8 @@ export function libxlStreamFromEvents(events: Iterable<LibxlEvent>): LibxlStream
  * UNEXPECTED_RECORD for checkpoint records out of place
  */
 export function decodeLibxlStream(bytes: Uint8Array, options: DecoderOptions = {}): LibxlStream {
+  checkBytes(bytes, "decodeLibxlStream: bytes");
+  checkOptions(options, "decodeLibxlStream: options");
   return libxlStreamFromEvents(decodeLibxlEvents(bytes, options));
 }
 
@@ -95,32 +100,54 @@ export function planLibxlStream(stream: LibxlStream, startOffset: number): { pla
   const plan: Planned[] = [];
   let size = LIBXL_HDR_SIZE;
   let encoder: LibxcEncoder | undefined;
-  for (let i = 0; i < stream.items.length; i++) {
-    const item = stream.items[i] as LibxlItem;
+  let earlyEnd: { index: number; offset: number } | undefined;
+  const misuse = (offset: number, message: string): never => {
+    throw new XenStreamError("BAD_VALUE", offset, message, { layer: "libxl" });
+  };
+  if (typeof stream !== "object" || stream === null) misuse(startOffset, `libxl stream must be an object, got ${describeValue(stream)}`);
+  // Validates the header (BAD_VALUE) before its byte order is read.
+  writeLibxlHeader(new Writer(LIBXL_HDR_SIZE, false, startOffset), stream.header);
+  const items: unknown = stream.items;
+  if (!Array.isArray(items)) return misuse(startOffset + size, `libxl items must be an array, got ${describeValue(items)}`);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as LibxlItem;
     const offset = startOffset + size;
-    const fail = (message: string): never => {
-      throw new XenStreamError("BAD_VALUE", offset, `libxl items[${i}] (${item.type}): ${message}`, { layer: "libxl" });
-    };
-    const previous = stream.items[i - 1];
+    if (typeof item !== "object" || item === null || typeof item.type !== "string") {
+      misuse(offset, `libxl items[${i}] must be a record or part object with a string type, got ${describeValue(item)}`);
+    }
+    const fail = (message: string): never => misuse(offset, `libxl items[${i}] (${item.type}): ${message}`);
+    const previous = items[i - 1] as LibxlItem | undefined;
+    if (item.type === "END" && i < items.length - 1 && earlyEnd === undefined) earlyEnd = { index: i, offset };
     if (item.type === "LIBXC_STREAM") {
       if (previous?.type !== "LIBXC_CONTEXT") fail("a LIBXC_STREAM part must directly follow LIBXC_CONTEXT");
-      const part = planLibxcStream(item.stream, offset);
+      const part = planLibxcStream(item.stream, offset, `libxl items[${i}] (LIBXC_STREAM)`);
       encoder = part.encoder;
       plan.push({ kind: "libxc", encoder, headers: true, records: part.records, bodyLengths: part.bodyLengths });
       size += part.size;
     } else if (item.type === "LIBXC_RESUME") {
       if (encoder === undefined) return fail("a LIBXC_RESUME part needs an earlier LIBXC_STREAM");
-      const sized = sizeRecords(encoder, item.records, offset);
+      const sized = sizeRecords(encoder, item.records, offset, `libxl items[${i}] (LIBXC_RESUME)`);
+      // A checkpointed stream may stop where libxc has resumed and read nothing.
+      if (i < items.length - 1 || item.records.length > 0) checkRecordsEnd(item.records, offset, `libxl items[${i}] (LIBXC_RESUME)`);
       plan.push({ kind: "libxc", encoder, headers: false, records: item.records, bodyLengths: sized.bodyLengths });
       size += sized.total;
     } else {
-      if (item.type === "LIBXC_CONTEXT" && stream.items[i + 1]?.type !== "LIBXC_STREAM") {
+      if (item.type === "LIBXC_CONTEXT" && (items[i + 1] as LibxlItem | undefined)?.type !== "LIBXC_STREAM") {
         fail("LIBXC_CONTEXT must be followed by a LIBXC_STREAM part");
       }
       const bodyLength = libxlTable.bodyLength(item, NO_CONTEXT, offset);
       plan.push({ kind: "libxl", record: item, bodyLength });
       size += CodecTable.frameSize(bodyLength);
     }
+  }
+  if (earlyEnd !== undefined) {
+    misuse(earlyEnd.offset, `libxl items[${earlyEnd.index}] (END): END must be the last item, not items[${earlyEnd.index}] of ${items.length}`);
+  }
+  const lastType = (items[items.length - 1] as LibxlItem | undefined)?.type;
+  // Where the libxl decoder may stop: after END, or in a checkpointed stream
+  // after CHECKPOINT_END, CHECKPOINT_STATE or a LIBXC_RESUME (libxc resumed, nothing read).
+  if (lastType !== "END" && lastType !== "CHECKPOINT_END" && lastType !== "CHECKPOINT_STATE" && lastType !== "LIBXC_RESUME") {
+    misuse(startOffset + size, `libxl items must end with END (or CHECKPOINT_END in a checkpointed stream), got ${lastType === undefined ? "no items" : `${lastType} last`}`);
   }
   return { plan, size };
 }
@@ -164,5 +191,6 @@ export function encodeLibxlStream(stream: LibxlStream): Uint8Array {
  * @returns the record bytes
  */
 export function encodeLibxlRecord(record: LibxlRecord, littleEndian = true): Uint8Array {
+  checkBoolean(littleEndian, "encodeLibxlRecord: littleEndian");
   return libxlTable.encodeOne(record, NO_CONTEXT, littleEndian);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { SaveFileEvent } from "../savefile.js";
+import type { AbortSignalLike } from "../io/source.js";
 import type { ErrorCode, Layer } from "../errors.js";
 import type { FormatOption, StreamFormat } from "../savefile.js";
 import type { ContainerSummary } from "./container.js";
@@ -266,6 +267,21 @@ export interface VerifyOptions {
    * fields and PAGE_DATA entries are valid only during the call.
    */
   onEvent?: (event: SaveFileEvent) => void;
+  /**
+   * Async sources only: abandons verification when it aborts. The pending
+   * read is not waited for, the source is cancelled, and the promise
+   * rejects with `signal.reason` (see `ByteSource` in
+   * `xen-migration-stream/io` for the contract every async entry point
+   * shares).
+   */
+  signal?: AbortSignalLike;
+  /**
+   * ReadIntoSource only (`fileSource()`, `readIntoSource()`): the starting
+   * size of the reused read buffer, in 1..2^30. It grows to hold the
+   * largest record seen.
+   * @defaultValue 4259840 (4 MiB + 64 KiB: a full PAGE_DATA batch)
+   */
+  bufferSize?: number;
   /**
    * Highest pfn tracked by the distinct-pfn bitmap (memory: this / 8 bytes).
    * @defaultValue 134217727 (2^27 - 1: 512 GiB of 4 KiB pages, a 16 MiB bitmap)

@@ -5,7 +5,9 @@
  * @module
  */
 import { concatBytes } from "../wire/bytes.js";
-import { XenStreamError, isXenStreamError, type ErrorCode } from "../errors.js";
+import { checkSourceOptions, type ByteSource } from "../io/source.js";
+import { wantedChunks } from "../io/wanted.js";
+import { describeValue, XenStreamError, isXenStreamError, type ErrorCode } from "../errors.js";
 import type { InternalDecoderOptions } from "../libxc/decoder.js";
 import { SaveFileDecoder, detectFormat, mayBeLegacy, type SaveFileDecoderOptions, type SaveFileEvent } from "../savefile.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
@@ -14,26 +16,36 @@ import { eventKey, type ReportOptions, type Rule, type RuleContext } from "./rul
 import { RULES } from "./rules/index.js";
 import { VerifyState } from "./state.js";
 import type { Finding, Profile, Severity, VerifyOptions, VerifyReport } from "./types.js";
+import { checkBytes } from "../wire/args.js";
 
 const DEFAULT_MAX_FINDINGS = 1000;
 const DEFAULT_MAX_TRACKED_PFN = 2 ** 27 - 1;
 
 function validateOptions(options: VerifyOptions): { profile: Profile; maxFindings: number; maxTrackedPfn: number } {
+  if (typeof options !== "object" || options === null) {
+    throw new XenStreamError("USAGE", 0, `verifier options must be an object, got ${describeValue(options)}`);
+  }
   const profile = options.profile ?? "spec";
   if (profile !== "spec" && profile !== "restore") {
-    throw new XenStreamError("USAGE", 0, `profile must be "spec" or "restore", got ${JSON.stringify(profile)}`);
+    throw new XenStreamError("USAGE", 0, `profile must be "spec" or "restore", got ${describeValue(profile)}`);
   }
   const format = options.format ?? "auto";
-  if (!["auto", "xl", "libxl", "libxc", "libvirt", "xenopsd"].includes(format)) {
-    throw new XenStreamError("USAGE", 0, `format must be auto, xl, libxl, libxc, libvirt or xenopsd, got ${JSON.stringify(format)}`);
+  if (typeof format !== "string" || !["auto", "xl", "libxl", "libxc", "libvirt", "xenopsd"].includes(format)) {
+    throw new XenStreamError("USAGE", 0, `format must be auto, xl, libxl, libxc, libvirt or xenopsd, got ${describeValue(format)}`);
   }
   const maxFindings = options.maxFindings ?? DEFAULT_MAX_FINDINGS;
   if (!Number.isInteger(maxFindings) || maxFindings < 1) {
-    throw new XenStreamError("USAGE", 0, `maxFindings must be a positive integer, got ${String(maxFindings)}`);
+    throw new XenStreamError("USAGE", 0, `maxFindings must be a positive integer, got ${describeValue(maxFindings)}`);
   }
   const maxTrackedPfn = options.maxTrackedPfn ?? DEFAULT_MAX_TRACKED_PFN;
   if (!Number.isInteger(maxTrackedPfn) || maxTrackedPfn < 0 || maxTrackedPfn > 2 ** 35) {
-    throw new XenStreamError("USAGE", 0, `maxTrackedPfn must be an integer in 0..2^35, got ${String(maxTrackedPfn)}`);
+    throw new XenStreamError("USAGE", 0, `maxTrackedPfn must be an integer in 0..2^35, got ${describeValue(maxTrackedPfn)}`);
+  }
+  for (const name of ["onListing", "onFinding", "onEvent"] as const) {
+    const callback: unknown = options[name];
+    if (callback !== undefined && typeof callback !== "function") {
+      throw new XenStreamError("USAGE", 0, `${name} must be a function, got ${describeValue(callback)}`);
+    }
   }
   return { profile, maxFindings, maxTrackedPfn };
 }
@@ -218,6 +230,7 @@ export class StreamVerifier {
    * @throws {@link XenStreamError} USAGE after {@link end}
    */
   push(chunk: Uint8Array): boolean {
+    checkBytes(chunk, "StreamVerifier.push: chunk");
     if (this.ended) throw new XenStreamError("USAGE", this.state.bytes, "verifier already ended");
     if (this.stopped) return false;
     this.state.bytes += chunk.length;
@@ -317,33 +330,32 @@ export interface ByteStreamReader {
   cancel?(reason?: unknown): Promise<void>;
 }
 
-/** What {@link verifyStream} reads: bytes, or chunks arriving over time. */
-export type VerifyInput = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ByteReadableStream;
+/**
+ * What {@link verifyStream} reads: one Uint8Array (verified synchronously),
+ * or any byte source of the async entry points (chunks arriving over time,
+ * a ReadableStream, a `fileSource()` or `readIntoSource()`).
+ */
+export type VerifyInput = Uint8Array | ByteSource | ByteReadableStream;
 
-function isReadableStream(input: unknown): input is ByteReadableStream {
-  return typeof input === "object" && input !== null && typeof (input as { getReader?: unknown }).getReader === "function";
-}
-
-async function verifyAsync(input: Exclude<VerifyInput, Uint8Array>, options: VerifyOptions): Promise<VerifyReport> {
-  const verifier = new StreamVerifier(options);
-  if (isReadableStream(input)) {
-    const reader = input.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (value !== undefined && !verifier.push(value)) {
-          await reader.cancel?.().catch(() => undefined);
-          break;
-        }
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  } else if (Symbol.asyncIterator in input) {
-    for await (const chunk of input) if (!verifier.push(chunk)) break;
-  } else {
-    for (const chunk of input) if (!verifier.push(chunk)) break;
+/**
+ * Reads `input` in the pieces the verifier wants next (see
+ * readWantedChunks): no record is assembled where it need not be, and a
+ * ReadIntoSource is read into one reused buffer (the verifier keeps no
+ * view of a chunk after push returns). Reading stops at the first fatal
+ * fault.
+ */
+async function verifyAsync(input: Exclude<VerifyInput, Uint8Array>, verifier: StreamVerifier, options: VerifyOptions): Promise<VerifyReport> {
+  const consumer = {
+    get bytesWanted(): number {
+      // Past the end, a little more: trailing bytes are read and reported.
+      return verifier.bytesWanted === 0 && !verifier.done ? 1 << 16 : verifier.bytesWanted;
+    },
+    get bytesHeld(): number {
+      return verifier.bytesHeld;
+    },
+  };
+  for await (const chunk of wantedChunks(input as ByteSource, consumer, options, "verifyStream input")) {
+    if (!verifier.push(chunk)) break;
   }
   return verifier.end();
 }
@@ -357,14 +369,20 @@ async function verifyAsync(input: Exclude<VerifyInput, Uint8Array>, options: Ver
  * reading stops at the first fatal fault.
  *
  * Never throws for a malformed stream; throws only for invalid options
- * (XenStreamError USAGE) or when the source itself fails.
+ * (XenStreamError USAGE, thrown at the call) or when the source itself
+ * fails. An async source follows the contract of every async entry point
+ * (`ByteSource` in `xen-migration-stream/io`): a chunk that is not a
+ * Uint8Array, or an input that is no source, rejects with USAGE naming
+ * the input; `signal` abandons a stalled source (the promise rejects with
+ * `signal.reason`).
  *
  * See the module documentation of `verify/index.ts` for the profiles and
  * for the decision taken on each place where the spec, Xen's verifier and
  * Xen's restore disagree.
  *
  * @param input - the stream
- * @param options - format, profile, limits, listing
+ * @param options - format, profile, limits, listing; `signal` and
+ * `bufferSize` for async sources
  * @returns the report (a Promise for async sources)
  *
  * @example
@@ -379,11 +397,12 @@ async function verifyAsync(input: Exclude<VerifyInput, Uint8Array>, options: Ver
 export function verifyStream(input: Uint8Array, options?: VerifyOptions): VerifyReport;
 export function verifyStream(input: Exclude<VerifyInput, Uint8Array>, options?: VerifyOptions): Promise<VerifyReport>;
 export function verifyStream(input: VerifyInput, options?: VerifyOptions): VerifyReport | Promise<VerifyReport>;
-export function verifyStream(input: VerifyInput, options: VerifyOptions = {}): VerifyReport | Promise<VerifyReport> {
+export function verifyStream(input: VerifyInput, options?: VerifyOptions): VerifyReport | Promise<VerifyReport> {
+  const checked = checkSourceOptions(options, "verifyStream");
+  const verifier = new StreamVerifier(checked);
   if (input instanceof Uint8Array) {
-    const verifier = new StreamVerifier(options);
     verifier.push(input);
     return verifier.end();
   }
-  return verifyAsync(input, options);
+  return verifyAsync(input, verifier, checked);
 }

@@ -9,6 +9,7 @@
  * @module
  * @internal
  */
+import { describeValue } from "../errors.js";
 import type { Reader } from "./reader.js";
 import type { Writer } from "./writer.js";
 
@@ -135,8 +136,8 @@ export type Registry<Names extends string, Records, C, P> = {
 export type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 /** Length of the record's `extra` bytes (0 when absent). @internal */
-export function extraLength(record: { extra?: Uint8Array }): number {
-  return record.extra === undefined ? 0 : record.extra.length;
+export function extraLength(record: { extra?: Uint8Array }, fail: Fail): number {
+  return record.extra === undefined ? 0 : bytesLength(record.extra, "extra", fail);
 }
 
 /** Keeps non-empty trailing bytes as `extra`. @internal */
@@ -154,9 +155,37 @@ export function withExtra<R extends object>(record: R, reader: Reader): R & { ex
 export function signalCodec<R extends { type: string; extra?: Uint8Array }, C>(name: R["type"]): BodyCodec<R, C> {
   return {
     decode: (reader) => withExtra({ type: name } as R, reader),
-    bodyLength: (record) => extraLength(record),
+    bodyLength: (record, _context, fail) => extraLength(record, fail),
     encode: (writer, record) => {
       if (record.extra !== undefined) writer.raw(record.extra);
     },
   };
+}
+
+/**
+ * Checks that a byte field of a value given to an encoder is a Uint8Array
+ * (not a string, an array or another typed array, which `set()` would
+ * quietly coerce) and returns its length. @internal
+ */
+export function bytesLength(value: unknown, field: string, fail: Fail): number {
+  if (!(value instanceof Uint8Array)) fail(`${field} must be a Uint8Array, got ${describeValue(value)}`);
+  return value.length;
+}
+
+/** Checks that a list field of a value given to an encoder is an array of objects. @internal */
+export function objectArray<T>(value: unknown, field: string, fail: Fail): readonly T[] {
+  if (!Array.isArray(value)) fail(`${field} must be an array, got ${describeValue(value)}`);
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (typeof item !== "object" || item === null) fail(`${field}[${i}] must be an object, got ${describeValue(item)}`);
+  }
+  return value as readonly T[];
+}
+
+/** Checks that a field given to an encoder is an integer in 0..max (before it is compared or combined). @internal */
+export function uintField(value: unknown, max: number, field: string, fail: Fail): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
+    fail(`${field} must be an integer in 0..${max}, got ${describeValue(value)}`);
+  }
+  return value;
 }

@@ -4,8 +4,9 @@
  * @module
  * @internal
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { ByteQueue } from "./queue.js";
+import { checkBytes, checkOffset } from "./args.js";
 
 /** What a format parser offers its driver. @internal */
 export interface Parser<E> {
@@ -43,6 +44,7 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
 
   /** @internal */
   protected constructor(parser: P, startOffset: number) {
+    checkOffset(startOffset, "decoder startOffset");
     this.parser = parser;
     this.queue = new ByteQueue(startOffset);
   }
@@ -72,6 +74,9 @@ export abstract class PushDecoder<E, P extends Parser<E>> {
    * keeps failing with the same error)
    */
   pushEach(chunk: Uint8Array, visit: (event: E) => void): void {
+    // Misuse throws before anything changes: the decoder stays usable.
+    if (!(chunk instanceof Uint8Array)) checkBytes(chunk, "push: chunk");
+    if (typeof visit !== "function") throw new XenStreamError("USAGE", this.queue.offset, `pushEach: visit must be a function, got ${describeValue(visit)}`);
     this.guard();
     try {
       this.queue.push(chunk);

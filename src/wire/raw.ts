@@ -5,6 +5,8 @@
  */
 import { RECORD_HEADER_SIZE, paddingLength } from "./frame.js";
 import { viewOf } from "./reader.js";
+import { describeValue, XenStreamError } from "../errors.js";
+import { checkBoolean, checkObject } from "./args.js";
 
 /** A record given as raw parts, for building deliberately malformed streams. */
 export interface RawRecordInput {
@@ -27,6 +29,19 @@ export interface RawRecordInput {
  * @returns the record bytes
  */
 export function encodeRawRecord(input: RawRecordInput, littleEndian = true): Uint8Array {
+  checkObject(input, "encodeRawRecord: input");
+  checkBoolean(littleEndian, "encodeRawRecord: littleEndian");
+  const u32 = (value: unknown, field: string): void => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+      throw new XenStreamError("BAD_VALUE", 0, `encodeRawRecord: ${field} must be an integer in 0..4294967295, got ${describeValue(value)}`);
+    }
+  };
+  u32(input.typeId, "typeId");
+  if (input.bodyLength !== undefined) u32(input.bodyLength, "bodyLength");
+  if (!(input.body instanceof Uint8Array)) throw new XenStreamError("BAD_VALUE", 0, `encodeRawRecord: body must be a Uint8Array, got ${describeValue(input.body)}`);
+  if (input.padding !== undefined && !(input.padding instanceof Uint8Array)) {
+    throw new XenStreamError("BAD_VALUE", 0, `encodeRawRecord: padding must be a Uint8Array, got ${describeValue(input.padding)}`);
+  }
   const padding = input.padding ?? new Uint8Array(paddingLength(input.body.length));
   const bytes = new Uint8Array(RECORD_HEADER_SIZE + input.body.length + padding.length);
   const view = viewOf(bytes);

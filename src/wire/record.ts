@@ -5,8 +5,8 @@
  * @module
  * @internal
  */
-import { XenStreamError, type Layer } from "../errors.js";
-import type { Fail, RecordType, RecordTypeEntry } from "./codec.js";
+import { describeValue, XenStreamError, type Layer } from "../errors.js";
+import { bytesLength, type Fail, type RecordType, type RecordTypeEntry } from "./codec.js";
 import type { RawFrame } from "./frame-reader.js";
 import { RECORD_HEADER_SIZE, hex32, isOptionalType, paddedLength, paddingLength } from "./frame.js";
 import { Reader, isAllZero } from "./reader.js";
@@ -94,25 +94,41 @@ export class CodecTable<R extends AnyRecord, C, P> {
   private typeFor(record: R, fail: Fail): RecordType<R, C, P> | undefined {
     if (record.type === "UNKNOWN") return undefined;
     const type = this.byName.get(record.type);
-    if (type === undefined) fail(`unknown ${this.layer} record type name ${JSON.stringify(record.type)}`);
+    if (type === undefined) fail(`unknown ${this.layer} record type name ${describeValue(record.type)}`);
     return type;
   }
 
   /** Body length of a record; validates it (BAD_VALUE at `offset`). */
   bodyLength(record: R, context: C, offset: number): number {
+    if (typeof record !== "object" || record === null || typeof record.type !== "string") {
+      const value = record as unknown;
+      const what =
+        typeof value === "object" && value !== null ? `a record whose type is ${describeValue((value as { type?: unknown }).type)}` : describeValue(value);
+      throw new XenStreamError("BAD_VALUE", offset, `${this.layer} record: expected a record object with a string type, got ${what}`, { layer: this.layer });
+    }
     const fail: Fail = (message) => {
       throw new XenStreamError("BAD_VALUE", offset, `${this.layer} ${record.type}: ${message}`, { layer: this.layer });
     };
+    const padding = (record as RecordCommon).padding;
+    if (padding !== undefined) bytesLength(padding, "padding", fail);
+    const length = this.typedBodyLength(record, context, fail);
+    if (!Number.isSafeInteger(length) || length < 0 || length > 0xffff_ffff) {
+      fail(`body length ${describeValue(length)} does not fit the u32 body_length field`);
+    }
+    return length;
+  }
+
+  private typedBodyLength(record: R, context: C, fail: Fail): number {
     const type = this.typeFor(record, fail);
     if (type === undefined) {
       const unknown = record as UnknownRecord;
       if (!Number.isInteger(unknown.typeId) || unknown.typeId < 0 || unknown.typeId > 0xffff_ffff) {
-        fail(`typeId must be a u32, got ${String(unknown.typeId)}`);
+        fail(`typeId must be a u32, got ${describeValue(unknown.typeId)}`);
       }
       if (this.byId.has(unknown.typeId)) {
         fail(`typeId ${hex32(unknown.typeId)} is ${this.nameOf(unknown.typeId)}; encode it typed`);
       }
-      return unknown.body.length;
+      return bytesLength(unknown.body, "body", fail);
     }
     return type.codec.bodyLength(record, context, fail);
   }

@@ -89,6 +89,8 @@ export class Writer {
 
   /** Copies `bytes` at the cursor (or hands them out by reference: see {@link Writer.borrow}). */
   raw(bytes: Uint8Array): void {
+    // A string, an array or another typed array would be coerced by set().
+    if (!(bytes instanceof Uint8Array)) this.fail(`expected a Uint8Array, got ${describeValue(bytes)}`);
     if (bytes === this.lent && bytes.length > 0) {
       const at = this.pos - this.borrowed;
       this.done.push(this.bytes.subarray(this.segment, at), bytes);

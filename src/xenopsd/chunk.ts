@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { Writer } from "../wire/writer.js";
 import {
   XENOPSD_CHUNK_HEADER_SIZE,
@@ -20,6 +20,7 @@ import {
   xenopsdChunkName,
   type XenopsdChunkName,
 } from "./constants.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /** Which of xenopsd's two layouts an image has (`format = Structured | Legacy`). */
 export type XenopsdLayout = "structured" | "legacy";
@@ -71,6 +72,8 @@ function equalPrefix(bytes: Uint8Array, prefix: Uint8Array): boolean {
  * @throws {@link XenStreamError} BAD_MAGIC when it is neither signature
  */
 export function decodeXenopsdSignature(bytes: Uint8Array, offset = 0): XenopsdLayout {
+  checkBytes(bytes, "decodeXenopsdSignature: bytes");
+  checkOffset(offset, "decodeXenopsdSignature: offset");
   if (equalPrefix(bytes, SIGNATURE_BYTES)) return "structured";
   if (equalPrefix(bytes, LEGACY_SIGNATURE_BYTES)) return "legacy";
   const text = Array.from(bytes.subarray(0, XENOPSD_SIGNATURE_SIZE), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
@@ -143,13 +146,27 @@ export function decodeXenopsdChunkHeader(bytes: Uint8Array, offset: number, maxB
 
 /** Bytes a chunk occupies (header and blob body; a stream chunk's stream not included). @internal */
 export function xenopsdChunkSize(chunk: XenopsdChunk): number {
+  checkChunkTypes(chunk);
   return XENOPSD_CHUNK_HEADER_SIZE + (chunk.body?.length ?? 0);
+}
+
+/** The field types of a chunk given to the encoder, checked before any is used (BAD_VALUE). */
+function checkChunkTypes(chunk: XenopsdChunk): void {
+  const fail = (message: string): never => {
+    throw new XenStreamError("BAD_VALUE", 0, `xenopsd chunk: ${message}`, { layer: "xenopsd" });
+  };
+  if (typeof chunk !== "object" || chunk === null) fail(`must be an object, got ${describeValue(chunk)}`);
+  if (typeof chunk.type !== "string" || !Object.prototype.hasOwnProperty.call(XenopsdChunkType, chunk.type)) {
+    fail(`unknown type ${describeValue(chunk.type)}`);
+  }
+  if (typeof chunk.length !== "bigint") fail(`length must be a bigint, got ${describeValue(chunk.length)}`);
+  if (chunk.body !== undefined && !(chunk.body instanceof Uint8Array)) fail(`body must be a Uint8Array, got ${describeValue(chunk.body)}`);
 }
 
 /** @internal */
 export function writeXenopsdChunk(writer: Writer, chunk: XenopsdChunk): void {
   const typeId = XenopsdChunkType[chunk.type];
-  if (typeId === undefined) writer.fail(`xenopsd chunk: unknown type ${JSON.stringify(chunk.type)}`);
+  if (typeId === undefined) writer.fail(`xenopsd chunk: unknown type ${describeValue(chunk.type)}`);
   const blob = isBlobChunk(chunk.type, chunk.length);
   if (blob !== (chunk.body !== undefined)) {
     writer.fail(`xenopsd chunk ${chunk.type}: ${blob ? "a body is required" : "this chunk type has no body"}`);
@@ -174,6 +191,7 @@ export function writeXenopsdChunk(writer: Writer, chunk: XenopsdChunk): void {
  * disagree, or a body is missing or not allowed
  */
 export function encodeXenopsdChunk(chunk: XenopsdChunk): Uint8Array {
+  checkObject(chunk, "encodeXenopsdChunk: chunk");
   const writer = new Writer(xenopsdChunkSize(chunk), true);
   writeXenopsdChunk(writer, chunk);
   return writer.bytes;

@@ -7,6 +7,7 @@
  */
 import { XenStreamError } from "../errors.js";
 import { encodeUtf8, formatSexp, parseSexp, type Sexp } from "../sexp.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /**
  * The Xenops record's fields, by their OCaml names in camelCase
@@ -54,6 +55,8 @@ function fail(offset: number, message: string): never {
  * ```
  */
 export function decodeXenopsRecord(bytes: Uint8Array, offset = 0): XenopsRecord {
+  checkBytes(bytes, "decodeXenopsRecord: bytes");
+  checkOffset(offset, "decodeXenopsRecord: offset");
   const value = parseSexp(bytes, { offset, layer: "xenopsd" });
   if (typeof value === "string") fail(offset, "expected a list of fields, got an atom");
   const seen = new Map<string, Sexp>();
@@ -112,6 +115,7 @@ export function decodeXenopsRecord(bytes: Uint8Array, offset = 0): XenopsRecord 
  * ```
  */
 export function encodeXenopsRecord(record: XenopsRecord): Uint8Array {
+  checkObject(record, "encodeXenopsRecord: record");
   if (!Number.isSafeInteger(record.wordSize)) {
     throw new XenStreamError("BAD_VALUE", 0, `Xenops record: wordSize must be an integer, got ${String(record.wordSize)}`, { layer: "xenopsd" });
   }

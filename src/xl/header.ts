@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { XenStreamError } from "../errors.js";
+import { describeValue, XenStreamError } from "../errors.js";
 import { Reader } from "../wire/reader.js";
 import { Writer } from "../wire/writer.js";
 import {
@@ -18,6 +18,7 @@ import {
   XL_MANDATORY_FLAGS_KNOWN,
   XlMandatoryFlag,
 } from "./constants.js";
+import { checkBytes, checkObject, checkOffset } from "../wire/args.js";
 
 /** A decoded xl save-file header with its optional data. */
 export interface XlHeader {
@@ -44,6 +45,7 @@ export interface XlHeader {
  * @returns whether the STREAMv2 flag is set
  */
 export function isStreamV2(header: XlHeader): boolean {
+  checkObject(header, "isStreamV2: header");
   return (header.mandatoryFlags & XlMandatoryFlag.STREAMV2) !== 0;
 }
 
@@ -79,6 +81,8 @@ export function readXlFixedHeader(bytes: Uint8Array, offset: number): { littleEn
  * @returns the header and the number of bytes it occupies
  */
 export function decodeXlHeader(bytes: Uint8Array, offset = 0): { header: XlHeader; size: number } {
+  checkBytes(bytes, "decodeXlHeader: bytes");
+  checkOffset(offset, "decodeXlHeader: offset");
   if (bytes.length < XL_HEADER_SIZE) throw new XenStreamError("TRUNCATED", offset + bytes.length, "xl header: truncated", { layer: "xl" });
   const { littleEndian, optionalDataLength } = readXlFixedHeader(bytes, offset);
   const size = XL_HEADER_SIZE + optionalDataLength;
@@ -106,8 +110,28 @@ export function decodeXlHeader(bytes: Uint8Array, offset = 0): { header: XlHeade
   return { header, size };
 }
 
+/** Checks the types of an xl header given to the encoder (before any field is combined). */
+function checkXlHeader(header: XlHeader): void {
+  const fail = (message: string): never => {
+    throw new XenStreamError("BAD_VALUE", 0, `xl header: ${message}`, { layer: "xl" });
+  };
+  if (typeof header !== "object" || header === null) fail(`must be an object, got ${describeValue(header)}`);
+  if (header.byteOrder !== "little" && header.byteOrder !== "big" && header.byteOrder !== undefined) fail(`byteOrder must be "little" or "big", got ${describeValue(header.byteOrder)}`);
+  for (const field of ["mandatoryFlags", "optionalFlags"] as const) {
+    const value: unknown = header[field];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+      fail(`${field} must be an integer in 0..4294967295, got ${describeValue(value)}`);
+    }
+  }
+  for (const field of ["config", "optionalExtra"] as const) {
+    const value: unknown = header[field];
+    if (value !== undefined && !(value instanceof Uint8Array)) fail(`${field} must be a Uint8Array, got ${describeValue(value)}`);
+  }
+}
+
 /** Size of an encoded xl header. @internal */
 export function xlHeaderSize(header: XlHeader): number {
+  checkXlHeader(header);
   if (header.config === undefined) {
     if (header.optionalExtra !== undefined) {
       throw new XenStreamError("BAD_VALUE", 0, "xl header: optionalExtra needs a config (use an empty one)", { layer: "xl" });

@@ -16,6 +16,7 @@
  * @module
  */
 import { describeValue, XenStreamError } from "../../errors.js";
+import { objectArray } from "../../wire/codec.js";
 import type { CpuidLeaf, MsrEntry, X86CpuidPolicyRecord, X86MsrPolicyRecord } from "../types.js";
 import { CPU_FEATURES, FEATURESET_NR_ENTRIES, FEATURESET_WORDS, type CpuFeature, type CpuidRegister, type FeaturesetWord } from "./cpu-features.js";
 import { CPUID_GUEST_NR, cpuidFieldValue, cpuidLeafName, type CpuidLeafGroup } from "./cpuid-leaves.js";
@@ -640,8 +641,15 @@ export function decodeCpuPolicy(
  *
  * @param policy - a policy from {@link decodeCpuPolicy}.
  * @returns the CPUID and MSR entries.
+ * @throws {@link XenStreamError} BAD_VALUE when `leaves` or `msrs` is not an array of objects (the values are checked by the record encoder)
  */
 export function encodeCpuPolicy(policy: CpuPolicy): { cpuid: CpuidLeaf[]; msrs: MsrEntry[] } {
+  const fail = (message: string): never => {
+    throw new XenStreamError("BAD_VALUE", 0, `encodeCpuPolicy: ${message}`, { layer: "libxc" });
+  };
+  if (typeof policy !== "object" || policy === null) fail(`policy must be an object, got ${describeValue(policy)}`);
+  objectArray(policy.leaves, "leaves", fail);
+  objectArray(policy.msrs, "msrs", fail);
   return {
     cpuid: policy.leaves.map((l) => ({ leaf: l.leaf, subleaf: l.subleaf, a: l.a, b: l.b, c: l.c, d: l.d })),
     msrs: policy.msrs.map((m) => ({ index: m.index, flags: m.flags, value: m.value })),

@@ -5,7 +5,8 @@
  * @module
  * @internal
  */
-import type { BodyCodec } from "../../wire/codec.js";
+import { describeValue } from "../../errors.js";
+import { objectArray, type BodyCodec, type Fail } from "../../wire/codec.js";
 import type { Reader } from "../../wire/reader.js";
 import type { Writer } from "../../wire/writer.js";
 import {
@@ -31,6 +32,13 @@ interface EntryCodec<E> {
   write(writer: Writer, entry: E): void;
 }
 
+/** The entries of a record given to an encoder: an array (of objects, unless they are bigints). */
+function entriesOf<E>(value: unknown, field: string, objects: boolean, fail: Fail): readonly E[] {
+  if (objects) return objectArray<E>(value, field, fail);
+  if (!Array.isArray(value)) fail(`${field} must be an array, got ${describeValue(value)}`);
+  return value as readonly E[];
+}
+
 function readEntries<E>(reader: Reader, entry: EntryCodec<E>, count: number): E[] {
   const entries = new Array<E>(count);
   for (let i = 0; i < count; i++) entries[i] = entry.read(reader);
@@ -47,6 +55,8 @@ function entryArrayCodec<R extends { type: string }, E>(
   allowEmpty: boolean,
   wrap: (entries: E[]) => R,
   unwrap: (record: R) => E[],
+  field: string,
+  objects: boolean,
 ): BodyCodec<R, LibxcCodecContext> {
   const rule = `a ${allowEmpty ? "" : "non-zero "}multiple of ${entry.size} bytes`;
   return {
@@ -58,7 +68,7 @@ function entryArrayCodec<R extends { type: string }, E>(
       return wrap(readEntries(reader, entry, length / entry.size));
     },
     bodyLength(record, _context, fail) {
-      const entries = unwrap(record);
+      const entries = entriesOf<E>(unwrap(record), field, objects, fail);
       if (!allowEmpty && entries.length === 0) fail(`${name}: at least one entry is required`);
       return entries.length * entry.size;
     },
@@ -112,6 +122,8 @@ export const cpuidPolicyCodec = entryArrayCodec<X86CpuidPolicyRecord, CpuidLeaf>
   false,
   (entries) => ({ type: "X86_CPUID_POLICY", entries }),
   (record) => record.entries,
+  "entries",
+  true,
 );
 
 export const msrPolicyCodec = entryArrayCodec<X86MsrPolicyRecord, MsrEntry>(
@@ -120,6 +132,8 @@ export const msrPolicyCodec = entryArrayCodec<X86MsrPolicyRecord, MsrEntry>(
   false,
   (entries) => ({ type: "X86_MSR_POLICY", entries }),
   (record) => record.entries,
+  "entries",
+  true,
 );
 
 export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, bigint>(
@@ -128,6 +142,8 @@ export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, b
   true,
   (pfns) => ({ type: "CHECKPOINT_DIRTY_PFN_LIST", pfns }),
   (record) => record.pfns,
+  "pfns",
+  false,
 );
 
 /**
@@ -146,7 +162,7 @@ export const hvmParamsCodec: BodyCodec<HvmParamsRecord, LibxcCodecContext> = {
     if (length !== expected) reader.failLength(`count ${count} needs ${expected} bytes, got ${length}`);
     return { type: "HVM_PARAMS", reserved, params: readEntries(reader, hvmParam, count) };
   },
-  bodyLength: (record) => COUNT_HEADER_SIZE + record.params.length * HVM_PARAMS_ENTRY_SIZE,
+  bodyLength: (record, _context, fail) => COUNT_HEADER_SIZE + objectArray(record.params, "params", fail).length * HVM_PARAMS_ENTRY_SIZE,
   encode(writer, record) {
     writer.u32(record.params.length, "count");
     writer.u32(record.reserved ?? 0, "reserved");

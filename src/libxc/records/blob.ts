@@ -5,7 +5,7 @@
  * @module
  * @internal
  */
-import type { BodyCodec } from "../../wire/codec.js";
+import { bytesLength, type BodyCodec } from "../../wire/codec.js";
 import type { HvmContextRecord, SharedInfoRecord, ToolstackRecord } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
 
@@ -22,9 +22,10 @@ function blobCodec<R extends BlobRecord>(name: R["type"], rule: LengthCheck): Bo
       return { type: name, data: reader.rest() } as R;
     },
     bodyLength: (record, context, fail) => {
-      const complaint = rule(record.data.length, context);
+      const length = bytesLength(record.data, "data", fail);
+      const complaint = rule(length, context);
       if (complaint !== undefined) fail(`${name}: ${complaint}`);
-      return record.data.length;
+      return length;
     },
     encode: (writer, record) => writer.raw(record.data),
   };

@@ -12,7 +12,7 @@
  * @internal
  */
 import { describeValue } from "../../errors.js";
-import type { BodyCodec } from "../../wire/codec.js";
+import { bytesLength, objectArray, type BodyCodec } from "../../wire/codec.js";
 import type { Writer } from "../../wire/writer.js";
 import { TWO_POW_32, wordOffsets } from "../../wire/reader.js";
 import {
@@ -85,12 +85,13 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
   },
 
   bodyLength(record, { pageSize }, fail) {
-    const count = record.entries.length;
+    const entries = objectArray<PfnEntry>(record.entries, "entries", fail);
+    const count = entries.length;
     if (count < 1) fail("PAGE_DATA: at least one pfn entry is required");
     let dataPages = 0;
     for (let i = 0; i < count; i++) {
-      const entry = record.entries[i] as PfnEntry;
-      if (!isKnownPageType(entry.type)) fail(`PAGE_DATA: entries[${i}].type ${String(entry.type)} is not a known page type`);
+      const entry = entries[i] as PfnEntry;
+      if (!isKnownPageType(entry.type)) fail(`PAGE_DATA: entries[${i}].type ${describeValue(entry.type)} is not a known page type`);
       if (!Number.isInteger(entry.pfn) || entry.pfn < 0 || entry.pfn > PAGE_DATA_PFN_MAX) {
         fail(`PAGE_DATA: entries[${i}].pfn must be an integer in 0..2^52-1, got ${describeValue(entry.pfn)}`);
       }
@@ -100,7 +101,7 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
       }
       if (pageTypeHasData(entry.type)) dataPages++;
     }
-    if (record.pages.length !== dataPages * pageSize) {
+    if (bytesLength(record.pages, "pages", fail) !== dataPages * pageSize) {
       fail(
         `PAGE_DATA: ${dataPages} entries carry data, so pages must be ${dataPages * pageSize} bytes, got ${record.pages.length}`,
       );

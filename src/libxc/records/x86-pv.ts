@@ -6,7 +6,8 @@
  * @module
  * @internal
  */
-import { withExtra, extraLength, type BodyCodec } from "../../wire/codec.js";
+import { describeValue } from "../../errors.js";
+import { bytesLength, withExtra, extraLength, uintField, type BodyCodec } from "../../wire/codec.js";
 import {
   P2M_FRAMES_HEADER_SIZE,
   VCPU_HEADER_SIZE,
@@ -34,10 +35,10 @@ export const x86PvInfoCodec: BodyCodec<X86PvInfoRecord, LibxcCodecContext> = {
     return withExtra({ type: "X86_PV_INFO", guestWidth, ptLevels, reserved }, reader);
   },
   bodyLength(record, _context, fail) {
-    if (record.reserved !== undefined && record.reserved.length !== PV_INFO_RESERVED_SIZE) {
+    if (record.reserved !== undefined && bytesLength(record.reserved, "reserved", fail) !== PV_INFO_RESERVED_SIZE) {
       fail(`X86_PV_INFO: reserved must be ${PV_INFO_RESERVED_SIZE} bytes, got ${record.reserved.length}`);
     }
-    return X86_PV_INFO_SIZE + extraLength(record);
+    return X86_PV_INFO_SIZE + extraLength(record, fail);
   },
   encode(writer, record) {
     writer.u8(record.guestWidth, "guestWidth");
@@ -66,9 +67,10 @@ export const x86PvP2mFramesCodec: BodyCodec<X86PvP2mFramesRecord, LibxcCodecCont
     return { type: "X86_PV_P2M_FRAMES", startPfn, endPfn, frames };
   },
   bodyLength(record, _context, fail) {
-    if (record.startPfn > record.endPfn) {
-      fail(`X86_PV_P2M_FRAMES: startPfn ${record.startPfn} is above endPfn ${record.endPfn}`);
-    }
+    const startPfn = uintField(record.startPfn, 0xffff_ffff, "startPfn", fail);
+    const endPfn = uintField(record.endPfn, 0xffff_ffff, "endPfn", fail);
+    if (startPfn > endPfn) fail(`X86_PV_P2M_FRAMES: startPfn ${startPfn} is above endPfn ${endPfn}`);
+    if (!Array.isArray(record.frames)) fail(`frames must be an array of bigints, got ${describeValue(record.frames)}`);
     return P2M_FRAMES_HEADER_SIZE + 8 * record.frames.length;
   },
   encode(writer, record) {
@@ -92,7 +94,7 @@ export function vcpuCodec(name: VcpuRecordTypeName): BodyCodec<X86PvVcpuRecord, 
       const reserved = reader.u32("reserved");
       return { type: name, vcpuId, reserved, context: reader.rest() };
     },
-    bodyLength: (record) => VCPU_HEADER_SIZE + record.context.length,
+    bodyLength: (record, _context, fail) => VCPU_HEADER_SIZE + bytesLength(record.context, "context", fail),
     encode(writer, record) {
       writer.u32(record.vcpuId, "vcpuId");
       writer.u32(record.reserved ?? 0, "reserved");
