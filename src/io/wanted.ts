@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkSourceOptions, chunkPuller, isPromiseLike, isReadIntoSource, throwIfAborted, unlessAborted, type AbortSignalLike, type ByteSource } from "./source.js";
+import { checkSourceOptions, isReadIntoSource, sourceChunks, type AbortSignalLike, type ByteSource } from "./source.js";
 import { readIntoChunks } from "./read-into.js";
 import { describeValue, XenStreamError } from "../errors.js";
 
@@ -112,32 +112,15 @@ async function* cutChunks(
   signal: AbortSignalLike | undefined,
   name: string,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  throwIfAborted(signal);
-  const puller = chunkPuller(source, name);
-  let finished = false;
-  let failure: unknown;
-  try {
-    for (;;) {
-      throwIfAborted(signal);
-      const pulled = puller.pull();
-      const chunk = isPromiseLike(pulled) ? await unlessAborted(pulled, signal) : pulled;
-      if (chunk === null) break;
-      // A unit ends a piece, so that the consumer completes at most one
-      // unit per piece (and stops at the end of the stream); a unit that
-      // goes on into the next chunk is assembled by the consumer's queue.
-      for (let pos = 0; pos < chunk.length; ) {
-        // After the end, one more byte is wanted: any byte there is TRAILING_DATA.
-        const size = Math.min(Math.max(1, consumer.bytesWanted), chunk.length - pos);
-        yield chunk.subarray(pos, pos + size);
-        pos += size;
-      }
+  for await (const chunk of sourceChunks(source, { signal }, name)) {
+    // A unit ends a piece, so that the consumer completes at most one
+    // unit per piece (and stops at the end of the stream); a unit that
+    // goes on into the next chunk is assembled by the consumer's queue.
+    for (let pos = 0; pos < chunk.length; ) {
+      // After the end, one more byte is wanted: any byte there is TRAILING_DATA.
+      const size = Math.min(Math.max(1, consumer.bytesWanted), chunk.length - pos);
+      yield chunk.subarray(pos, pos + size);
+      pos += size;
     }
-    finished = true;
-    puller.release();
-  } catch (error) {
-    failure = error;
-    throw error;
-  } finally {
-    if (!finished) await puller.cancel(failure);
   }
 }
