@@ -48,6 +48,14 @@ export interface InternalDecoderOptions extends DecoderOptions {
    * which parses every record of a chunk before returning.
    */
   reuseEntries?: boolean;
+  /**
+   * Decode the records made of arrays of entries (PAGE_DATA, HVM_PARAMS,
+   * the CPU policies, X86_PV_P2M_FRAMES, CHECKPOINT_DIRTY_PFN_LIST,
+   * EMULATOR_XENSTORE_DATA) shallow: validated as always, the array built
+   * only when read (`libxc/records/lazy.ts`). For consumers that walk the
+   * bytes (the verifier); overrides `reuseEntries`.
+   */
+  shallowEntries?: boolean;
 }
 
 /** The libxc image header, as an event. */
@@ -90,6 +98,7 @@ export type LibxcEvent = LibxcImageHeaderEvent | LibxcDomainHeaderEvent | LibxcR
  */
 export interface LibxcParserOptions extends RecordLayerOptions {
   reuseEntries: boolean;
+  shallowEntries: boolean;
 }
 
 /** Checks and completes decoder options. @internal */
@@ -98,7 +107,12 @@ export function recordLayerOptions(options: InternalDecoderOptions): LibxcParser
   if (!Number.isInteger(maxRecordLength) || maxRecordLength < 0 || maxRecordLength > 0xffff_ffff) {
     throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${describeValue(maxRecordLength)}`);
   }
-  return { maxRecordLength, keepUnknownMandatory: options.keepUnknownMandatory ?? false, reuseEntries: options.reuseEntries ?? false };
+  return {
+    maxRecordLength,
+    keepUnknownMandatory: options.keepUnknownMandatory ?? false,
+    reuseEntries: options.reuseEntries ?? false,
+    shallowEntries: options.shallowEntries ?? false,
+  };
 }
 
 type State = "imageHeader" | "domainHeader" | "records" | "ended";
@@ -127,7 +141,8 @@ export class LibxcParser {
 
   constructor(options: LibxcParserOptions) {
     this.options = options;
-    this.context = options.reuseEntries ? { pageSize: 4096, entryPool: { entries: [], objects: [] } } : { pageSize: 4096 };
+    if (options.shallowEntries) this.context = { pageSize: 4096, shallow: true };
+    else this.context = options.reuseEntries ? { pageSize: 4096, entryPool: { entries: [], objects: [] } } : { pageSize: 4096 };
     this.frames = new FrameReader(libxcTable, options);
   }
 

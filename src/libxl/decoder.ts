@@ -36,7 +36,7 @@ import { DomainType } from "../libxc/constants.js";
 import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcEvent, type LibxcParserOptions } from "../libxc/decoder.js";
 import { CHECKPOINT_STATE_SIZE, LIBXL_HDR_SIZE, LibxlRecordType } from "./constants.js";
 import { decodeLibxlHeader, isBigEndianLibxl } from "./header.js";
-import { NO_CONTEXT, libxlTable, type LibxlPlacement } from "./codec.js";
+import { NO_CONTEXT, SHALLOW_CONTEXT, libxlTable, type LibxlPlacement } from "./codec.js";
 import type { LibxlHeader, LibxlRecord } from "./types.js";
 
 /** The libxl header, as an event. */
@@ -175,7 +175,7 @@ export class LibxlParser {
     const index = this.recordIndex;
     const frame = this.frames.take(queue, this.littleEndian, index);
     if (frame === null) return null;
-    const record = libxlTable.decode(frame, this.littleEndian, NO_CONTEXT, this.options, index);
+    const record = libxlTable.decode(frame, this.littleEndian, this.options.shallowEntries ? SHALLOW_CONTEXT : NO_CONTEXT, this.options, index);
     this.recordIndex = index + 1;
     const unexpected = (why: string): never => {
       throw new XenStreamError("UNEXPECTED_RECORD", frame.offset, `libxl record ${index} (${record.type}): ${why}`, {

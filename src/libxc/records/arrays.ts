@@ -24,6 +24,7 @@ import type {
   X86MsrPolicyRecord,
 } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
+import { lazyMember } from "./lazy.js";
 
 interface EntryCodec<E> {
   size: number;
@@ -41,21 +42,26 @@ function readEntries<E>(reader: Reader, entry: EntryCodec<E>, count: number): E[
  * A body that is nothing but entries. `allowEmpty` is false for the policy
  * records, which Xen refuses when empty.
  */
-function entryArrayCodec<R extends { type: string }, E>(
+function entryArrayCodec<R extends { type: string }, K extends keyof R, E>(
   name: R["type"],
+  key: K,
   entry: EntryCodec<E>,
   allowEmpty: boolean,
-  wrap: (entries: E[]) => R,
   unwrap: (record: R) => E[],
 ): BodyCodec<R, LibxcCodecContext> {
   const rule = `a ${allowEmpty ? "" : "non-zero "}multiple of ${entry.size} bytes`;
   return {
-    decode(reader) {
+    decode(reader, context) {
       const length = reader.remaining;
       if (length % entry.size !== 0 || (!allowEmpty && length === 0)) {
         reader.failLength(`body must be ${rule}, got ${length}`);
       }
-      return wrap(readEntries(reader, entry, length / entry.size));
+      const count = length / entry.size;
+      const from = reader.pos;
+      const read = (body: Reader): R[K] => readEntries(body, entry, count) as R[K];
+      // Nothing to validate per entry: a shallow record skips the array.
+      if (context.shallow === true) return lazyMember({ type: name } as R, key, reader, from, read);
+      return { type: name, [key]: read(reader) } as R;
     },
     bodyLength(record, _context, fail) {
       const entries = unwrap(record);
@@ -106,27 +112,27 @@ const hvmParam: EntryCodec<HvmParam> = {
   },
 };
 
-export const cpuidPolicyCodec = entryArrayCodec<X86CpuidPolicyRecord, CpuidLeaf>(
+export const cpuidPolicyCodec = entryArrayCodec<X86CpuidPolicyRecord, "entries", CpuidLeaf>(
   "X86_CPUID_POLICY",
+  "entries",
   cpuidLeaf,
   false,
-  (entries) => ({ type: "X86_CPUID_POLICY", entries }),
   (record) => record.entries,
 );
 
-export const msrPolicyCodec = entryArrayCodec<X86MsrPolicyRecord, MsrEntry>(
+export const msrPolicyCodec = entryArrayCodec<X86MsrPolicyRecord, "entries", MsrEntry>(
   "X86_MSR_POLICY",
+  "entries",
   msrEntry,
   false,
-  (entries) => ({ type: "X86_MSR_POLICY", entries }),
   (record) => record.entries,
 );
 
-export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, bigint>(
+export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, "pfns", bigint>(
   "CHECKPOINT_DIRTY_PFN_LIST",
+  "pfns",
   dirtyPfn,
   true,
-  (pfns) => ({ type: "CHECKPOINT_DIRTY_PFN_LIST", pfns }),
   (record) => record.pfns,
 );
 
@@ -135,7 +141,7 @@ export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, b
  * requires the exact length and skips a count of 0.
  */
 export const hvmParamsCodec: BodyCodec<HvmParamsRecord, LibxcCodecContext> = {
-  decode(reader) {
+  decode(reader, context) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {
       reader.failLength(`body of ${length} bytes is shorter than the 8-byte count header`);
@@ -144,6 +150,11 @@ export const hvmParamsCodec: BodyCodec<HvmParamsRecord, LibxcCodecContext> = {
     const reserved = reader.u32("reserved");
     const expected = COUNT_HEADER_SIZE + count * HVM_PARAMS_ENTRY_SIZE;
     if (length !== expected) reader.failLength(`count ${count} needs ${expected} bytes, got ${length}`);
+    if (context.shallow === true) {
+      return lazyMember<HvmParamsRecord, "params">({ type: "HVM_PARAMS", reserved } as HvmParamsRecord, "params", reader, COUNT_HEADER_SIZE, (body) =>
+        readEntries(body, hvmParam, count),
+      );
+    }
     return { type: "HVM_PARAMS", reserved, params: readEntries(reader, hvmParam, count) };
   },
   bodyLength: (record) => COUNT_HEADER_SIZE + record.params.length * HVM_PARAMS_ENTRY_SIZE,

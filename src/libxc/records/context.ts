@@ -12,6 +12,11 @@ export interface LibxcCodecContext {
   pageSize: number;
   /** With `reuseEntries`: the PAGE_DATA entries array and objects to refill. */
   entryPool?: PfnEntryPool;
+  /**
+   * Shallow decode (the verifier): validate the arrays of entries but build
+   * them only when read (see lazy.ts). Takes precedence over `entryPool`.
+   */
+  shallow?: boolean;
 }
 
 /** @internal */
