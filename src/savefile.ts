@@ -27,7 +27,7 @@ import { RECORD_HEADER_SIZE } from "./wire/frame.js";
 import { PushDecoder, type Parser } from "./wire/push.js";
 import type { ByteQueue } from "./wire/queue.js";
 import { Writer } from "./wire/writer.js";
-import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcParserOptions } from "./libxc/decoder.js";
+import { LibxcParser, recordLayerOptions, type DecoderOptions, type InternalDecoderOptions, type LibxcParserOptions } from "./libxc/decoder.js";
 import { libxcStreamFromEvents, planLibxcStream, writeLibxcStream } from "./libxc/stream.js";
 import type { LibxcStream } from "./libxc/types.js";
 import { LIBXL_IDENT_BYTES } from "./libxl/constants.js";
@@ -741,7 +741,9 @@ export type AnySaveFile = SaveFile | LegacySaveFile;
  * ```
  */
 export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOptions = {}): AnySaveFile {
-  const decoder = new SaveFileDecoder(options);
+  // Every record is kept: the decoded-size default applies (maxDecodedBytes).
+  const internal: SaveFileDecoderOptions & InternalDecoderOptions = { ...options, keepsRecords: { inputLength: bytes?.length } };
+  const decoder = new SaveFileDecoder(internal);
   // A legacy stream that only completes with the input gives its last events at end().
   const events = [...decoder.push(bytes), ...decoder.end()];
   let xl: XlHeader | undefined;

@@ -8,7 +8,7 @@ import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
 import { libxcTable } from "./codec.js";
 import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
-import { LibxcDecoder, type DecoderOptions, type LibxcEvent } from "./decoder.js";
+import { LibxcDecoder, type DecoderOptions, type InternalDecoderOptions, type LibxcEvent } from "./decoder.js";
 import { isBigEndianImage, pageSizeOf, writeDomainHeader, writeImageHeader } from "./header.js";
 import type { LibxcCodecContext } from "./records/context.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./types.js";
@@ -22,7 +22,9 @@ import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./type
  * @throws {@link XenStreamError} on malformed or truncated input
  */
 export function decodeLibxcEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxcEvent[] {
-  const decoder = new LibxcDecoder(options);
+  // Every record is kept: the decoded-size default applies (maxDecodedBytes).
+  const internal: InternalDecoderOptions = { ...options, keepsRecords: { inputLength: bytes.length } };
+  const decoder = new LibxcDecoder(internal);
   const events = decoder.push(bytes);
   decoder.end();
   return events;

@@ -6,7 +6,7 @@
 import { XenStreamError } from "../errors.js";
 import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
-import type { DecoderOptions } from "../libxc/decoder.js";
+import type { DecoderOptions, InternalDecoderOptions } from "../libxc/decoder.js";
 import { planLibxcStream, sizeRecords, writeRecords, type LibxcEncoder } from "../libxc/stream.js";
 import type { LibxcRecord } from "../libxc/types.js";
 import { LIBXL_HDR_SIZE } from "./constants.js";
@@ -24,7 +24,9 @@ import type { LibxlHeader, LibxlItem, LibxlRecord, LibxlStream } from "./types.j
  * @throws {@link XenStreamError} on malformed or truncated input
  */
 export function decodeLibxlEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxlEvent[] {
-  const decoder = new LibxlDecoder(options);
+  // Every record is kept: the decoded-size default applies (maxDecodedBytes).
+  const internal: InternalDecoderOptions = { ...options, keepsRecords: { inputLength: bytes.length } };
+  const decoder = new LibxlDecoder(internal);
   const events = decoder.push(bytes);
   decoder.end();
   return events;

@@ -9,7 +9,7 @@
  *
  * MODE: `verify` (verifyStream on the bytes), `stream` (StreamVerifier fed
  * 64 KiB chunks), `cli` (xen-stream verify FILE, FILE written first),
- * `decode` (decodeSaveFile: refused or decoded; prints the outcome).
+ * `decode` (decodeSaveFile: refused, or decoded and the heap it holds).
  */
 import { PassThrough } from "node:stream";
 import { decodeSaveFile, isXenStreamError, verifyStream } from "../../src/index.js";
@@ -34,6 +34,8 @@ if (mode === "cli") {
 
 // One buffer for every kind (a stream is its body plus under 100 bytes).
 const buffer = new Uint8Array(bodyBytes + 4096);
+/** The last decoded file, kept until the next is measured. */
+let kept: unknown;
 for (const kind of kinds) {
   const bytes = hostileStream(kind, bodyBytes, buffer);
   if (mode === "verify") {
@@ -41,8 +43,16 @@ for (const kind of kinds) {
     out({ kind, ok: report.ok, codes: report.findings.map((finding) => finding.code), first: report.findings.slice(0, 4), summary: report.summary });
   } else if (mode === "decode") {
     try {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      kept = undefined;
+      gc?.();
+      const before = process.memoryUsage().heapUsed;
       const file = decodeSaveFile(bytes);
-      out({ kind, decoded: true, format: file.format });
+      kept = file;
+      // Held while measured (run with --expose-gc: collected first).
+      gc?.();
+      const heldBytes = process.memoryUsage().heapUsed - before;
+      out({ kind, decoded: true, format: file.format, inputBytes: bytes.length, heldBytes });
     } catch (error) {
       if (!isXenStreamError(error)) throw error;
       out({ kind, decoded: false, code: error.code, message: error.message });

@@ -22,8 +22,8 @@ interface ChildRun {
   maxRssMiB: number;
 }
 
-function runChild(args: string[]): ChildRun {
-  const result = spawnSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, "--import", "tsx", CHILD, ...args], {
+function runChild(args: string[], heapMiB = HEAP_MIB): ChildRun {
+  const result = spawnSync(process.execPath, [`--max-old-space-size=${heapMiB}`, "--expose-gc", "--import", "tsx", CHILD, ...args], {
     encoding: "utf8",
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -74,5 +74,26 @@ describe("verifier memory on records of millions of entries (64 MiB input, 48 Mi
     expect(line.report.findings.map((finding) => finding.code)).toEqual(["MISSING_RECORD"]);
     expect(line.report.summary.records.libxl.EMULATOR_XENSTORE_DATA).toEqual({ count: 1, bytes: 8 + 8 + 4 * entryCount("xenstore", BODY) });
     expect(run.maxRssMiB).toBeLessThan(RSS_LIMIT_MIB);
+  });
+});
+
+describe("whole-stream decoding: at most 8x the input + 4 MiB, or refused naming maxDecodedBytes", () => {
+  test("decodeSaveFile refuses the two kinds whose objects outweigh 8x (64 MiB each, 128 MiB JS heap)", () => {
+    const run = runChild(["decode", String(BODY), "xenstore", "xtab"], 128);
+    expect(run.lines.map((line) => [line.kind, line.decoded, line.code])).toEqual([
+      ["xenstore", false, "RECORD_TOO_LARGE"],
+      ["xtab", false, "RECORD_TOO_LARGE"],
+    ]);
+    for (const line of run.lines) expect(line.message).toMatch(/over maxDecodedBytes \d+ \(the default: 8 per input byte \+ 4 MiB\); pass a larger maxDecodedBytes/);
+  });
+
+  // One process per kind: the heap a decoded file holds is measured alone.
+  test.each(["hvmParams", "msr", "cpuid", "p2m", "dirtyPfns"] as const)("%s: decoded, holding at most 8x its 8 MiB input + 4 MiB", (kind) => {
+    const run = runChild(["decode", String(8 * 1024 * 1024), kind], 160);
+    const [line] = run.lines as [{ decoded: boolean; inputBytes: number; heldBytes: number }];
+    expect(line.decoded).toBe(true);
+    // Built in full (the entries cost 3-6x their bytes), within the bound.
+    expect(line.heldBytes).toBeGreaterThan(2 * line.inputBytes);
+    expect(line.heldBytes).toBeLessThanOrEqual(8 * line.inputBytes + 4 * 1024 * 1024);
   });
 });

@@ -24,10 +24,15 @@ import type {
   X86MsrPolicyRecord,
 } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
+import { chargeEntries, DECODED_COST } from "./budget.js";
 import { lazyMember } from "./lazy.js";
 
 interface EntryCodec<E> {
   size: number;
+  /** Estimated heap of one decoded entry (budget.ts). */
+  cost: number;
+  /** What the entries are called in a refusal. */
+  what: string;
   read(reader: Reader): E;
   write(writer: Writer, entry: E): void;
 }
@@ -61,6 +66,7 @@ function entryArrayCodec<R extends { type: string }, K extends keyof R, E>(
       const read = (body: Reader): R[K] => readEntries(body, entry, count) as R[K];
       // Nothing to validate per entry: a shallow record skips the array.
       if (context.shallow === true) return lazyMember({ type: name } as R, key, reader, from, read);
+      chargeEntries(reader, context.budget, count, entry.cost, entry.what);
       return { type: name, [key]: read(reader) } as R;
     },
     bodyLength(record, _context, fail) {
@@ -76,6 +82,8 @@ function entryArrayCodec<R extends { type: string }, K extends keyof R, E>(
 
 const cpuidLeaf: EntryCodec<CpuidLeaf> = {
   size: CPUID_POLICY_ENTRY_SIZE,
+  cost: DECODED_COST.cpuidLeaf,
+  what: "CPUID leaves",
   read: (r) => ({ leaf: r.u32("leaf"), subleaf: r.u32("subleaf"), a: r.u32("a"), b: r.u32("b"), c: r.u32("c"), d: r.u32("d") }),
   write(w, e) {
     w.u32(e.leaf, "leaf");
@@ -89,6 +97,8 @@ const cpuidLeaf: EntryCodec<CpuidLeaf> = {
 
 const msrEntry: EntryCodec<MsrEntry> = {
   size: MSR_POLICY_ENTRY_SIZE,
+  cost: DECODED_COST.msrEntry,
+  what: "MSR entries",
   read: (r) => ({ index: r.u32("idx"), flags: r.u32("flags"), value: r.u64("val") }),
   write(w, e) {
     w.u32(e.index, "index");
@@ -99,12 +109,16 @@ const msrEntry: EntryCodec<MsrEntry> = {
 
 const dirtyPfn: EntryCodec<bigint> = {
   size: 8,
+  cost: DECODED_COST.bigint,
+  what: "dirty pfns",
   read: (r) => r.u64("pfn"),
   write: (w, pfn) => w.u64(pfn, "pfns[]"),
 };
 
 const hvmParam: EntryCodec<HvmParam> = {
   size: HVM_PARAMS_ENTRY_SIZE,
+  cost: DECODED_COST.hvmParam,
+  what: "HVM params",
   read: (r) => ({ index: r.u64("index"), value: r.u64("value") }),
   write(w, e) {
     w.u64(e.index, "index");
@@ -155,6 +169,7 @@ export const hvmParamsCodec: BodyCodec<HvmParamsRecord, LibxcCodecContext> = {
         readEntries(body, hvmParam, count),
       );
     }
+    chargeEntries(reader, context.budget, count, hvmParam.cost, hvmParam.what);
     return { type: "HVM_PARAMS", reserved, params: readEntries(reader, hvmParam, count) };
   },
   bodyLength: (record) => COUNT_HEADER_SIZE + record.params.length * HVM_PARAMS_ENTRY_SIZE,

@@ -5,6 +5,7 @@
  * @internal
  */
 import type { PfnEntry } from "../types.js";
+import type { DecodedBudget } from "./budget.js";
 
 /** @internal */
 export interface LibxcCodecContext {
@@ -17,6 +18,8 @@ export interface LibxcCodecContext {
    * them only when read (see lazy.ts). Takes precedence over `entryPool`.
    */
   shallow?: boolean;
+  /** The decoded-size budget entries are charged to before they are built. */
+  budget?: DecodedBudget;
 }
 
 /** @internal */

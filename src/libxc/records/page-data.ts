@@ -24,6 +24,7 @@ import {
 } from "../constants.js";
 import type { PageDataRecord, PfnEntry } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
+import { chargeEntries, DECODED_COST } from "./budget.js";
 import { lazyMember } from "./lazy.js";
 
 /**
@@ -66,7 +67,7 @@ function scanEntries(reader: Reader, count: number, entries: PfnEntry[] | undefi
 
 export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
 
-  decode(reader, { pageSize, entryPool, shallow }) {
+  decode(reader, { pageSize, entryPool, shallow, budget }) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {
       reader.failLength(`body of ${length} bytes is shorter than the 8-byte count header`);
@@ -85,13 +86,20 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
       entries = entryPool.entries;
       entries.length = count;
     }
-    const dataPages = scanEntries(reader, count, entries, shallow === true ? undefined : entryPool?.objects);
+    // With a budget: validated first (the same faults as the one-pass
+    // decode), then charged, then built.
+    const charged = entries !== undefined && budget !== undefined;
+    const dataPages = scanEntries(reader, count, charged ? undefined : entries, shallow === true ? undefined : entryPool?.objects);
     const expected = arrayEnd + dataPages * pageSize;
     if (length !== expected) {
       reader.failLength(
         `expected ${COUNT_HEADER_SIZE} + ${count * PAGE_DATA_ENTRY_SIZE} + ${dataPages * pageSize} = ${expected} bytes ` +
           `(${dataPages} pages of data), got ${length}`,
       );
+    }
+    if (charged) {
+      chargeEntries(reader, budget, count, DECODED_COST.pfnEntry, "pfn entries");
+      scanEntries(reader, count, entries, entryPool?.objects);
     }
     const pages = reader.bytes.subarray(arrayEnd);
     reader.pos = length;

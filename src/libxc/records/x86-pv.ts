@@ -14,6 +14,7 @@ import {
 } from "../constants.js";
 import type { VcpuRecordTypeName, X86PvInfoRecord, X86PvP2mFramesRecord, X86PvVcpuRecord } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
+import { chargeEntries, DECODED_COST } from "./budget.js";
 import { lazyMember } from "./lazy.js";
 
 const PV_INFO_RESERVED_SIZE = 6;
@@ -72,6 +73,7 @@ export const x86PvP2mFramesCodec: BodyCodec<X86PvP2mFramesRecord, LibxcCodecCont
       const record = { type: "X86_PV_P2M_FRAMES", startPfn, endPfn } as X86PvP2mFramesRecord;
       return lazyMember(record, "frames", reader, P2M_FRAMES_HEADER_SIZE, read);
     }
+    chargeEntries(reader, context.budget, count, DECODED_COST.bigint, "P2M frames");
     return { type: "X86_PV_P2M_FRAMES", startPfn, endPfn, frames: read(reader) };
   },
   bodyLength(record, _context, fail) {
