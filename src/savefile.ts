@@ -728,7 +728,9 @@ export type AnySaveFile = SaveFile | LegacySaveFile;
  * @param bytes - the complete file
  * @param options - format, limits and tolerance
  * @returns the decoded file
- * @throws {@link XenStreamError} as the layer decoders, plus UNSUPPORTED for
+ * @throws {@link XenStreamError} as the layer decoders (RECORD_TOO_LARGE
+ * also for a record whose objects would take the decoded file past
+ * `maxDecodedBytes`, default 8x the input + 4 MiB), plus UNSUPPORTED for
  * a bare legacy stream and for a xenopsd image with no stream chunk or more
  * than one
  *
@@ -808,7 +810,9 @@ export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOpt
  * @param bytes - the complete file
  * @param options - format, limits and tolerance
  * @returns the decoded file
- * @throws {@link XenStreamError} as the layer decoders, plus UNSUPPORTED for
+ * @throws {@link XenStreamError} as the layer decoders (RECORD_TOO_LARGE
+ * also for a record whose objects would take the decoded file past
+ * `maxDecodedBytes`, default 8x the input + 4 MiB), plus UNSUPPORTED for
  * a bare legacy stream and for a xenopsd image with no stream chunk or more
  * than one, and for a container holding a legacy stream (use
  * {@link decodeAnySaveFile})

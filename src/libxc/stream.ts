@@ -19,7 +19,9 @@ import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./type
  * @param bytes - the complete stream
  * @param options - decoder options
  * @returns every event, in stream order
- * @throws {@link XenStreamError} on malformed or truncated input
+ * @throws {@link XenStreamError} on malformed or truncated input, as
+ * {@link decodeLibxcStream} (RECORD_TOO_LARGE past `maxDecodedBytes`,
+ * default 8x the input + 4 MiB)
  */
 export function decodeLibxcEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxcEvent[] {
   // Every record is kept: the decoded-size default applies (maxDecodedBytes).
@@ -52,8 +54,10 @@ export function libxcStreamFromEvents(events: Iterable<LibxcEvent>): LibxcStream
  * @param options - decoder options
  * @returns the decoded stream
  * @throws {@link XenStreamError} TRUNCATED, BAD_MAGIC, BAD_VERSION,
- * BAD_FIELD, BAD_LENGTH, BAD_PAGE_TYPE, RECORD_TOO_LARGE, UNKNOWN_RECORD,
- * TRAILING_DATA
+ * BAD_FIELD, BAD_LENGTH, BAD_PAGE_TYPE, RECORD_TOO_LARGE (also for a record
+ * whose objects would take the decoded stream past `maxDecodedBytes`,
+ * default 8x the input + 4 MiB), UNKNOWN_RECORD, TRAILING_DATA; USAGE for
+ * invalid options
  *
  * @example
  * ```ts

@@ -21,7 +21,9 @@ import type { LibxlHeader, LibxlItem, LibxlRecord, LibxlStream } from "./types.j
  * @param bytes - the complete stream
  * @param options - decoder options
  * @returns every event
- * @throws {@link XenStreamError} on malformed or truncated input
+ * @throws {@link XenStreamError} on malformed or truncated input, as
+ * {@link decodeLibxlStream} (RECORD_TOO_LARGE past `maxDecodedBytes`,
+ * default 8x the input + 4 MiB)
  */
 export function decodeLibxlEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxlEvent[] {
   // Every record is kept: the decoded-size default applies (maxDecodedBytes).
