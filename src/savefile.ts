@@ -27,7 +27,7 @@ import { RECORD_HEADER_SIZE } from "./wire/frame.js";
 import { PushDecoder, type Parser } from "./wire/push.js";
 import type { ByteQueue } from "./wire/queue.js";
 import { Writer } from "./wire/writer.js";
-import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcParserOptions } from "./libxc/decoder.js";
+import { LibxcParser, recordLayerOptions, type DecoderOptions, type InternalDecoderOptions, type LibxcParserOptions } from "./libxc/decoder.js";
 import { libxcStreamFromEvents, planLibxcStream, writeLibxcStream } from "./libxc/stream.js";
 import type { LibxcStream } from "./libxc/types.js";
 import { LIBXL_IDENT_BYTES } from "./libxl/constants.js";
@@ -730,7 +730,9 @@ export type AnySaveFile = SaveFile | LegacySaveFile;
  * @param bytes - the complete file
  * @param options - format, limits and tolerance
  * @returns the decoded file
- * @throws {@link XenStreamError} as the layer decoders, plus UNSUPPORTED for
+ * @throws {@link XenStreamError} as the layer decoders (RECORD_TOO_LARGE
+ * also for a record whose objects would take the decoded file past
+ * `maxDecodedBytes`, default 8x the input + 4 MiB), plus UNSUPPORTED for
  * a bare legacy stream and for a xenopsd image with no stream chunk or more
  * than one
  *
@@ -745,7 +747,9 @@ export type AnySaveFile = SaveFile | LegacySaveFile;
 export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOptions = {}): AnySaveFile {
   checkBytes(bytes, "decodeAnySaveFile: bytes");
   checkOptions(options, "decodeAnySaveFile: options");
-  const decoder = new SaveFileDecoder(options);
+  // Every record is kept: the decoded-size default applies (maxDecodedBytes).
+  const internal: SaveFileDecoderOptions & InternalDecoderOptions = { ...options, keepsRecords: { inputLength: bytes.length } };
+  const decoder = new SaveFileDecoder(internal);
   // A legacy stream that only completes with the input gives its last events at end().
   const events = [...decoder.push(bytes), ...decoder.end()];
   let xl: XlHeader | undefined;
@@ -810,7 +814,9 @@ export function decodeAnySaveFile(bytes: Uint8Array, options: SaveFileDecoderOpt
  * @param bytes - the complete file
  * @param options - format, limits and tolerance
  * @returns the decoded file
- * @throws {@link XenStreamError} as the layer decoders, plus UNSUPPORTED for
+ * @throws {@link XenStreamError} as the layer decoders (RECORD_TOO_LARGE
+ * also for a record whose objects would take the decoded file past
+ * `maxDecodedBytes`, default 8x the input + 4 MiB), plus UNSUPPORTED for
  * a bare legacy stream and for a xenopsd image with no stream chunk or more
  * than one, and for a container holding a legacy stream (use
  * {@link decodeAnySaveFile})

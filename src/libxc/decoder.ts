@@ -15,6 +15,7 @@ import type { RecordLayerOptions } from "../wire/record.js";
 import { libxcTable, type LibxcPlacement } from "./codec.js";
 import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
 import { decodeDomainHeader, decodeImageHeader, isBigEndianImage, pageSizeOf } from "./header.js";
+import { chargeRecord, type DecodedBudget } from "./records/budget.js";
 import type { LibxcCodecContext } from "./records/context.js";
 import type { DomainHeader, ImageHeader, LibxcRecord } from "./types.js";
 import { checkOptions } from "../wire/args.js";
@@ -34,6 +35,25 @@ export interface DecoderOptions {
    * @defaultValue false
    */
   keepUnknownMandatory?: boolean;
+  /**
+   * Most heap, in bytes, the decoded records may take (an estimate: per
+   * record, and per entry of the array records, the size of the objects
+   * built); a record that would take the total over it fails with
+   * RECORD_TOO_LARGE, at its header, before its objects are built. One
+   * EMULATOR_XENSTORE_DATA record of 4-byte `a\0b\0` pairs takes 67 times
+   * its bytes as pairs, a PAGE_DATA record of pfn entries without page
+   * data 9 times.
+   *
+   * The whole-stream functions (`decodeLibxcStream`, `decodeLibxlStream`,
+   * `decodeSaveFile`, `decodeAnySaveFile`, `decode*Events`) default to 8
+   * times the input plus 4 MiB: what every stream Xen writes stays far
+   * under (a real 4 GiB HVM guest's 149 MB stream, a million pfn entries
+   * without data among them, decodes to about 80 MB). The push decoders,
+   * whose events need not be kept, have no limit unless given one.
+   * `Infinity`: no limit.
+   * @defaultValue 8 x input + 4 MiB (whole-stream functions); none (push decoders)
+   */
+  maxDecodedBytes?: number;
 }
 
 /**
@@ -49,6 +69,20 @@ export interface InternalDecoderOptions extends DecoderOptions {
    * which parses every record of a chunk before returning.
    */
   reuseEntries?: boolean;
+  /**
+   * Decode the records made of arrays of entries (PAGE_DATA, HVM_PARAMS,
+   * the CPU policies, X86_PV_P2M_FRAMES, CHECKPOINT_DIRTY_PFN_LIST,
+   * EMULATOR_XENSTORE_DATA) shallow: validated as always, the array built
+   * only when read (`libxc/records/lazy.ts`). For consumers that walk the
+   * bytes (the verifier); overrides `reuseEntries`.
+   */
+  shallowEntries?: boolean;
+  /**
+   * The caller keeps every record (a whole-stream function): without
+   * `maxDecodedBytes`, the default limit applies, 8x `inputLength` + 4 MiB
+   * (the bytes read so far when the length is not known).
+   */
+  keepsRecords?: { inputLength?: number };
 }
 
 /** The libxc image header, as an event. */
@@ -91,6 +125,9 @@ export type LibxcEvent = LibxcImageHeaderEvent | LibxcDomainHeaderEvent | LibxcR
  */
 export interface LibxcParserOptions extends RecordLayerOptions {
   reuseEntries: boolean;
+  shallowEntries: boolean;
+  /** The decoded-size budget, shared by nested parsers (none: no limit). */
+  budget: DecodedBudget | undefined;
 }
 
 /** Checks and completes decoder options. @internal */
@@ -100,7 +137,23 @@ export function recordLayerOptions(options: InternalDecoderOptions): LibxcParser
   if (!Number.isInteger(maxRecordLength) || maxRecordLength < 0 || maxRecordLength > 0xffff_ffff) {
     throw new XenStreamError("USAGE", 0, `maxRecordLength must be an integer in 0..2^32-1, got ${describeValue(maxRecordLength)}`);
   }
-  return { maxRecordLength, keepUnknownMandatory: options.keepUnknownMandatory ?? false, reuseEntries: options.reuseEntries ?? false };
+  const maxDecodedBytes = options.maxDecodedBytes;
+  if (maxDecodedBytes !== undefined && (typeof maxDecodedBytes !== "number" || Number.isNaN(maxDecodedBytes) || maxDecodedBytes < 0)) {
+    throw new XenStreamError("USAGE", 0, `maxDecodedBytes must be a number >= 0 (Infinity: no limit), got ${describeValue(maxDecodedBytes)}`);
+  }
+  let budget: DecodedBudget | undefined;
+  if (maxDecodedBytes !== undefined) {
+    budget = maxDecodedBytes === Infinity ? undefined : { spent: 0, limit: maxDecodedBytes, inputLength: undefined };
+  } else if (options.keepsRecords !== undefined) {
+    budget = { spent: 0, limit: undefined, inputLength: options.keepsRecords.inputLength };
+  }
+  return {
+    maxRecordLength,
+    keepUnknownMandatory: options.keepUnknownMandatory ?? false,
+    reuseEntries: options.reuseEntries ?? false,
+    shallowEntries: options.shallowEntries ?? false,
+    budget,
+  };
 }
 
 type State = "imageHeader" | "domainHeader" | "records" | "ended";
@@ -129,7 +182,9 @@ export class LibxcParser {
 
   constructor(options: LibxcParserOptions) {
     this.options = options;
-    this.context = options.reuseEntries ? { pageSize: 4096, entryPool: { entries: [], objects: [] } } : { pageSize: 4096 };
+    if (options.shallowEntries) this.context = { pageSize: 4096, shallow: true };
+    else this.context = options.reuseEntries ? { pageSize: 4096, entryPool: { entries: [], objects: [] } } : { pageSize: 4096 };
+    if (options.budget !== undefined) this.context.budget = options.budget;
     this.frames = new FrameReader(libxcTable, options);
   }
 
@@ -185,6 +240,7 @@ export class LibxcParser {
         const frame = this.frames.take(queue, this.littleEndian, index);
         if (frame === null) return null;
         const record = libxcTable.decode(frame, this.littleEndian, this.context, this.options, index);
+        chargeRecord(this.options.budget, frame.offset, frame.offset + 8 + frame.body.length + frame.padding.length, "libxc", index);
         this.recordIndex = index + 1;
         this.atCheckpoint = record.type === "CHECKPOINT";
         if (this.atCheckpoint) this.checkpointed = true;

@@ -9,7 +9,7 @@ import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
 import { libxcTable } from "./codec.js";
 import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
-import { LibxcDecoder, type DecoderOptions, type LibxcEvent } from "./decoder.js";
+import { LibxcDecoder, type DecoderOptions, type InternalDecoderOptions, type LibxcEvent } from "./decoder.js";
 import { isBigEndianImage, pageSizeOf, writeDomainHeader, writeImageHeader } from "./header.js";
 import type { LibxcCodecContext } from "./records/context.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "./types.js";
@@ -21,12 +21,16 @@ import { checkBytes, checkOptions } from "../wire/args.js";
  * @param bytes - the complete stream
  * @param options - decoder options
  * @returns every event, in stream order
- * @throws {@link XenStreamError} on malformed or truncated input
+ * @throws {@link XenStreamError} on malformed or truncated input, as
+ * {@link decodeLibxcStream} (RECORD_TOO_LARGE past `maxDecodedBytes`,
+ * default 8x the input + 4 MiB)
  */
 export function decodeLibxcEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxcEvent[] {
   checkBytes(bytes, "decodeLibxcEvents: bytes");
   checkOptions(options, "decodeLibxcEvents: options");
-  const decoder = new LibxcDecoder(options);
+  // Every record is kept: the decoded-size default applies (maxDecodedBytes).
+  const internal: InternalDecoderOptions = { ...options, keepsRecords: { inputLength: bytes.length } };
+  const decoder = new LibxcDecoder(internal);
   const events = decoder.push(bytes);
   decoder.end();
   return events;
@@ -54,8 +58,10 @@ export function libxcStreamFromEvents(events: Iterable<LibxcEvent>): LibxcStream
  * @param options - decoder options
  * @returns the decoded stream
  * @throws {@link XenStreamError} TRUNCATED, BAD_MAGIC, BAD_VERSION,
- * BAD_FIELD, BAD_LENGTH, BAD_PAGE_TYPE, RECORD_TOO_LARGE, UNKNOWN_RECORD,
- * TRAILING_DATA
+ * BAD_FIELD, BAD_LENGTH, BAD_PAGE_TYPE, RECORD_TOO_LARGE (also for a record
+ * whose objects would take the decoded stream past `maxDecodedBytes`,
+ * default 8x the input + 4 MiB), UNKNOWN_RECORD, TRAILING_DATA; USAGE for
+ * invalid options
  *
  * @example
  * ```ts

@@ -29,7 +29,7 @@ import { CHECKPOINT_STATE_SIZE, EMULATOR_HEADER_SIZE, LibxlRecordType, type Libx
 import { checkpointStateCodec, emulatorContextCodec, xenstoreDataCodec, type NoContext } from "./records.js";
 import type { LibxlRecord } from "./types.js";
 
-export { NO_CONTEXT } from "./records.js";
+export { NO_CONTEXT, SHALLOW_CONTEXT } from "./records.js";
 
 /**
  * Where in a libxl stream a record belongs:

@@ -36,7 +36,9 @@ import { DomainType } from "../libxc/constants.js";
 import { LibxcParser, recordLayerOptions, type DecoderOptions, type LibxcEvent, type LibxcParserOptions } from "../libxc/decoder.js";
 import { CHECKPOINT_STATE_SIZE, LIBXL_HDR_SIZE, LibxlRecordType } from "./constants.js";
 import { decodeLibxlHeader, isBigEndianLibxl } from "./header.js";
-import { NO_CONTEXT, libxlTable, type LibxlPlacement } from "./codec.js";
+import { NO_CONTEXT, SHALLOW_CONTEXT, libxlTable, type LibxlPlacement } from "./codec.js";
+import type { NoContext } from "./records.js";
+import { chargeRecord } from "../libxc/records/budget.js";
 import type { LibxlHeader, LibxlRecord } from "./types.js";
 
 /** The libxl header, as an event. */
@@ -89,9 +91,13 @@ export class LibxlParser {
   /** True once the stream went through a checkpoint. */
   checkpointed = false;
 
+  private readonly context: NoContext;
+
   constructor(options: LibxcParserOptions) {
     this.options = options;
     this.frames = new FrameReader(libxlTable, options);
+    const base = options.shallowEntries ? SHALLOW_CONTEXT : NO_CONTEXT;
+    this.context = options.budget === undefined ? base : { ...base, budget: options.budget };
   }
 
   /** Bytes still missing before the next event can be parsed (0 after END). */
@@ -175,7 +181,8 @@ export class LibxlParser {
     const index = this.recordIndex;
     const frame = this.frames.take(queue, this.littleEndian, index);
     if (frame === null) return null;
-    const record = libxlTable.decode(frame, this.littleEndian, NO_CONTEXT, this.options, index);
+    const record = libxlTable.decode(frame, this.littleEndian, this.context, this.options, index);
+    chargeRecord(this.options.budget, frame.offset, frame.offset + 8 + frame.body.length + frame.padding.length, "libxl", index);
     this.recordIndex = index + 1;
     const unexpected = (why: string): never => {
       throw new XenStreamError("UNEXPECTED_RECORD", frame.offset, `libxl record ${index} (${record.type}): ${why}`, {

@@ -9,11 +9,22 @@
 import { describeValue } from "../errors.js";
 import { bytesLength, extraLength, withExtra, type BodyCodec } from "../wire/codec.js";
 import type { Reader } from "../wire/reader.js";
+import { lazyMember } from "../libxc/records/lazy.js";
+import { chargeEntries, DECODED_COST, type DecodedBudget } from "../libxc/records/budget.js";
 import { CHECKPOINT_STATE_SIZE, EMULATOR_HEADER_SIZE } from "./constants.js";
 import type { CheckpointStateRecord, EmulatorContextRecord, EmulatorXenstoreDataRecord } from "./types.js";
 
-/** libxl codecs need nothing from the stream. @internal */
-export type NoContext = Record<string, never>;
+/**
+ * What libxl codecs are told: nothing from the stream, only whether to
+ * decode shallow (see `libxc/records/lazy.ts`) and the decoded-size
+ * budget (`libxc/records/budget.ts`). @internal
+ */
+export interface NoContext {
+  /** Validate EMULATOR_XENSTORE_DATA's pairs but build them only when read. */
+  readonly shallow?: boolean;
+  /** The decoded-size budget pairs are charged to before they are built. */
+  readonly budget?: DecodedBudget;
+}
 
 function readEmulatorHeader(reader: Reader): { emulatorId: number; index: number } {
   if (reader.remaining < EMULATOR_HEADER_SIZE) {
@@ -31,26 +42,46 @@ const NUL = 0;
  * Empty or absolute keys, which Xen's reader also refuses, are kept for the
  * verifier to report.
  */
-function splitPairs(reader: Reader): Array<[Uint8Array, Uint8Array]> {
+function splitPairs(reader: Reader, entries: Array<[Uint8Array, Uint8Array]> | undefined): number {
   const start = reader.pos;
   const data = reader.rest();
-  const entries: Array<[Uint8Array, Uint8Array]> = [];
   let pos = 0;
+  let count = 0;
   while (pos < data.length) {
     const keyEnd = data.indexOf(NUL, pos);
     if (keyEnd < 0) reader.fail("BAD_FIELD", start + pos, "xenstore key is not NUL terminated");
     const valueEnd = data.indexOf(NUL, keyEnd + 1);
     if (valueEnd < 0) reader.fail("BAD_FIELD", start + keyEnd + 1, "xenstore value missing or not NUL terminated");
-    entries.push([data.subarray(pos, keyEnd), data.subarray(keyEnd + 1, valueEnd)]);
+    entries?.push([data.subarray(pos, keyEnd), data.subarray(keyEnd + 1, valueEnd)]);
     pos = valueEnd + 1;
+    count++;
   }
+  return count;
+}
+
+function readPairs(reader: Reader): Array<[Uint8Array, Uint8Array]> {
+  const entries: Array<[Uint8Array, Uint8Array]> = [];
+  splitPairs(reader, entries);
   return entries;
 }
 
 export const xenstoreDataCodec: BodyCodec<EmulatorXenstoreDataRecord, NoContext> = {
-  decode(reader) {
+  decode(reader, context) {
     const header = readEmulatorHeader(reader);
-    return { type: "EMULATOR_XENSTORE_DATA", ...header, entries: splitPairs(reader) };
+    if (context.shallow === true) {
+      const from = reader.pos;
+      // Validated now (same faults, same offsets), built when read.
+      splitPairs(reader, undefined);
+      const record = { type: "EMULATOR_XENSTORE_DATA", ...header } as EmulatorXenstoreDataRecord;
+      return lazyMember(record, "entries", reader, from, readPairs);
+    }
+    if (context.budget !== undefined) {
+      // Counted (and validated) before the pairs are built.
+      const from = reader.pos;
+      chargeEntries(reader, context.budget, splitPairs(reader, undefined), DECODED_COST.xenstorePair, "xenstore pairs");
+      reader.pos = from;
+    }
+    return { type: "EMULATOR_XENSTORE_DATA", ...header, entries: readPairs(reader) };
   },
   bodyLength(record, _context, fail) {
     let length = EMULATOR_HEADER_SIZE;
@@ -110,3 +141,6 @@ export const checkpointStateCodec: BodyCodec<CheckpointStateRecord, NoContext> =
 
 /** @internal */
 export const NO_CONTEXT: NoContext = {};
+
+/** The context of a shallow decode (the verifier). @internal */
+export const SHALLOW_CONTEXT: NoContext = { shallow: true };

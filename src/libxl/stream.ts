@@ -6,7 +6,7 @@
 import { describeValue, XenStreamError } from "../errors.js";
 import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
-import type { DecoderOptions } from "../libxc/decoder.js";
+import type { DecoderOptions, InternalDecoderOptions } from "../libxc/decoder.js";
 import { checkRecordsEnd, planLibxcStream, sizeRecords, writeRecords, type LibxcEncoder } from "../libxc/stream.js";
 import type { LibxcRecord } from "../libxc/types.js";
 import { LIBXL_HDR_SIZE } from "./constants.js";
@@ -22,12 +22,16 @@ import { checkBoolean, checkBytes, checkOptions } from "../wire/args.js";
  * @param bytes - the complete stream
  * @param options - decoder options
  * @returns every event
- * @throws {@link XenStreamError} on malformed or truncated input
+ * @throws {@link XenStreamError} on malformed or truncated input, as
+ * {@link decodeLibxlStream} (RECORD_TOO_LARGE past `maxDecodedBytes`,
+ * default 8x the input + 4 MiB)
  */
 export function decodeLibxlEvents(bytes: Uint8Array, options: DecoderOptions = {}): LibxlEvent[] {
   checkBytes(bytes, "decodeLibxlEvents: bytes");
   checkOptions(options, "decodeLibxlEvents: options");
-  const decoder = new LibxlDecoder(options);
+  // Every record is kept: the decoded-size default applies (maxDecodedBytes).
+  const internal: InternalDecoderOptions = { ...options, keepsRecords: { inputLength: bytes.length } };
+  const decoder = new LibxlDecoder(internal);
   const events = decoder.push(bytes);
   decoder.end();
   return events;

@@ -9,6 +9,7 @@
  * @module
  * @internal
  */
+import { forEachXenstorePair, hvmParamCount } from "./entries.js";
 import { LIBXC_REGISTRY } from "../libxc/codec.js";
 import { DomainType, type LibxcRecordTypeName } from "../libxc/constants.js";
 import { isBigEndianImage } from "../libxc/header.js";
@@ -51,7 +52,7 @@ const LIBXC_DETAILS: { readonly [N in LibxcRecordTypeName]?: Details<RecordNamed
   X86_PV_VCPU_MSRS: vcpuDetails,
   X86_TSC_INFO: (record, emit) => emit(`  Mode ${record.mode}, ${record.khz} kHz, ${record.nsec} ns, incarnation ${record.incarnation}`),
   HVM_PARAMS: (record, emit) => {
-    if (record.params.length === 0) emit("Warning: HVM_PARAMS record with zero content");
+    if (hvmParamCount(record) === 0) emit("Warning: HVM_PARAMS record with zero content");
   },
 };
 
@@ -59,7 +60,9 @@ const LIBXC_DETAILS: { readonly [N in LibxcRecordTypeName]?: Details<RecordNamed
 const LIBXL_DETAILS: { readonly [N in LibxlRecordTypeName]?: Details<RecordNamed<LibxlRecord, N>> } = {
   EMULATOR_XENSTORE_DATA: (record, emit) => {
     emit(`Emulator Xenstore Data (${EMULATOR_NAMES[record.emulatorId] ?? record.emulatorId}, idx ${record.index})`);
-    for (const [key, value] of record.entries) emit(`  '${latin1(key)}' = '${latin1(value)}'`);
+    forEachXenstorePair(record, (keyBytes, keyStart, keyEnd, valueBytes, valueStart, valueEnd) =>
+      emit(`  '${latin1(keyBytes, keyStart, keyEnd)}' = '${latin1(valueBytes, valueStart, valueEnd)}'`),
+    );
   },
   EMULATOR_CONTEXT: (record, emit) => emit(`  Index ${record.index}, type ${EMULATOR_NAMES[record.emulatorId] ?? record.emulatorId}`),
 };
@@ -89,9 +92,9 @@ function containerLines(event: ContainerEvent, emit: (line: string) => void): vo
   }
 }
 
-function latin1(bytes: Uint8Array): string {
+function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let text = "";
-  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i] as number);
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i] as number);
   return text;
 }
 

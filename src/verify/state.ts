@@ -7,6 +7,7 @@
  * @module
  * @internal
  */
+import { forEachCpuidLeaf, pfnEntries } from "./entries.js";
 import { LIBXC_REGISTRY } from "../libxc/codec.js";
 import { DomainType, PageType, pageTypeHasData } from "../libxc/constants.js";
 import { isBigEndianImage } from "../libxc/header.js";
@@ -279,11 +280,14 @@ export class VerifyState {
         this.hvmParamsCount += 1;
         break;
       case "X86_CPUID_POLICY":
-        this.xstateEnds = new Map();
-        for (const leaf of record.entries) {
-          if (leaf.leaf === 0xd && leaf.subleaf >= 2 && leaf.subleaf < 63 && leaf.a !== 0) this.xstateEnds.set(leaf.subleaf, leaf.b + leaf.a);
-        }
+      {
+        const ends = new Map<number, number>();
+        forEachCpuidLeaf(record, (leaf, subleaf, a, b) => {
+          if (leaf === 0xd && subleaf >= 2 && subleaf < 63 && a !== 0) ends.set(subleaf, b + a);
+        });
+        this.xstateEnds = ends;
         break;
+      }
       case "STATIC_DATA_END":
         this.staticDataEndCount += 1;
         this.staticDataEnd = "explicit";
@@ -316,27 +320,24 @@ export class VerifyState {
   }
 
   private countPages(record: PageDataRecord): void {
-    const { entries } = record;
-    const count = entries.length;
-    const first = entries[0];
-    const last = entries[count - 1];
-    if (first === undefined || last === undefined) return;
+    const entries = pfnEntries(record);
+    const count = entries.count;
+    if (count === 0) return;
     if (!this.lastWasPageData) {
       this.iterations += 1;
       this.passes += 1;
-    } else if (first.pfn <= this.previousLastPfn) {
+    } else if (entries.pfn(0) <= this.previousLastPfn) {
       this.passes += 1;
     }
     this.lastWasPageData = true;
-    this.previousLastPfn = last.pfn;
+    this.previousLastPfn = entries.pfn(count - 1);
     const typeCounts = this.pageTypeCounts;
     let withData = 0;
     let min = this.minPfn;
     let max = this.maxPfn;
     for (let i = 0; i < count; i++) {
-      const entry = entries[i] as (typeof entries)[number];
-      const type = entry.type;
-      const pfn = entry.pfn;
+      const type = entries.type(i);
+      const pfn = entries.pfn(i);
       typeCounts[type] = (typeCounts[type] as number) + 1;
       if (pageTypeHasData(type)) withData++;
       if (pfn < min) min = pfn;

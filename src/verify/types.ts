@@ -264,7 +264,12 @@ export interface VerifyOptions {
   /**
    * Called with every decoded event after the rules have seen it, so that
    * one pass can verify and collect (what `xen-stream info` does). Byte
-   * fields and PAGE_DATA entries are valid only during the call.
+   * fields and PAGE_DATA entries are valid only during the call. The arrays
+   * of entries (PAGE_DATA `entries`, xenstore `entries`, HVM_PARAMS
+   * `params`, the CPU policies' `entries`, P2M `frames`, dirty `pfns`) are
+   * built only when read: the verifier itself never builds them, so a
+   * record of millions of entries costs the heap only if the callback
+   * reads its array.
    */
   onEvent?: (event: SaveFileEvent) => void;
   /**

@@ -140,9 +140,10 @@ export class StreamVerifier {
     const decoderOptions: SaveFileDecoderOptions & InternalDecoderOptions = {
       format: options.format ?? "auto",
       maxRecordLength: options.maxRecordLength ?? REC_LENGTH_MAX,
-      // Rules and totals are done with each PAGE_DATA record when visit()
-      // returns (pushEach): no entry objects per page.
-      reuseEntries: true,
+      // Rules walk the bytes of every array record (entries.ts): no entry
+      // objects per page, pair or param (issue #19). `onEvent` still sees
+      // whole records: their arrays are built when read.
+      shallowEntries: true,
     };
     this.pump = new SaveFileDecoder(decoderOptions);
     this.state = new VerifyState(profile, maxTrackedPfn);

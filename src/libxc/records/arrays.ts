@@ -25,9 +25,15 @@ import type {
   X86MsrPolicyRecord,
 } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
+import { chargeEntries, DECODED_COST } from "./budget.js";
+import { lazyMember } from "./lazy.js";
 
 interface EntryCodec<E> {
   size: number;
+  /** Estimated heap of one decoded entry (budget.ts). */
+  cost: number;
+  /** What the entries are called in a refusal. */
+  what: string;
   read(reader: Reader): E;
   write(writer: Writer, entry: E): void;
 }
@@ -49,23 +55,29 @@ function readEntries<E>(reader: Reader, entry: EntryCodec<E>, count: number): E[
  * A body that is nothing but entries. `allowEmpty` is false for the policy
  * records, which Xen refuses when empty.
  */
-function entryArrayCodec<R extends { type: string }, E>(
+function entryArrayCodec<R extends { type: string }, K extends keyof R, E>(
   name: R["type"],
+  key: K,
   entry: EntryCodec<E>,
   allowEmpty: boolean,
-  wrap: (entries: E[]) => R,
   unwrap: (record: R) => E[],
   field: string,
   objects: boolean,
 ): BodyCodec<R, LibxcCodecContext> {
   const rule = `a ${allowEmpty ? "" : "non-zero "}multiple of ${entry.size} bytes`;
   return {
-    decode(reader) {
+    decode(reader, context) {
       const length = reader.remaining;
       if (length % entry.size !== 0 || (!allowEmpty && length === 0)) {
         reader.failLength(`body must be ${rule}, got ${length}`);
       }
-      return wrap(readEntries(reader, entry, length / entry.size));
+      const count = length / entry.size;
+      const from = reader.pos;
+      const read = (body: Reader): R[K] => readEntries(body, entry, count) as R[K];
+      // Nothing to validate per entry: a shallow record skips the array.
+      if (context.shallow === true) return lazyMember({ type: name } as R, key, reader, from, read);
+      chargeEntries(reader, context.budget, count, entry.cost, entry.what);
+      return { type: name, [key]: read(reader) } as R;
     },
     bodyLength(record, _context, fail) {
       const entries = entriesOf<E>(unwrap(record), field, objects, fail);
@@ -80,6 +92,8 @@ function entryArrayCodec<R extends { type: string }, E>(
 
 const cpuidLeaf: EntryCodec<CpuidLeaf> = {
   size: CPUID_POLICY_ENTRY_SIZE,
+  cost: DECODED_COST.cpuidLeaf,
+  what: "CPUID leaves",
   read: (r) => ({ leaf: r.u32("leaf"), subleaf: r.u32("subleaf"), a: r.u32("a"), b: r.u32("b"), c: r.u32("c"), d: r.u32("d") }),
   write(w, e) {
     w.u32(e.leaf, "leaf");
@@ -93,6 +107,8 @@ const cpuidLeaf: EntryCodec<CpuidLeaf> = {
 
 const msrEntry: EntryCodec<MsrEntry> = {
   size: MSR_POLICY_ENTRY_SIZE,
+  cost: DECODED_COST.msrEntry,
+  what: "MSR entries",
   read: (r) => ({ index: r.u32("idx"), flags: r.u32("flags"), value: r.u64("val") }),
   write(w, e) {
     w.u32(e.index, "index");
@@ -103,12 +119,16 @@ const msrEntry: EntryCodec<MsrEntry> = {
 
 const dirtyPfn: EntryCodec<bigint> = {
   size: 8,
+  cost: DECODED_COST.bigint,
+  what: "dirty pfns",
   read: (r) => r.u64("pfn"),
   write: (w, pfn) => w.u64(pfn, "pfns[]"),
 };
 
 const hvmParam: EntryCodec<HvmParam> = {
   size: HVM_PARAMS_ENTRY_SIZE,
+  cost: DECODED_COST.hvmParam,
+  what: "HVM params",
   read: (r) => ({ index: r.u64("index"), value: r.u64("value") }),
   write(w, e) {
     w.u64(e.index, "index");
@@ -116,31 +136,31 @@ const hvmParam: EntryCodec<HvmParam> = {
   },
 };
 
-export const cpuidPolicyCodec = entryArrayCodec<X86CpuidPolicyRecord, CpuidLeaf>(
+export const cpuidPolicyCodec = entryArrayCodec<X86CpuidPolicyRecord, "entries", CpuidLeaf>(
   "X86_CPUID_POLICY",
+  "entries",
   cpuidLeaf,
   false,
-  (entries) => ({ type: "X86_CPUID_POLICY", entries }),
   (record) => record.entries,
   "entries",
   true,
 );
 
-export const msrPolicyCodec = entryArrayCodec<X86MsrPolicyRecord, MsrEntry>(
+export const msrPolicyCodec = entryArrayCodec<X86MsrPolicyRecord, "entries", MsrEntry>(
   "X86_MSR_POLICY",
+  "entries",
   msrEntry,
   false,
-  (entries) => ({ type: "X86_MSR_POLICY", entries }),
   (record) => record.entries,
   "entries",
   true,
 );
 
-export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, bigint>(
+export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, "pfns", bigint>(
   "CHECKPOINT_DIRTY_PFN_LIST",
+  "pfns",
   dirtyPfn,
   true,
-  (pfns) => ({ type: "CHECKPOINT_DIRTY_PFN_LIST", pfns }),
   (record) => record.pfns,
   "pfns",
   false,
@@ -151,7 +171,7 @@ export const dirtyPfnListCodec = entryArrayCodec<CheckpointDirtyPfnListRecord, b
  * requires the exact length and skips a count of 0.
  */
 export const hvmParamsCodec: BodyCodec<HvmParamsRecord, LibxcCodecContext> = {
-  decode(reader) {
+  decode(reader, context) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {
       reader.failLength(`body of ${length} bytes is shorter than the 8-byte count header`);
@@ -160,6 +180,12 @@ export const hvmParamsCodec: BodyCodec<HvmParamsRecord, LibxcCodecContext> = {
     const reserved = reader.u32("reserved");
     const expected = COUNT_HEADER_SIZE + count * HVM_PARAMS_ENTRY_SIZE;
     if (length !== expected) reader.failLength(`count ${count} needs ${expected} bytes, got ${length}`);
+    if (context.shallow === true) {
+      return lazyMember<HvmParamsRecord, "params">({ type: "HVM_PARAMS", reserved } as HvmParamsRecord, "params", reader, COUNT_HEADER_SIZE, (body) =>
+        readEntries(body, hvmParam, count),
+      );
+    }
+    chargeEntries(reader, context.budget, count, hvmParam.cost, hvmParam.what);
     return { type: "HVM_PARAMS", reserved, params: readEntries(reader, hvmParam, count) };
   },
   bodyLength: (record, _context, fail) => COUNT_HEADER_SIZE + objectArray(record.params, "params", fail).length * HVM_PARAMS_ENTRY_SIZE,

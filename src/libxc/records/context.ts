@@ -5,6 +5,7 @@
  * @internal
  */
 import type { PfnEntry } from "../types.js";
+import type { DecodedBudget } from "./budget.js";
 
 /** @internal */
 export interface LibxcCodecContext {
@@ -12,6 +13,13 @@ export interface LibxcCodecContext {
   pageSize: number;
   /** With `reuseEntries`: the PAGE_DATA entries array and objects to refill. */
   entryPool?: PfnEntryPool;
+  /**
+   * Shallow decode (the verifier): validate the arrays of entries but build
+   * them only when read (see lazy.ts). Takes precedence over `entryPool`.
+   */
+  shallow?: boolean;
+  /** The decoded-size budget entries are charged to before they are built. */
+  budget?: DecodedBudget;
 }
 
 /** @internal */

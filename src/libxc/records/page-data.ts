@@ -14,7 +14,7 @@
 import { describeValue } from "../../errors.js";
 import { bytesLength, objectArray, type BodyCodec } from "../../wire/codec.js";
 import type { Writer } from "../../wire/writer.js";
-import { TWO_POW_32, wordOffsets } from "../../wire/reader.js";
+import { TWO_POW_32, wordOffsets, type Reader } from "../../wire/reader.js";
 import {
   COUNT_HEADER_SIZE,
   PAGE_DATA_ENTRY_SIZE,
@@ -24,10 +24,50 @@ import {
 } from "../constants.js";
 import type { PageDataRecord, PfnEntry } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
+import { chargeEntries, DECODED_COST } from "./budget.js";
+import { lazyMember } from "./lazy.js";
+
+/**
+ * Walks the pfn array of a PAGE_DATA body (the reader's cursor is unused):
+ * fails on a reserved page type, fills `entries` (refilling `objects` in
+ * order when given), and returns the number of entries that carry data.
+ * Without `entries` it only validates: the shallow decode (lazy.ts).
+ */
+function scanEntries(reader: Reader, count: number, entries: PfnEntry[] | undefined, objects: PfnEntry[] | undefined): number {
+  const { view, littleEndian } = reader;
+  let dataPages = 0;
+  // The hot loop of every decoder: no object but the entry per pfn (and
+  // none at all when entries are reused or not built).
+  const at = wordOffsets(littleEndian);
+  for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PAGE_DATA_ENTRY_SIZE) {
+    const high = view.getUint32(pos + at.high, littleEndian);
+    const type = high >>> 28;
+    if (!isKnownPageType(type)) {
+      reader.fail("BAD_PAGE_TYPE", pos, `pfn[${i}] has reserved page type 0x${type.toString(16)}`);
+    }
+    if (pageTypeHasData(type)) dataPages++;
+    if (entries === undefined) continue;
+    const low = view.getUint32(pos + at.low, littleEndian);
+    const pfn = (high & 0x000f_ffff) * 0x1_0000_0000 + low;
+    const reserved = (high >>> 20) & 0xff;
+    const entry = objects?.[i];
+    if (entry === undefined) {
+      const made = { pfn, type, reserved };
+      objects?.push(made);
+      entries[i] = made;
+    } else {
+      entry.pfn = pfn;
+      entry.type = type;
+      entry.reserved = reserved;
+      entries[i] = entry;
+    }
+  }
+  return dataPages;
+}
 
 export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
 
-  decode(reader, { pageSize, entryPool }) {
+  decode(reader, { pageSize, entryPool, shallow, budget }) {
     const length = reader.remaining;
     if (length < COUNT_HEADER_SIZE) {
       reader.failLength(`body of ${length} bytes is shorter than the 8-byte count header`);
@@ -39,40 +79,17 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
     if (length < arrayEnd) {
       reader.failLength(`body of ${length} bytes is too short for ${count} pfns (${arrayEnd} bytes)`);
     }
-    const { view, littleEndian } = reader;
-    const objects = entryPool?.objects;
-    let entries: PfnEntry[];
-    if (entryPool === undefined) entries = new Array<PfnEntry>(count);
+    let entries: PfnEntry[] | undefined;
+    if (shallow === true) entries = undefined;
+    else if (entryPool === undefined) entries = new Array<PfnEntry>(count);
     else {
       entries = entryPool.entries;
       entries.length = count;
     }
-    let dataPages = 0;
-    // The hot loop of every decoder: no object but the entry per pfn (and
-    // none at all when entries are reused).
-    const at = wordOffsets(littleEndian);
-    for (let i = 0, pos = COUNT_HEADER_SIZE; i < count; i++, pos += PAGE_DATA_ENTRY_SIZE) {
-      const low = view.getUint32(pos + at.low, littleEndian);
-      const high = view.getUint32(pos + at.high, littleEndian);
-      const type = high >>> 28;
-      if (!isKnownPageType(type)) {
-        reader.fail("BAD_PAGE_TYPE", pos, `pfn[${i}] has reserved page type 0x${type.toString(16)}`);
-      }
-      if (pageTypeHasData(type)) dataPages++;
-      const pfn = (high & 0x000f_ffff) * 0x1_0000_0000 + low;
-      const reserved = (high >>> 20) & 0xff;
-      const entry = objects?.[i];
-      if (entry === undefined) {
-        const made = { pfn, type, reserved };
-        objects?.push(made);
-        entries[i] = made;
-      } else {
-        entry.pfn = pfn;
-        entry.type = type;
-        entry.reserved = reserved;
-        entries[i] = entry;
-      }
-    }
+    // With a budget: validated first (the same faults as the one-pass
+    // decode), then charged, then built.
+    const charged = entries !== undefined && budget !== undefined;
+    const dataPages = scanEntries(reader, count, charged ? undefined : entries, shallow === true ? undefined : entryPool?.objects);
     const expected = arrayEnd + dataPages * pageSize;
     if (length !== expected) {
       reader.failLength(
@@ -80,8 +97,20 @@ export const pageDataCodec: BodyCodec<PageDataRecord, LibxcCodecContext> = {
           `(${dataPages} pages of data), got ${length}`,
       );
     }
-    reader.pos = arrayEnd;
-    return { type: "PAGE_DATA", reserved, entries, pages: reader.rest() };
+    if (charged) {
+      chargeEntries(reader, budget, count, DECODED_COST.pfnEntry, "pfn entries");
+      scanEntries(reader, count, entries, entryPool?.objects);
+    }
+    const pages = reader.bytes.subarray(arrayEnd);
+    reader.pos = length;
+    if (entries !== undefined) return { type: "PAGE_DATA", reserved, entries, pages };
+    const record = lazyMember({ type: "PAGE_DATA", reserved } as PageDataRecord, "entries", reader, 0, (body) => {
+      const built = new Array<PfnEntry>(count);
+      scanEntries(body, count, built, undefined);
+      return built;
+    });
+    record.pages = pages;
+    return record;
   },
 
   bodyLength(record, { pageSize }, fail) {

@@ -15,6 +15,8 @@ import {
 } from "../constants.js";
 import type { VcpuRecordTypeName, X86PvInfoRecord, X86PvP2mFramesRecord, X86PvVcpuRecord } from "../types.js";
 import type { LibxcCodecContext } from "./context.js";
+import { chargeEntries, DECODED_COST } from "./budget.js";
+import { lazyMember } from "./lazy.js";
 
 const PV_INFO_RESERVED_SIZE = 6;
 const ZERO_RESERVED = new Uint8Array(PV_INFO_RESERVED_SIZE);
@@ -54,7 +56,7 @@ export const x86PvInfoCodec: BodyCodec<X86PvInfoRecord, LibxcCodecContext> = {
  * the decoder requires whole u64 entries and start <= end, as Xen does.
  */
 export const x86PvP2mFramesCodec: BodyCodec<X86PvP2mFramesRecord, LibxcCodecContext> = {
-  decode(reader) {
+  decode(reader, context) {
     const length = reader.remaining;
     if (length < P2M_FRAMES_HEADER_SIZE || length % 8 !== 0) {
       reader.failLength(`body must be 8 + 8*n bytes, got ${length}`);
@@ -62,9 +64,18 @@ export const x86PvP2mFramesCodec: BodyCodec<X86PvP2mFramesRecord, LibxcCodecCont
     const startPfn = reader.u32("p2m_start_pfn");
     const endPfn = reader.u32("p2m_end_pfn");
     if (startPfn > endPfn) reader.fail("BAD_FIELD", 0, `p2m_start_pfn ${startPfn} is above p2m_end_pfn ${endPfn}`);
-    const frames = new Array<bigint>((length - P2M_FRAMES_HEADER_SIZE) / 8);
-    for (let i = 0; i < frames.length; i++) frames[i] = reader.u64("p2m_pfn");
-    return { type: "X86_PV_P2M_FRAMES", startPfn, endPfn, frames };
+    const count = (length - P2M_FRAMES_HEADER_SIZE) / 8;
+    const read = (body: typeof reader): bigint[] => {
+      const frames = new Array<bigint>(count);
+      for (let i = 0; i < count; i++) frames[i] = body.u64("p2m_pfn");
+      return frames;
+    };
+    if (context.shallow === true) {
+      const record = { type: "X86_PV_P2M_FRAMES", startPfn, endPfn } as X86PvP2mFramesRecord;
+      return lazyMember(record, "frames", reader, P2M_FRAMES_HEADER_SIZE, read);
+    }
+    chargeEntries(reader, context.budget, count, DECODED_COST.bigint, "P2M frames");
+    return { type: "X86_PV_P2M_FRAMES", startPfn, endPfn, frames: read(reader) };
   },
   bodyLength(record, _context, fail) {
     const startPfn = uintField(record.startPfn, 0xffff_ffff, "startPfn", fail);

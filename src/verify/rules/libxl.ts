@@ -9,6 +9,7 @@
  * @module
  * @internal
  */
+import { forEachXenstorePair } from "../entries.js";
 import { CheckpointStateId, CHECKPOINT_STATE_SIZE } from "../../libxl/constants.js";
 import { isAllZero } from "../../wire/reader.js";
 import { BOTH_ERROR, EMULATOR_RECORD_KEYS, bodyOffset, type Rule } from "../rule.js";
@@ -77,24 +78,33 @@ const xenstoreData: Rule = {
   check(event, _state, context) {
     if (event.kind !== "record" || event.record.type !== "EMULATOR_XENSTORE_DATA") return;
     let pos = bodyOffset(event) + 8;
-    for (const [key, value] of event.record.entries) {
-      if (key.length === 0) context.report("empty xenstore key", { offset: pos });
-      else if (key[0] === 0x2f) context.report(`xenstore key "${printable(key)}" is absolute; keys are relative`, { offset: pos });
-      else {
-        const bad = key.findIndex((byte) => !isKeyByte(byte));
-        if (bad >= 0) context.report(`xenstore key "${printable(key)}" has a character outside [A-Za-z0-9-/_@]`, { offset: pos + bad });
+    // Walks the body in place: no pair is built (issue #19).
+    forEachXenstorePair(event.record, (keyBytes, keyStart, keyEnd, valueBytes, valueStart, valueEnd) => {
+      const keyLength = keyEnd - keyStart;
+      if (keyLength === 0) context.report("empty xenstore key", { offset: pos });
+      else if (keyBytes[keyStart] === 0x2f) {
+        context.report(`xenstore key "${printable(keyBytes.subarray(keyStart, keyEnd))}" is absolute; keys are relative`, { offset: pos });
+      } else {
+        let bad = keyStart;
+        while (bad < keyEnd && isKeyByte(keyBytes[bad] as number)) bad++;
+        if (bad < keyEnd) {
+          context.report(`xenstore key "${printable(keyBytes.subarray(keyStart, keyEnd))}" has a character outside [A-Za-z0-9-/_@]`, {
+            offset: pos + bad - keyStart,
+          });
+        }
       }
-      const valuePos = pos + key.length + 1;
-      const badValue = value.findIndex((byte) => byte < 0x20 || byte > 0x7e);
-      if (badValue >= 0) {
-        context.report(`xenstore value "${printable(value)}" is not printable ASCII`, {
+      const valuePos = pos + keyLength + 1;
+      let badValue = valueStart;
+      while (badValue < valueEnd && (valueBytes[badValue] as number) >= 0x20 && (valueBytes[badValue] as number) <= 0x7e) badValue++;
+      if (badValue < valueEnd) {
+        context.report(`xenstore value "${printable(valueBytes.subarray(valueStart, valueEnd))}" is not printable ASCII`, {
           code: "XENSTORE_VALUE",
           severity: "warning",
-          offset: valuePos + badValue,
+          offset: valuePos + badValue - valueStart,
         });
       }
-      pos = valuePos + value.length + 1;
-    }
+      pos = valuePos + (valueEnd - valueStart) + 1;
+    });
   },
 };
 

@@ -13,6 +13,7 @@
  * @module
  * @internal
  */
+import { forEachMsrFlags, hvmParamCount, pfnEntries } from "../entries.js";
 import { IHDR_OPT_BIG_ENDIAN, IHDR_OPT_RESERVED_MASK } from "../../libxc/constants.js";
 import { EmulatorId, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_RESERVED_MASK } from "../../libxl/constants.js";
 import { hex32 } from "../../wire/frame.js";
@@ -131,11 +132,12 @@ const pageDataReserved: Rule = {
   on: ["libxc:PAGE_DATA"],
   check(event, _state, context) {
     if (event.kind !== "record" || event.record.type !== "PAGE_DATA") return;
-    const { reserved = 0, entries } = event.record;
+    const { reserved = 0 } = event.record;
+    const entries = pfnEntries(event.record);
     const body = bodyOffset(event);
     if (reserved !== 0) context.report(`reserved bits set in PAGE_DATA record: ${hex(reserved, 8)}`, { offset: body + 4 });
-    for (let i = 0; i < entries.length; i++) {
-      const entryReserved = (entries[i] as (typeof entries)[number]).reserved ?? 0;
+    for (let i = 0; i < entries.count; i++) {
+      const entryReserved = entries.reserved(i);
       if (entryReserved !== 0) {
         context.report(`reserved bits 52-59 set in pfn[${i}]: ${hex(entryReserved, 2)}`, { offset: body + 8 + 8 * i });
         return;
@@ -194,7 +196,7 @@ const zeroContent: Rule = {
     if (event.kind !== "record" || event.layer !== "libxc") return;
     const record = event.record;
     if (record.type === "HVM_PARAMS") {
-      if (record.params.length === 0) context.report("HVM_PARAMS record with zero content (skipped by Xen's restore)");
+      if (hvmParamCount(record) === 0) context.report("HVM_PARAMS record with zero content (skipped by Xen's restore)");
     } else if ("vcpuId" in record && record.context.length === 0) {
       context.report(`${record.type} record for vcpu ${record.vcpuId} with zero content (skipped by Xen's restore)`);
     }
@@ -232,9 +234,9 @@ const msrPolicyFlags: Rule = {
   on: ["libxc:X86_MSR_POLICY"],
   check(event, _state, context) {
     if (event.kind !== "record" || event.record.type !== "X86_MSR_POLICY") return;
-    event.record.entries.forEach((entry, i) => {
-      if (entry.flags !== 0) {
-        context.report(`X86_MSR_POLICY entry ${i} (MSR ${hex(entry.index, 8)}): reserved flags set: ${hex(entry.flags, 8)}`, {
+    forEachMsrFlags(event.record, (i, index, flags) => {
+      if (flags !== 0) {
+        context.report(`X86_MSR_POLICY entry ${i} (MSR ${hex(index, 8)}): reserved flags set: ${hex(flags, 8)}`, {
           offset: bodyOffset(event) + 16 * i + 4,
         });
       }

@@ -9,6 +9,7 @@
  * @module
  * @internal
  */
+import { p2mFrameCount as frameCount, pfnEntries } from "../entries.js";
 import { VCPU_CONTEXT_SIZE_32, VCPU_CONTEXT_SIZE_64 } from "../../libxc/constants.js";
 import { REC_LENGTH_MAX } from "../../wire/frame.js";
 import { RESTORE_ERROR, VCPU_RECORD_KEYS, bodyOffset, type Rule } from "../rule.js";
@@ -61,13 +62,14 @@ const p2mFrameCount: Rule = {
   on: ["libxc:X86_PV_P2M_FRAMES"],
   check(event, state, context) {
     if (event.kind !== "record" || event.record.type !== "X86_PV_P2M_FRAMES" || state.pvInfo === undefined) return;
-    const { startPfn, endPfn, frames } = event.record;
+    const { startPfn, endPfn } = event.record;
+    const frames = frameCount(event.record);
     const width = state.pvInfo.guestWidth;
     if (width !== 4 && width !== 8) return;
     const perFrame = state.pageSize / width;
     const expected = Math.floor(endPfn / perFrame) - Math.floor(startPfn / perFrame) + 1;
-    if (frames.length !== expected) {
-      context.report(`X86_PV_P2M_FRAMES for pfns ${startPfn}..${endPfn} needs ${expected} frames, got ${frames.length}`, {
+    if (frames !== expected) {
+      context.report(`X86_PV_P2M_FRAMES for pfns ${startPfn}..${endPfn} needs ${expected} frames, got ${frames}`, {
         offset: event.offset + 4,
       });
     }
@@ -84,9 +86,9 @@ const pfnRange: Rule = {
   check(event, state, context) {
     if (event.kind !== "record" || event.record.type !== "PAGE_DATA" || state.guest !== "pv" || state.p2mMaxPfn === undefined) return;
     const max = state.p2mMaxPfn;
-    const { entries } = event.record;
-    for (let i = 0; i < entries.length; i++) {
-      const pfn = (entries[i] as (typeof entries)[number]).pfn;
+    const entries = pfnEntries(event.record);
+    for (let i = 0; i < entries.count; i++) {
+      const pfn = entries.pfn(i);
       if (pfn > max) {
         context.report(`pfn[${i}] ${pfn} outside the domain maximum ${max}`, { offset: bodyOffset(event) + 8 + 8 * i });
         return;
