@@ -8,7 +8,8 @@
  * @module
  */
 import { XenStreamError } from "./errors.js";
-import { convertLegacy } from "./legacy/convert.js";
+import { containerLegacyConverter } from "./legacy/convert.js";
+import { concatBytes } from "./wire/bytes.js";
 import { LIBXL_OPT_BIG_ENDIAN, LIBXL_VERSION } from "./libxl/constants.js";
 import { isBigEndianImage } from "./libxc/header.js";
 import type { LibxcStream } from "./libxc/types.js";
@@ -197,9 +198,13 @@ export function convertContainer(file: AnySaveFile, to: ContainerTarget, options
   const notes: string[] = [];
   let v2: SaveFile;
   if (file.format === "legacy") {
-    const converted = convertLegacy(file.bytes, { format: file.convertsTo });
-    v2 = decodeSaveFile(converted);
+    const converter = containerLegacyConverter(file.convertsTo);
+    const parts = [...converter.push(file.bytes), ...converter.end()];
+    v2 = decodeSaveFile(concatBytes(parts));
     notes.push(`converted the legacy (Xen <= 4.5) stream to a ${file.convertsTo} v2 stream`);
+    if (converter.trailingBytes > 0) {
+      notes.push(`dropped the ${converter.trailingBytes} bytes after the legacy stream's HVM tail (the QEMU record xenopsd appends): a libxc v2 stream has no place for them`);
+    }
   } else v2 = file;
   const sourceXl: XlHeader | undefined = file.format !== "legacy" ? file.xl : undefined;
   const sourceLibvirt: LibvirtHeader | undefined = file.container?.kind === "libvirt" ? file.container.header : undefined;
