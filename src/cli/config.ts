@@ -159,7 +159,7 @@ export const configCommand: CliCommand = {
       if (values.output !== undefined) return fail("-o is for --set");
       const found = await readConfig(file, io);
       if (found === undefined) {
-        io.stderr.write(`xen-stream config: ${name} stores no domain configuration (a bare libxl or libxc stream)\n`);
+        io.stderr.write(`xen-stream config: ${name} stores no domain configuration (only an xl header, a libvirt image and a xenopsd Xenops record carry one)\n`);
         return EXIT_INVALID;
       }
       writeOut(io, values.json === true ? `${JSON.stringify(found, null, 2)}\n` : show(found));

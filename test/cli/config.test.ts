@@ -61,6 +61,6 @@ describe("xen-stream config", () => {
     writeFileSync(bare, libxcGuestStream("hvm", guest.pageRecords()));
     const none = await config([bare]);
     expect(none.code).toBe(1);
-    expect(none.stderr).toBe(`xen-stream config: ${bare} stores no domain configuration (a bare libxl or libxc stream)\n`);
+    expect(none.stderr).toBe(`xen-stream config: ${bare} stores no domain configuration (only an xl header, a libvirt image and a xenopsd Xenops record carry one)\n`);
   });
 });
