@@ -213,3 +213,12 @@ describe("convertContainer of an HVM legacy stream in a xenopsd image", () => {
     expect(notes.some((note) => dropped.test(note))).toBe(true);
   });
 });
+
+test("convert of a xenopsd image to a libxl-based target says why its QEMU record is dropped", () => {
+  const bytes = new Uint8Array(readFileSync(fileURLToPath(new URL("../spec-vectors/xenopsd/valid/hvm-libxc-qemu-trad.bin", import.meta.url))));
+  const file = decodeAnySaveFile(bytes);
+  expect(convertContainer(file, "libxl").notes[0]).toBe(
+    "dropped xenopsd chunks Qemu_trad (300 bytes): xenopsd does not record which QEMU (traditional or upstream) wrote them, which a libxl EMULATOR_CONTEXT must name",
+  );
+  expect(convertContainer(file, "libxc").notes[0]).toBe("dropped xenopsd chunks Qemu_trad (300 bytes): the target has no place for them");
+});
