@@ -11,10 +11,10 @@ import type { LegacyOptions } from "../legacy/types.js";
 import { libxcStream, libxlStream, xlSaveFile } from "./arbitraries.js";
 import { classify, compareExpectation, outcomeKey } from "./classify.js";
 import { legacyStream } from "./legacy.js";
-import { BYTE_MUTATION_KINDS, MUTATION_KINDS, mutateStream, type MutationKind, type MutationLabel } from "./mutators.js";
+import { BYTE_MUTATION_KINDS, MUTATION_KINDS, mutateStream, type MutateOptions, type MutationKind, type MutationLabel } from "./mutators.js";
 import { Prng } from "./prng.js";
-import type { MappedFormat } from "./stream-map.js";
-import { FUZZ_TARGETS, describeException, type FuzzInput, type FuzzTarget, type InputFormat } from "./targets.js";
+import { streamMap, type MappedFormat, type StreamMap } from "./stream-map.js";
+import { FUZZ_TARGETS, describeException, withCaseMemo, type FuzzInput, type FuzzTarget, type InputFormat } from "./targets.js";
 
 /** A source of valid inputs for the fuzzer. */
 export interface FuzzGenerator {
@@ -52,34 +52,68 @@ export interface FuzzCase {
   mutation: MutationLabel;
 }
 
-/** Valid input of a seed, drawn from one generator. */
-function sampleValid(generator: FuzzGenerator, seed: number): { bytes: Uint8Array; value: unknown } {
-  return fc.sample(generator.arbitrary, { seed, numRuns: 1 })[0] as { bytes: Uint8Array; value: unknown };
+/**
+ * Consecutive seeds that share one valid stream: seeds `8g` to `8g + 7`
+ * mutate the stream of group `g`, each differently. Drawing a stream with
+ * fast-check costs more than running a case, so a group draws it once.
+ */
+export const SEED_GROUP = 8;
+
+/** The valid stream of a seed group, with what its mutations need. */
+interface GroupStream {
+  generators: readonly FuzzGenerator[];
+  group: number;
+  generator: FuzzGenerator;
+  bytes: Uint8Array;
+  /** The stream's map (undefined: not a v2 stream, e.g. legacy). */
+  map: StreamMap | undefined;
+  legacy: LegacyOptions | undefined;
+}
+
+/** The last group drawn: consecutive seeds reuse it. */
+let lastGroup: GroupStream | undefined;
+
+/** The generator and valid stream of seed group `group` (the last one is cached). */
+function groupStream(group: number, generators: readonly FuzzGenerator[]): GroupStream {
+  if (lastGroup !== undefined && lastGroup.group === group && lastGroup.generators === generators) return lastGroup;
+  const generator = generators[new Prng(group).below(generators.length)] as FuzzGenerator;
+  const valid = fc.sample(generator.arbitrary, { seed: group, numRuns: 1 })[0] as { bytes: Uint8Array; value: unknown };
+  let map: StreamMap | undefined;
+  if (generator.format !== "legacy") {
+    try {
+      map = streamMap(valid.bytes, generator.format);
+    } catch {
+      map = undefined;
+    }
+  }
+  lastGroup = { generators, group, generator, bytes: valid.bytes, map, legacy: generator.legacy?.(valid.value) };
+  return lastGroup;
 }
 
 /**
- * The case of a seed: a generator, a valid stream and one mutation (legacy
- * streams get byte-level mutations only), all determined by the seed.
+ * The case of a seed: a generator and a valid stream (shared by the
+ * {@link SEED_GROUP} seeds of its group) and one mutation of the seed's
+ * own (legacy streams get byte-level mutations only), all determined by
+ * the seed.
  *
  * @param seed - any u32
  * @param generators - where valid inputs come from
  * @returns the case
  */
 export function fuzzCase(seed: number, generators: readonly FuzzGenerator[] = FUZZ_GENERATORS): FuzzCase {
+  const valid = groupStream(Math.floor((seed >>> 0) / SEED_GROUP), generators);
   const random = new Prng(seed);
-  const int = (n: number): number => Math.floor(random.next() * n);
-  const generator = generators[int(generators.length)] as FuzzGenerator;
-  const valid = sampleValid(generator, seed);
+  const generator = valid.generator;
   const kinds: readonly MutationKind[] = generator.format === "legacy" ? BYTE_MUTATION_KINDS : MUTATION_KINDS;
   const format: InputFormat = generator.format;
-  const options = generator.format === "legacy" ? {} : { format: generator.format };
+  const options: MutateOptions = generator.format === "legacy" ? {} : valid.map === undefined ? { format: generator.format } : { format: generator.format, map: valid.map };
   let mutated;
   for (let attempt = 0; mutated === undefined; attempt++) {
-    const kind = attempt < 4 ? (kinds[int(kinds.length)] as MutationKind) : "bit-flip";
-    mutated = mutateStream(valid.bytes, kind, { target: int(0x1_0000), variant: int(0x1_0000) }, options);
+    const kind = attempt < 4 ? (kinds[random.below(kinds.length)] as MutationKind) : "bit-flip";
+    mutated = mutateStream(valid.bytes, kind, { target: random.below(0x1_0000), variant: random.below(0x1_0000) }, options);
   }
   const input: FuzzInput = { bytes: mutated.bytes, format };
-  if (generator.legacy !== undefined) input.legacy = generator.legacy(valid.value);
+  if (valid.legacy !== undefined) input.legacy = valid.legacy;
   return { seed, generator: generator.name, input, mutation: mutated.mutation };
 }
 
@@ -140,6 +174,10 @@ function failure(target: string, error: unknown): FuzzFailure {
  * @returns outcomes and failures
  */
 export function runFuzzInput(input: FuzzInput, label?: MutationLabel, targets: readonly FuzzTarget[] = FUZZ_TARGETS): FuzzCaseResult {
+  return withCaseMemo(input.bytes, () => runTargets(input, label, targets));
+}
+
+function runTargets(input: FuzzInput, label: MutationLabel | undefined, targets: readonly FuzzTarget[]): FuzzCaseResult {
   const failures: FuzzFailure[] = [];
   let outcome = "crash";
   try {

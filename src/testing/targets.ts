@@ -84,8 +84,84 @@ function outcomeOf(error: unknown, inputLength: number, what: string): ErrorCode
   return error.code;
 }
 
-/** Decodes a whole buffer; returns the outcome and, on failure, the error. */
-export function decodeOutcome(bytes: Uint8Array, format: InputFormat): { outcome: Outcome; error?: XenStreamError; events?: number } {
+/**
+ * What one case computes once for its input and several targets share:
+ * the whole-buffer decode and the verifier's verdicts. Set only while
+ * {@link withCaseMemo} runs, for the one input of that case, so nothing is
+ * kept past it (or served for a buffer changed in between).
+ */
+interface CaseMemo {
+  bytes: Uint8Array;
+  decoded: Map<InputFormat, DecodeOutcome>;
+  verdicts: Map<string, VerifierVerdict>;
+}
+
+let caseMemo: CaseMemo | undefined;
+
+/**
+ * Runs `run` with the whole-buffer decode and the verdicts of `bytes`
+ * computed at most once each ({@link decodeOutcome}, {@link verifierVerdict}).
+ *
+ * @param bytes - the case's input (not changed while `run` runs)
+ * @param run - the case
+ * @returns what `run` returns
+ * @internal
+ */
+export function withCaseMemo<T>(bytes: Uint8Array, run: () => T): T {
+  const outer = caseMemo;
+  caseMemo = { bytes, decoded: new Map(), verdicts: new Map() };
+  try {
+    return run();
+  } finally {
+    caseMemo = outer;
+  }
+}
+
+/**
+ * The verifier's verdict on a whole buffer (memoised within
+ * {@link withCaseMemo}); undefined when no verifier is wired.
+ *
+ * @param bytes - any input
+ * @param format - the format to tell the verifier
+ * @param profile - verifier profile
+ * @returns the verdict
+ * @internal
+ */
+export function verifierVerdict(bytes: Uint8Array, format: FormatOption, profile: Profile): VerifierVerdict | undefined {
+  if (verifierAdapter === undefined) return undefined;
+  const memo = caseMemo !== undefined && caseMemo.bytes === bytes ? caseMemo : undefined;
+  const key = `${format}/${profile}`;
+  const known = memo?.verdicts.get(key);
+  if (known !== undefined) return known;
+  const verdict = verifierAdapter(bytes, format, profile);
+  memo?.verdicts.set(key, verdict);
+  return verdict;
+}
+
+/** The whole-buffer decode of an input: its outcome and, on failure, the error. */
+export interface DecodeOutcome {
+  outcome: Outcome;
+  error?: XenStreamError;
+  events?: number;
+}
+
+/**
+ * Decodes a whole buffer (memoised within {@link withCaseMemo}).
+ *
+ * @param bytes - any input
+ * @param format - the format to tell the decoder
+ * @returns the outcome and, on failure, the error; on success the number of events
+ */
+export function decodeOutcome(bytes: Uint8Array, format: InputFormat): DecodeOutcome {
+  const memo = caseMemo !== undefined && caseMemo.bytes === bytes ? caseMemo : undefined;
+  const known = memo?.decoded.get(format);
+  if (known !== undefined) return known;
+  const decoded = decodeWhole(bytes, format);
+  memo?.decoded.set(format, decoded);
+  return decoded;
+}
+
+function decodeWhole(bytes: Uint8Array, format: InputFormat): DecodeOutcome {
   try {
     const decoder = new SaveFileDecoder({ format: decoderFormat(format) });
     const events = [...decoder.push(bytes), ...decoder.end()];
@@ -241,11 +317,10 @@ export const verifyTarget: FuzzTarget = {
   name: "verify",
   applies: () => verifierAdapter !== undefined,
   run({ bytes, format }) {
-    const verify = verifierAdapter as VerifierAdapter;
     const decoded = decodeOutcome(bytes, format);
     let verdicts: VerifierVerdict[];
     try {
-      verdicts = (["spec", "restore"] as const).map((profile) => verify(bytes, decoderFormat(format), profile));
+      verdicts = (["spec", "restore"] as const).map((profile) => verifierVerdict(bytes, decoderFormat(format), profile) as VerifierVerdict);
     } catch (error) {
       if (error instanceof OracleViolation) throw error;
       throw new OracleViolation(`verifyStream threw ${isXenStreamError(error) ? `XenStreamError ${error.code}` : "an exception"}: ${String(error)}`);
