@@ -11,7 +11,19 @@ import type { LegacyOptions } from "../legacy/types.js";
 import { libxcStream, libxlStream, xlSaveFile } from "./arbitraries.js";
 import { classify, compareExpectation, outcomeKey } from "./classify.js";
 import { legacyStream } from "./legacy.js";
-import { BYTE_MUTATION_KINDS, MUTATION_KINDS, mutateStream, type MutateOptions, type MutationKind, type MutationLabel } from "./mutators.js";
+import { STRUCTURAL, type Place } from "./mutate-structure.js";
+import {
+  BYTE_MUTATION_KINDS,
+  MUTATION_KINDS,
+  STRUCTURAL_MUTATION_KINDS,
+  mutateStream,
+  type MutateOptions,
+  type Mutated,
+  type MutationChoice,
+  type MutationKind,
+  type MutationLabel,
+  type StructuralMutationKind,
+} from "./mutators.js";
 import { Prng } from "./prng.js";
 import { streamMap, type MappedFormat, type StreamMap } from "./stream-map.js";
 import { FUZZ_TARGETS, describeException, withCaseMemo, type FuzzInput, type FuzzTarget, type InputFormat } from "./targets.js";
@@ -68,6 +80,8 @@ interface GroupStream {
   /** The stream's map (undefined: not a v2 stream, e.g. legacy). */
   map: StreamMap | undefined;
   legacy: LegacyOptions | undefined;
+  /** The places of each structural mutation kind in the stream, as drawn (what mutateStream computes per call). */
+  places: Map<StructuralMutationKind, Place[]>;
 }
 
 /** The last group drawn: consecutive seeds reuse it. */
@@ -86,8 +100,23 @@ function groupStream(group: number, generators: readonly FuzzGenerator[]): Group
       map = undefined;
     }
   }
-  lastGroup = { generators, group, generator, bytes: valid.bytes, map, legacy: generator.legacy?.(valid.value) };
+  lastGroup = { generators, group, generator, bytes: valid.bytes, map, legacy: generator.legacy?.(valid.value), places: new Map() };
   return lastGroup;
+}
+
+function isStructural(kind: MutationKind): kind is StructuralMutationKind {
+  return (STRUCTURAL_MUTATION_KINDS as readonly string[]).includes(kind);
+}
+
+/** `mutateStream` of the group's stream, with the places of `kind` listed once per group. */
+function mutateAt(valid: GroupStream, map: StreamMap, kind: StructuralMutationKind, choice: MutationChoice): Mutated | undefined {
+  let places = valid.places.get(kind);
+  if (places === undefined) {
+    places = STRUCTURAL[kind]({ bytes: valid.bytes, map });
+    valid.places.set(kind, places);
+  }
+  const place = places[choice.target % Math.max(1, places.length)];
+  return place === undefined ? undefined : place(choice.variant);
 }
 
 /**
@@ -110,7 +139,8 @@ export function fuzzCase(seed: number, generators: readonly FuzzGenerator[] = FU
   let mutated;
   for (let attempt = 0; mutated === undefined; attempt++) {
     const kind = attempt < 4 ? (kinds[random.below(kinds.length)] as MutationKind) : "bit-flip";
-    mutated = mutateStream(valid.bytes, kind, { target: random.below(0x1_0000), variant: random.below(0x1_0000) }, options);
+    const choice = { target: random.below(0x1_0000), variant: random.below(0x1_0000) };
+    mutated = isStructural(kind) && valid.map !== undefined ? mutateAt(valid, valid.map, kind, choice) : mutateStream(valid.bytes, kind, choice, options);
   }
   const input: FuzzInput = { bytes: mutated.bytes, format, chunking: random.u32() };
   if (valid.legacy !== undefined) input.legacy = valid.legacy;

@@ -171,8 +171,11 @@ export function decodeOutcome(bytes: Uint8Array, format: InputFormat): DecodeOut
 function decodeWhole(bytes: Uint8Array, format: InputFormat): DecodeOutcome {
   try {
     const decoder = new SaveFileDecoder({ format: decoderFormat(format) });
-    const events = [...decoder.push(bytes), ...decoder.end()];
-    return { outcome: "ok", events: events.length };
+    let events = 0;
+    const count = (): void => void events++;
+    decoder.pushEach(bytes, count);
+    decoder.endEach(count);
+    return { outcome: "ok", events };
   } catch (error) {
     const code = outcomeOf(error, bytes.length, "decode");
     return { outcome: code, error: error as XenStreamError };
