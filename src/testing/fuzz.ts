@@ -26,7 +26,7 @@ import {
 } from "./mutators.js";
 import { Prng } from "./prng.js";
 import { streamMap, type MappedFormat, type StreamMap } from "./stream-map.js";
-import { FUZZ_TARGETS, describeException, withCaseMemo, type FuzzInput, type FuzzTarget, type InputFormat } from "./targets.js";
+import { FUZZ_TARGETS, convertTarget, describeException, withCaseMemo, type FuzzInput, type FuzzTarget, type InputFormat } from "./targets.js";
 
 /** A source of valid inputs for the fuzzer. */
 export interface FuzzGenerator {
@@ -151,7 +151,8 @@ export function fuzzCase(seed: number, generators: readonly FuzzGenerator[] = FU
  * The targets `npm run fuzz` runs on the case of a seed (unless told to
  * run them all): every case is classified (the whole-buffer decoder, the
  * spec verifier, the check of the mutation's label), then goes through
- * one of the targets that take it, in turn by seed. Running every target
+ * one of the targets that take it, in turn by seed (the converter, which
+ * only legacy inputs reach, takes every other legacy case). Running every target
  * on every case costs about four times as much; in turn, each target still
  * sees more cases per second than all of them on every case did.
  *
@@ -162,7 +163,14 @@ export function fuzzCase(seed: number, generators: readonly FuzzGenerator[] = FU
  */
 export function scheduledTargets(seed: number, input: FuzzInput, targets: readonly FuzzTarget[] = FUZZ_TARGETS): FuzzTarget[] {
   const taking = targets.filter((target) => target.applies(input));
-  const chosen = taking[(seed >>> 0) % Math.max(1, taking.length)];
+  let turn = seed >>> 0;
+  // Only legacy inputs reach the converter: it takes every other one of them.
+  if (taking.includes(convertTarget) && taking.length > 1) {
+    if (turn % 2 === 0) return [convertTarget];
+    taking.splice(taking.indexOf(convertTarget), 1);
+    turn = turn >>> 1;
+  }
+  const chosen = taking[turn % Math.max(1, taking.length)];
   return chosen === undefined ? [] : [chosen];
 }
 

@@ -44,13 +44,17 @@ describe("fuzzCase", () => {
 });
 
 describe("scheduledTargets", () => {
-  test("one target per case, and in turn every target that takes the input", () => {
-    for (const first of [0, 7 * SEED_GROUP]) {
+  test("one target per case, and in turn every target that takes the input; the converter every other legacy case", () => {
+    // Group 3's stream is a legacy one, group 7's a libxc one.
+    expect([fuzzCase(3 * SEED_GROUP).generator, fuzzCase(7 * SEED_GROUP).generator]).toEqual(["legacy", "libxc-lenient"]);
+    for (const first of [3 * SEED_GROUP, 7 * SEED_GROUP]) {
       const input = fuzzCase(first).input;
       const taking = FUZZ_TARGETS.filter((target) => target.applies(input)).map((target) => target.name);
-      const chosen = taking.map((_, i) => scheduledTargets(first + i, input).map((target) => target.name));
+      const chosen = Array.from({ length: 16 }, (_, i) => scheduledTargets(first + i, input).map((target) => target.name));
       chosen.forEach((names) => expect(names).toHaveLength(1));
-      expect(chosen.flat().sort()).toEqual([...taking].sort());
+      expect([...new Set(chosen.flat())].sort()).toEqual([...taking].sort());
+      const converting = chosen.filter((names) => names[0] === "convert").length;
+      expect(converting).toBe(taking.includes("convert") ? 8 : 0);
     }
   });
 
