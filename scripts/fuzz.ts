@@ -8,11 +8,11 @@
  *   npx tsx scripts/fuzz.ts --case 12345    # rerun the case of one seed (every target)
  *   npx tsx scripts/fuzz.ts --replay fuzz-failures/<hash>.bin
  *
- * Rate: about 5,000 cases/s on one core (10^7 in about 35 minutes): 32
+ * Rate: 4,600-5,000 cases/s on one core (10^7 in 33-36 minutes): 32
  * seeds share one drawn stream, a case computes its decode and verdicts
  * once, and each case is classified then runs one target in turn by seed
- * (`--all-targets`: every target on every case, about 2,400/s; before
- * these changes every case ran every target at about 1,100/s).
+ * (`--all-targets`: every target on every case, about 2,500/s; before
+ * these changes every case ran every target at about 1,200/s).
  *
  * Bounds: cases run in a worker thread whose heap is limited to --memory
  * MiB (default 256; ArrayBuffers are outside that limit); the main thread
