@@ -9,7 +9,7 @@ import type { LegacyOptions } from "../legacy/types.js";
 import { detectFormat, type StreamFormat } from "../savefile.js";
 import type { Profile } from "../verify/types.js";
 import type { Expectation, MutationLabel } from "./mutators.js";
-import { converterAdapter, decodeOutcome, verifierVerdict, type InputFormat, type Outcome, type VerifierVerdict } from "./targets.js";
+import { converterAdapter, convertedBytes, decodeOutcome, verifierVerdict, type InputFormat, type Outcome, type VerifierVerdict } from "./targets.js";
 
 /** Options of {@link classify}. */
 export interface ClassifyOptions {
@@ -68,7 +68,7 @@ export function classify(bytes: Uint8Array, options: ClassifyOptions = {}): Clas
   if (verdict !== undefined) result.verifier = verdict;
   if (converterAdapter !== undefined && (format === "legacy" || (format === "auto" && detected === "legacy"))) {
     try {
-      converterAdapter(bytes, options.legacy ?? {});
+      convertedBytes(bytes, options.legacy ?? {});
       result.converter = "ok";
     } catch (error) {
       if (typeof error !== "object" || error === null || (error as { name?: unknown }).name !== "XenStreamError") throw error;

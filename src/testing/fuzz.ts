@@ -239,7 +239,8 @@ function runTargets(input: FuzzInput, label: MutationLabel | undefined, targets:
   const failures: FuzzFailure[] = [];
   let outcome = "crash";
   try {
-    const options = input.legacy === undefined ? { format: input.format } : { format: input.format, legacy: input.legacy };
+    // Legacy input is classified converting to libxl, as the convert target does: one conversion serves both.
+    const options = input.legacy === undefined ? { format: input.format } : { format: input.format, legacy: { ...input.legacy, format: "libxl" as const } };
     const classification = classify(input.bytes, options);
     outcome = outcomeKey(classification);
     if (label?.expected !== undefined) {

@@ -101,6 +101,8 @@ interface CaseMemo {
   bytes: Uint8Array;
   decoded: Map<InputFormat, DecodeOutcome>;
   verdicts: Map<string, VerifierVerdict>;
+  /** Converter results by options: the output, or what it threw. */
+  converted: Map<string, { output: Uint8Array } | { thrown: unknown }>;
 }
 
 let caseMemo: CaseMemo | undefined;
@@ -116,7 +118,7 @@ let caseMemo: CaseMemo | undefined;
  */
 export function withCaseMemo<T>(bytes: Uint8Array, run: () => T): T {
   const outer = caseMemo;
-  caseMemo = { bytes, decoded: new Map(), verdicts: new Map() };
+  caseMemo = { bytes, decoded: new Map(), verdicts: new Map(), converted: new Map() };
   try {
     return run();
   } finally {
@@ -143,6 +145,35 @@ export function verifierVerdict(bytes: Uint8Array, format: FormatOption, profile
   const verdict = verifierAdapter(bytes, format, profile);
   memo?.verdicts.set(key, verdict);
   return verdict;
+}
+
+/**
+ * The legacy converter's output for a whole buffer (memoised within
+ * {@link withCaseMemo}: a second call with the same options gives the same
+ * output, or throws the same error again).
+ *
+ * @param bytes - any input
+ * @param options - converter options
+ * @returns the v2 bytes
+ * @throws whatever the converter throws
+ * @internal
+ */
+export function convertedBytes(bytes: Uint8Array, options: LegacyOptions): Uint8Array {
+  const memo = caseMemo !== undefined && caseMemo.bytes === bytes ? caseMemo : undefined;
+  const key = memo === undefined ? "" : JSON.stringify(options);
+  const known = memo?.converted.get(key);
+  if (known !== undefined) {
+    if ("thrown" in known) throw known.thrown;
+    return known.output;
+  }
+  try {
+    const output = (converterAdapter as ConverterAdapter)(bytes, options);
+    memo?.converted.set(key, { output });
+    return output;
+  } catch (error) {
+    memo?.converted.set(key, { thrown: error });
+    throw error;
+  }
 }
 
 /** The whole-buffer decode of an input: its outcome and, on failure, the error. */
@@ -398,7 +429,7 @@ export const convertTarget: FuzzTarget = {
   run({ bytes, legacy }) {
     let output: Uint8Array;
     try {
-      output = (converterAdapter as ConverterAdapter)(bytes, { ...legacy, format: "libxl" });
+      output = convertedBytes(bytes, { ...legacy, format: "libxl" });
     } catch (error) {
       return outcomeOf(error, bytes.length, "convertLegacy");
     }

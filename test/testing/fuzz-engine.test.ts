@@ -14,7 +14,7 @@ import {
   xlSaveFile,
   type FuzzCase,
 } from "../../src/testing/index.js";
-import { decodeOutcome, verifierVerdict, withCaseMemo } from "../../src/testing/targets.js";
+import { convertedBytes, decodeOutcome, verifierVerdict, withCaseMemo } from "../../src/testing/targets.js";
 
 function summary(fuzz: FuzzCase): unknown {
   return { generator: fuzz.generator, bytes: [...fuzz.input.bytes], format: fuzz.input.format, chunking: fuzz.input.chunking, legacy: fuzz.input.legacy, mutation: fuzz.mutation };
@@ -79,6 +79,30 @@ describe("the per-case memo", () => {
     });
     expect(decodeOutcome(bytes, "xl")).not.toBe(decodeOutcome(bytes, "xl"));
     expect(decodeOutcome(bytes, "xl")).toEqual({ outcome: "ok", events: decodeOutcome(bytes, "xl").events });
+  });
+
+  test("the conversion of a legacy case is done once per options, its error thrown again", () => {
+    const { input } = fuzzCase(3 * SEED_GROUP);
+    const options = { ...input.legacy, format: "libxl" as const };
+    withCaseMemo(input.bytes, () => {
+      expect(convertedBytes(input.bytes, options)).toBe(convertedBytes(input.bytes, options));
+      expect(convertedBytes(input.bytes, { ...options, format: "libxc" })).not.toBe(convertedBytes(input.bytes, options));
+    });
+    const cut = input.bytes.subarray(0, 100);
+    const thrown = (): unknown => {
+      try {
+        return convertedBytes(cut, options);
+      } catch (error) {
+        return error;
+      }
+    };
+    withCaseMemo(cut, () => {
+      const first = thrown();
+      expect(first).toMatchObject({ name: "XenStreamError", code: "TRUNCATED" });
+      expect(thrown()).toBe(first);
+    });
+    expect(thrown()).not.toBe(thrown());
+    expect(convertedBytes(input.bytes, options)).not.toBe(convertedBytes(input.bytes, options));
   });
 });
 
