@@ -51,7 +51,8 @@ const policyParameters: fc.Arbitrary<PolicyParameters> = fc.record(
 
 const options = fc.record({
   memoryMiB: fc.integer({ min: 1, max: 6 }),
-  guest: fc.constantFrom("hvm" as const, "pvh" as const),
+  guest: fc.constantFrom("hvm" as const, "pvh" as const, "pv" as const),
+  vcpus: fc.integer({ min: 1, max: 8 }),
   dirty: dirtyModel,
   bandwidth: fc.double({ min: 1e6, max: 1e10, noNaN: true }),
   policy: policyParameters,
@@ -154,7 +155,7 @@ describe("the live loop", () => {
 
   test.each([
     [{ memoryMiB: 0 }, "memoryMiB"],
-    [{ memoryMiB: 4, guest: "pv" as "hvm" }, "guest"],
+    [{ memoryMiB: 4, guest: "arm" as "hvm" }, 'guest must be "hvm", "pvh" or "pv"'],
     [{ memoryMiB: 4, vcpus: 0 }, "vcpus"],
   ])("syntheticGuest usage error %o", (opts, name) => {
     const error = thrown(() => syntheticGuest(opts));
@@ -181,7 +182,7 @@ describe("properties of simulated streams", () => {
   test("verify (spec and restore), round-trip, end with the guest's memory; the policy bounds the passes", async () => {
     await fc.assert(
       fc.asyncProperty(options, async (o) => {
-        const guest = syntheticGuest({ memoryMiB: o.memoryMiB, guest: o.guest, seed: o.seed });
+        const guest = syntheticGuest({ memoryMiB: o.memoryMiB, guest: o.guest, vcpus: o.vcpus, seed: o.seed });
         const run = simulateMigration({ guest, dirty: o.dirty, bandwidth: o.bandwidth, policy: o.policy, seed: o.seed });
         const { report } = run;
         const bytes = await collect(run.chunks({ chunkSize: 1 << 16 }));
