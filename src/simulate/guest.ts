@@ -77,9 +77,20 @@ export interface SaveFileGuestOptions {
    * @defaultValue 4194304
    */
   chunkSize?: number;
+  /**
+   * Largest p2m size (highest pfn + 1) accepted: the index holds 9 bytes
+   * per pfn below it, so a stream naming a larger pfn is refused rather
+   * than indexed.
+   * @defaultValue 536870912 (2^29 pfns: 2 TiB of 4 KiB pages)
+   */
+  maxP2mSize?: number;
 }
 
 const NO_PAGE = -1;
+/** Default of {@link SaveFileGuestOptions.maxP2mSize}: 2^29 pfns. */
+const DEFAULT_MAX_P2M_SIZE = 2 ** 29;
+/** Largest maxP2mSize accepted: 2^32 pfns (16 TiB), beyond any typed array the index could allocate. */
+const MAX_P2M_SIZE_LIMIT = 2 ** 32;
 
 /**
  * Indexes a save file (xl, libxl or libxc; one or more memory passes) as
@@ -93,14 +104,19 @@ const NO_PAGE = -1;
  * @returns the guest image
  * @throws {@link XenStreamError} any decoder code for a malformed file;
  *   `UNSUPPORTED` for a checkpointed (Remus/COLO) or VERIFY stream, a
- *   legacy stream, or a stream without memory
+ *   legacy stream, a stream without memory, or a pfn at or above
+ *   `maxP2mSize` (at its PAGE_DATA entry); `USAGE` for bad options
  */
 export function guestFromSaveFile(bytes: Uint8Array, options: SaveFileGuestOptions = {}): GuestImage {
   const chunkSize = options.chunkSize ?? 4 * 1024 * 1024;
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
     throw new XenStreamError("USAGE", 0, `chunkSize must be a positive integer, got ${String(chunkSize)}`);
   }
-  const builder = new SaveFileIndexer();
+  const maxP2mSize = options.maxP2mSize ?? DEFAULT_MAX_P2M_SIZE;
+  if (!Number.isSafeInteger(maxP2mSize) || maxP2mSize < 1 || maxP2mSize > MAX_P2M_SIZE_LIMIT) {
+    throw new XenStreamError("USAGE", 0, `maxP2mSize must be an integer 1..${MAX_P2M_SIZE_LIMIT}, got ${String(maxP2mSize)}`);
+  }
+  const builder = new SaveFileIndexer(maxP2mSize);
   const decoder = new SaveFileDecoder({ format: "auto" });
   for (let pos = 0; pos < bytes.length; pos += chunkSize) {
     for (const event of decoder.push(bytes.subarray(pos, Math.min(bytes.length, pos + chunkSize)))) builder.add(event);
@@ -124,6 +140,8 @@ class SaveFileIndexer {
   private types = new Uint8Array(1024).fill(PageType.XTAB);
   private offsets = new Float64Array(1024).fill(NO_PAGE);
   private p2mSize = 0;
+
+  constructor(private readonly maxP2mSize: number) {}
 
   add(event: SaveFileEvent): void {
     if (event.layer === "xl") {
@@ -166,7 +184,14 @@ class SaveFileIndexer {
     const pageSize = 1 << (this.domainHeader?.pageShift ?? 12);
     // The pages follow the record header (8), count + reserved (8) and the pfn array.
     let pageOffset = event.offset + 16 + 8 * record.entries.length;
-    for (const entry of record.entries) {
+    for (const [i, entry] of record.entries.entries()) {
+      if (entry.pfn >= this.maxP2mSize) {
+        throw new XenStreamError(
+          "UNSUPPORTED",
+          event.offset + 16 + 8 * i,
+          `PAGE_DATA pfn ${entry.pfn} is beyond the largest p2m the simulation indexes (maxP2mSize ${this.maxP2mSize}); raise maxP2mSize to index it`,
+        );
+      }
       this.grow(entry.pfn + 1);
       this.types[entry.pfn] = entry.type;
       if (pageTypeHasData(entry.type)) {
@@ -181,7 +206,7 @@ class SaveFileIndexer {
   private grow(size: number): void {
     if (size > this.p2mSize) this.p2mSize = size;
     if (size <= this.types.length) return;
-    const capacity = Math.max(size, this.types.length * 2);
+    const capacity = Math.min(this.maxP2mSize, Math.max(size, this.types.length * 2));
     const types = new Uint8Array(capacity).fill(PageType.XTAB);
     types.set(this.types);
     const offsets = new Float64Array(capacity).fill(NO_PAGE);
