@@ -201,11 +201,15 @@ describe("properties of simulated streams", () => {
         expect(report.passes.length).toBe(report.livePasses + 1);
         expect(report.livePasses).toBeGreaterThanOrEqual(1);
         expect(report.livePasses).toBeLessThanOrEqual(Math.max(1, maxIterations));
-        if (report.stopReason === "max-iterations") expect(report.livePasses).toBe(Math.max(1, maxIterations));
+        // A pass in which nothing was dirtied sends nothing and is no pass
+        // (send_memory_live sends only when dirty_count > 0), so hitting
+        // max_iterations means that many passes only when each had pages.
         const deciding = report.decidingStats;
+        const quietPass = report.livePasses < deciding.iteration;
+        if (report.stopReason === "max-iterations" && !quietPass) expect(report.livePasses).toBe(Math.max(1, maxIterations));
         if (report.stopReason === "target-dirty-count") expect(deciding.dirtyCount >= 0 && deciding.dirtyCount < target).toBe(true);
         if (report.stopReason === "max-iterations") expect(deciding.iteration).toBeGreaterThanOrEqual(maxIterations);
-        if (report.livePasses < Math.max(1, maxIterations)) expect(report.stopReason).not.toBe("max-iterations");
+        if (report.livePasses < Math.max(1, maxIterations) && !quietPass) expect(report.stopReason).not.toBe("max-iterations");
         if (o.policy.maxFactor === undefined) expect(report.stopReason).not.toBe("max-factor");
 
         // The stream's own pass structure: what the report says, cut as Xen cuts it.
