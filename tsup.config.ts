@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineConfig, type Options } from "tsup";
+import { commandEntries, commandsApart } from "./scripts/cli-bundles.js";
 
 // What dist/ holds, and why:
 //
@@ -16,7 +17,9 @@ import { defineConfig, type Options } from "tsup";
 // - Declarations: dist/types/*.d.ts for import, dist/cjs/*.d.cts for
 //   require (a .d.ts read as CommonJS would be wrong about the module kind).
 // - The executable: dist/cli.cjs, a small `#!/usr/bin/env node` CommonJS
-//   launcher, and the CLI itself, dist/cli-main.cjs (one CommonJS bundle).
+//   launcher, and the CLI itself: dist/cli-main.cjs (the dispatcher) and
+//   one CommonJS bundle per command, dist/cli-<command>.cjs
+//   (scripts/cli-bundles.ts).
 //
 // No source maps: the JavaScript is the TypeScript with its types removed,
 // unminified (the CLI aside), so a stack trace reads as well without them;
@@ -74,12 +77,23 @@ export default defineConfig([
   { ...quiet, entry: io, format: ["cjs"], outDir: "dist/cjs", dts: { ...ioTypes, only: true } },
   { ...quiet, entry: core, format: ["esm"], outDir: "dist/types", dts: { only: true } },
   { ...quiet, entry: io, format: ["esm"], outDir: "dist/types", dts: { ...ioTypes, only: true } },
-  // The CLI: one CommonJS bundle, dist/cli-main.cjs (Node loads it ~10 ms
-  // faster than ES modules), whitespace and syntax minified (less for V8 to
-  // scan; names stay for stack traces).
+  // The CLI: CommonJS bundles (Node loads them ~10 ms faster than ES
+  // modules), whitespace and syntax minified (less for V8 to scan; names
+  // stay for stack traces): the dispatcher, dist/cli-main.cjs, and a bundle
+  // per command, so that a run loads one command's code
+  // (scripts/cli-bundles.ts).
   {
     ...quiet,
     entry: { "cli-main": "src/cli/main.ts" },
+    format: ["cjs"],
+    outDir: "dist",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    esbuildPlugins: [commandsApart],
+  },
+  {
+    ...quiet,
+    entry: commandEntries(),
     format: ["cjs"],
     outDir: "dist",
     minifyWhitespace: true,

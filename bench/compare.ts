@@ -4,6 +4,15 @@
  * table of GB/s with the ratios the targets are stated in.
  *
  *   npx tsx bench/compare.ts            (BENCH_SIZE=bytes, BENCH_DIR=dir, BENCH_REPEAT=n)
+ *   BENCH_BASE=../base npx tsx bench/compare.ts
+ *
+ * BENCH_BASE names the worktree (or its dist/) of another build, the
+ * base: every row that runs the library (in this process: the base's
+ * src/ through tsx; children: its dist/cli.cjs and its stream child) runs
+ * for both builds, the two alternating within every repetition (base,
+ * new, base, new...) so that drift in a shared machine's speed touches
+ * both alike, and the table shows both with new/base. The baselines and
+ * Xen's tool run once. The targets below are checked for the new build.
  *
  * Baselines: a plain copy of the bytes (Uint8Array.prototype.set into a
  * pre-faulted buffer), a plain read of the file with one reused 4 MiB
@@ -29,12 +38,13 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { SaveFileDecoder, decodeSaveFile, type SaveFileEvent } from "../src/index.js";
-import { decodeSaveFileAsync, encodeEventChunks, encodeSaveFileChunks } from "../src/io/index.js";
-import { fileSource, writeToFile } from "../src/io/node.js";
+import * as newCore from "../src/index.js";
+import type { SaveFileEvent } from "../src/index.js";
+import * as newIo from "../src/io/index.js";
+import * as newNode from "../src/io/node.js";
 import { generatePvStream, pvStreamLayout } from "../src/testing/pv-stream-generator.js";
 
 const SIZE = Number(process.env.BENCH_SIZE ?? 2 ** 30);
@@ -57,6 +67,29 @@ interface Row {
 }
 
 const rows = new Map<string, Row>();
+/** The base build's rows, by the same names (BENCH_BASE). */
+const baseRows = new Map<string, Row>();
+
+/** What the rows call of a build of the library. */
+interface Library {
+  SaveFileDecoder: typeof newCore.SaveFileDecoder;
+  decodeSaveFile: typeof newCore.decodeSaveFile;
+  decodeSaveFileAsync: typeof newIo.decodeSaveFileAsync;
+  encodeEventChunks: typeof newIo.encodeEventChunks;
+  encodeSaveFileChunks: typeof newIo.encodeSaveFileChunks;
+  fileSource: typeof newNode.fileSource;
+  writeToFile: typeof newNode.writeToFile;
+}
+
+interface Contender {
+  name: "base" | "new";
+  lib: Library;
+  /** The build's worktree (its dist/, test/io/fixtures/stream-child.ts). */
+  root: string;
+  rows: Map<string, Row>;
+}
+
+const contenders: Contender[] = [{ name: "new", lib: { ...newCore, ...newIo, ...newNode }, root: ROOT, rows }];
 
 function best(row: Row | undefined): number {
   return row === undefined || row.rates.length === 0 ? Number.NaN : Math.max(...row.rates);
@@ -76,6 +109,27 @@ async function measure(name: string, bytes: number, run: () => unknown, repeat =
   }
   rows.set(name, row);
   return row;
+}
+
+/** A row of every contender, alternating within each repetition (base first). */
+async function measureEach(name: string, bytes: number, run: (lib: Library) => unknown): Promise<void> {
+  const order = [...contenders].reverse();
+  for (const contender of order) contender.rows.set(name, { name, rates: [] });
+  for (let i = 0; i < REPEAT; i++) {
+    for (const contender of order) {
+      const start = performance.now();
+      await run(contender.lib);
+      contender.rows.get(name)?.rates.push(bytes / ((performance.now() - start) / 1000));
+    }
+  }
+}
+
+/** Loads the base build named by BENCH_BASE (a worktree or its dist/) from its sources. */
+async function loadBase(given: string): Promise<void> {
+  const root = basename(resolve(given)) === "dist" ? dirname(resolve(given)) : resolve(given);
+  const load = (path: string) => import(pathToFileURL(join(root, path)).href);
+  const lib = { ...(await load("src/index.ts")), ...(await load("src/io/index.ts")), ...(await load("src/io/node.ts")) } as Library;
+  contenders.push({ name: "base", lib, root, rows: baseRows });
 }
 
 const CHILD_WRAPPER = [
@@ -102,9 +156,9 @@ const childJobs: ChildJob[] = [];
  * {@link runChildren}, round-robin, so that drift in the machine's speed
  * touches every child row alike (the CLI and verify-stream-v2 alternate).
  */
-function measureChild(name: string, command: string[], env: Record<string, string> = {}): void {
+function measureChild(name: string, command: string[], env: Record<string, string> = {}, into = rows): void {
   const row: Row = { name, rates: [] };
-  rows.set(name, row);
+  into.set(name, row);
   childJobs.push({ row, command, env });
 }
 
@@ -132,6 +186,7 @@ async function drain(events: AsyncIterable<SaveFileEvent>): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_BASE !== undefined && process.env.BENCH_BASE !== "") await loadBase(process.env.BENCH_BASE);
   // Every contender (node children, python, the CLI) runs with the same
   // environment: without NODE_EXTRA_CA_CERTS, which node parses at every
   // start-up (~70 ms on Node 20 where it names the system bundle) and no
@@ -175,31 +230,36 @@ async function main(): Promise<void> {
   } else skip("verify-stream-v2 -f xl FILE (child)", "not fetched: bash scripts/fetch-xen-tools.sh");
 
   // --- decoding ------------------------------------------------------------
-  await measure("decode whole buffer from memory (SaveFileDecoder)", n, () => {
-    const decoder = new SaveFileDecoder();
+  await measureEach("decode whole buffer from memory (SaveFileDecoder)", n, (lib) => {
+    const decoder = new lib.SaveFileDecoder();
     decoder.push(bytes);
     decoder.end();
   });
-  await measure("decode async from memory (Uint8Array source)", n, () => drain(decodeSaveFileAsync(bytes)));
-  await measure("decode streaming from file (fileSource)", n, () => drain(decodeSaveFileAsync(fileSource(input))));
-  await measure("decode streaming from file (fileSource sync)", n, () => drain(decodeSaveFileAsync(fileSource(input, { sync: true }))));
-  await measure("decode streaming from file (fs.createReadStream 1 MiB)", n, () =>
-    drain(decodeSaveFileAsync(createReadStream(input, { highWaterMark: MiB }))),
+  await measureEach("decode async from memory (Uint8Array source)", n, (lib) => drain(lib.decodeSaveFileAsync(bytes)));
+  await measureEach("decode streaming from file (fileSource)", n, (lib) => drain(lib.decodeSaveFileAsync(lib.fileSource(input))));
+  await measureEach("decode streaming from file (fileSource sync)", n, (lib) => drain(lib.decodeSaveFileAsync(lib.fileSource(input, { sync: true }))));
+  await measureEach("decode streaming from file (fs.createReadStream 1 MiB)", n, (lib) =>
+    drain(lib.decodeSaveFileAsync(createReadStream(input, { highWaterMark: MiB }))),
   );
-  await measure("decode streaming from the generator", n, () => drain(decodeSaveFileAsync(generatePvStream({ size: SIZE, format: "xl" }))));
+  await measureEach("decode streaming from the generator", n, (lib) => drain(lib.decodeSaveFileAsync(generatePvStream({ size: SIZE, format: "xl" }))));
 
-  const child = join(dir, "stream-child.mjs");
-  await build({
-    entryPoints: [join(ROOT, "test", "io", "fixtures", "stream-child.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: child,
-    logLevel: "warning",
-  });
-  measureChild("plain read, reused 4 MiB buffer, node child", [process.execPath, child, "read-file", "0", input]);
-  measureChild(`${PLACED_READ}, node child`, [process.execPath, child, "read-file", "0", input], { XEN_STREAM_READ_OFFSET: "2048" });
-  measureChild("decode streaming from file, node child (fileSource sync)", [process.execPath, child, "decode-file", "0", input]);
+  // Children: the base's first in each repetition (runChildren goes in queue order).
+  for (const contender of [...contenders].reverse()) {
+    const child = join(dir, `stream-child-${contender.name}.mjs`);
+    await build({
+      entryPoints: [join(contender.root, "test", "io", "fixtures", "stream-child.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      outfile: child,
+      logLevel: "warning",
+    });
+    if (contender.name === "new") {
+      measureChild("plain read, reused 4 MiB buffer, node child", [process.execPath, child, "read-file", "0", input]);
+      measureChild(`${PLACED_READ}, node child`, [process.execPath, child, "read-file", "0", input], { XEN_STREAM_READ_OFFSET: "2048" });
+    }
+    measureChild("decode streaming from file, node child (fileSource sync)", [process.execPath, child, "decode-file", "0", input], {}, contender.rows);
+  }
 
   // Start-up of an empty node and python process, to read the end-to-end
   // rows with and without it.
@@ -207,25 +267,32 @@ async function main(): Promise<void> {
   measureChild("start-up only: python3 -c 0 (child)", ["/usr/bin/python3", "-c", "0"]);
 
   // The executable users run (the package's bin, dist/cli.cjs).
-  const cli = join(ROOT, "dist", "cli.cjs");
-  const hasVerify = existsSync(cli) && spawnSync(cli, ["verify", "--help"]).status === 0;
-  if (hasVerify) measureChild(CLI_ROW, [cli, "verify", input]);
-  else skip(CLI_ROW, "dist/cli.cjs has no verify command: npm run build");
+  for (const contender of [...contenders].reverse()) {
+    const cli = join(contender.root, "dist", "cli.cjs");
+    const hasVerify = existsSync(cli) && spawnSync(process.execPath, [cli, "verify", "--help"]).status === 0;
+    // A code cache of its own per build (the launcher of one build removes
+    // the caches of other builds in a shared directory).
+    if (hasVerify) measureChild(CLI_ROW, [process.execPath, cli, "verify", input], { NODE_COMPILE_CACHE: join(dir, `cache-${contender.name}`) }, contender.rows);
+    else contender.rows.set(CLI_ROW, { name: CLI_ROW, rates: [], note: `${cli} has no verify command: npm run build` });
+  }
   runChildren(n);
 
   // --- encoding ------------------------------------------------------------
-  const file = decodeSaveFile(bytes); // values whose byte fields are views into `bytes`
+  // Values whose byte fields are views into `bytes`, one set per build.
+  const files = new Map(contenders.map((contender) => [contender.lib, contender.lib.decodeSaveFile(bytes)]));
+  const fileOf = (lib: Library) => files.get(lib) as ReturnType<Library["decodeSaveFile"]>;
   const sink = async (chunks: AsyncIterable<Uint8Array>): Promise<void> => {
     let total = 0;
     for await (const chunk of chunks) total += chunk.length;
     if (total !== n) throw new Error(`encoded ${total} bytes, expected ${n}`);
   };
-  await measure("encode to a sink (encodeSaveFileChunks, reuseBuffer)", n, () => sink(encodeSaveFileChunks(file, { reuseBuffer: true })));
-  await measure("encode to a sink (encodeSaveFileChunks, fresh chunks)", n, () => sink(encodeSaveFileChunks(file)));
-  await measure("encode to a file (writeToFile, reuseBuffer)", n, () => writeToFile(encodeSaveFileChunks(file, { reuseBuffer: true }), output));
-  await measure("pipe file -> file (decode + encodeEventChunks)", n, () =>
-    writeToFile(encodeEventChunks(decodeSaveFileAsync(fileSource(input, { sync: true })), { reuseBuffer: true }), output),
+  await measureEach("encode to a sink (encodeSaveFileChunks, reuseBuffer)", n, (lib) => sink(lib.encodeSaveFileChunks(fileOf(lib), { reuseBuffer: true })));
+  await measureEach("encode to a sink (encodeSaveFileChunks, fresh chunks)", n, (lib) => sink(lib.encodeSaveFileChunks(fileOf(lib))));
+  await measureEach("encode to a file (writeToFile, reuseBuffer)", n, (lib) => lib.writeToFile(lib.encodeSaveFileChunks(fileOf(lib), { reuseBuffer: true }), output));
+  await measureEach("pipe file -> file (decode + encodeEventChunks)", n, (lib) =>
+    lib.writeToFile(lib.encodeEventChunks(lib.decodeSaveFileAsync(lib.fileSource(input, { sync: true })), { reuseBuffer: true }), output),
   );
+  // The new build runs each repetition's last.
   if (!readFileSync(output).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) throw new Error("pipe output differs");
 
   print(n);
@@ -284,19 +351,47 @@ function print(n: number): void {
   lines.push(`PV stream: xl save file, ${n} bytes (${(n / 2 ** 30).toFixed(2)} GiB), ${REPEAT} runs per row, GB/s = 1e9 bytes/s`);
   lines.push("");
   const width = Math.max(...[...rows.keys()].map((k) => k.length));
-  lines.push(`${"row".padEnd(width)}  ${"best".padStart(6)}  ${"median".padStart(6)}  ${"x copy".padStart(6)}  ${"x read".padStart(6)}  ${"peak RSS".padStart(9)}`);
+  const rssText = (row: Row | undefined): string => (row?.rss === undefined ? "" : `${(row.rss / MiB).toFixed(1)} MiB`);
+  const comparing = contenders.length > 1;
+  if (comparing) {
+    lines.push(`base: ${contenders[1]?.root ?? ""}; new: ${ROOT}; new/base: ratio of the best rates (above 1 is faster)`);
+    lines.push("");
+  }
+  const head = comparing
+    ? `${"base".padStart(6)}  ${"base".padStart(6)}  ${"new".padStart(6)}  ${"new".padStart(6)}  ${"new/".padStart(6)}  ${"new".padStart(6)}  ${"base".padStart(9)}  ${"new".padStart(9)}`
+    : "";
+  if (comparing) lines.push(`${"".padEnd(width)}  ${head}`);
+  lines.push(
+    comparing
+      ? `${"row".padEnd(width)}  ${"best".padStart(6)}  ${"median".padStart(6)}  ${"best".padStart(6)}  ${"median".padStart(6)}  ${"base".padStart(6)}  ${"x read".padStart(6)}  ${"peak RSS".padStart(9)}  ${"peak RSS".padStart(9)}`
+      : `${"row".padEnd(width)}  ${"best".padStart(6)}  ${"median".padStart(6)}  ${"x copy".padStart(6)}  ${"x read".padStart(6)}  ${"peak RSS".padStart(9)}`,
+  );
   for (const row of rows.values()) {
     if (row.rates.length === 0) {
       lines.push(`${row.name.padEnd(width)}  skipped: ${row.note ?? ""}`);
       continue;
     }
-    const rss = row.rss === undefined ? "" : `${(row.rss / MiB).toFixed(1)} MiB`;
+    const rss = rssText(row);
     if (row.name.startsWith("start-up only")) {
-      lines.push(`${row.name.padEnd(width)}  ${`${((n / best(row)) * 1000).toFixed(0)} ms`.padStart(6)}  ${`${((n / median(row.rates)) * 1000).toFixed(0)} ms`.padStart(6)}  ${"".padStart(6)}  ${"".padStart(6)}  ${rss.padStart(9)}`);
+      const ms = `${((n / best(row)) * 1000).toFixed(0)} ms`.padStart(6);
+      const medianMs = `${((n / median(row.rates)) * 1000).toFixed(0)} ms`.padStart(6);
+      lines.push(
+        comparing
+          ? `${row.name.padEnd(width)}  ${"".padStart(6)}  ${"".padStart(6)}  ${ms}  ${medianMs}  ${"".padStart(6)}  ${"".padStart(6)}  ${"".padStart(9)}  ${rss.padStart(9)}`
+          : `${row.name.padEnd(width)}  ${ms}  ${medianMs}  ${"".padStart(6)}  ${"".padStart(6)}  ${rss.padStart(9)}`,
+      );
       continue;
     }
+    if (!comparing) {
+      lines.push(
+        `${row.name.padEnd(width)}  ${gb(best(row)).padStart(6)}  ${gb(median(row.rates)).padStart(6)}  ${ratio(best(row), copy).toFixed(2).padStart(6)}  ${ratio(best(row), read).toFixed(2).padStart(6)}  ${rss.padStart(9)}`,
+      );
+      continue;
+    }
+    const baseRow = baseRows.get(row.name);
+    const hasBase = baseRow !== undefined && baseRow.rates.length > 0;
     lines.push(
-      `${row.name.padEnd(width)}  ${gb(best(row)).padStart(6)}  ${gb(median(row.rates)).padStart(6)}  ${ratio(best(row), copy).toFixed(2).padStart(6)}  ${ratio(best(row), read).toFixed(2).padStart(6)}  ${rss.padStart(9)}`,
+      `${row.name.padEnd(width)}  ${(hasBase ? gb(best(baseRow)) : "").padStart(6)}  ${(hasBase ? gb(median(baseRow.rates)) : "").padStart(6)}  ${gb(best(row)).padStart(6)}  ${gb(median(row.rates)).padStart(6)}  ${(hasBase ? ratio(best(row), best(baseRow)).toFixed(2) : "").padStart(6)}  ${ratio(best(row), read).toFixed(2).padStart(6)}  ${rssText(baseRow).padStart(9)}  ${rss.padStart(9)}`,
     );
   }
   lines.push("");

@@ -189,6 +189,7 @@ export type {
   StreamTemplate,
   SaveFileGuestOptions,
   SyntheticGuestOptions,
+  SyntheticGuestType,
   DirtyModel,
   UniformDirtyModel,
   HotDirtyModel,

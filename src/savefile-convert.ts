@@ -8,7 +8,8 @@
  * @module
  */
 import { XenStreamError } from "./errors.js";
-import { convertLegacy } from "./legacy/convert.js";
+import { containerLegacyConverter } from "./legacy/convert.js";
+import { concatBytes } from "./wire/bytes.js";
 import { LIBXL_OPT_BIG_ENDIAN, LIBXL_VERSION } from "./libxl/constants.js";
 import { isBigEndianImage } from "./libxc/header.js";
 import type { LibxcStream } from "./libxc/types.js";
@@ -145,16 +146,22 @@ function libxlOf(file: SaveFile, notes: string[]): LibxlStream {
   };
 }
 
-function describeDropped(file: AnySaveFile, notes: string[]): void {
+function describeDropped(file: AnySaveFile, to: ContainerTarget, notes: string[]): void {
   const container = file.container;
   if (container?.kind !== "xenopsd") return;
+  // A libxl stream could hold the QEMU state as EMULATOR_CONTEXT, but that
+  // record names its emulator (QEMU traditional or upstream), which xenopsd
+  // does not record: it writes Qemu_trad for every HVM guest.
+  const why = to === "libxc" ? "the target has no place for" : "xenopsd does not record which QEMU (traditional or upstream) wrote";
   if (container.layout === "legacy") {
-    if (container.qemu !== undefined) notes.push(`dropped xenopsd's QEMU record (${container.qemu.body.length} bytes): the target has no place for it`);
+    if (container.qemu !== undefined) notes.push(`dropped xenopsd's QEMU record (${container.qemu.body.length} bytes): ${why} it`);
     return;
   }
   const blobs = container.chunks.filter((chunk) => chunk.body !== undefined && chunk.type !== "Xenops");
   if (blobs.length > 0) {
-    notes.push(`dropped xenopsd chunks ${blobs.map((chunk) => `${chunk.type} (${chunk.body?.length ?? 0} bytes)`).join(", ")}: the target has no place for them`);
+    const qemuOnly = blobs.every((chunk) => chunk.type === "Qemu_trad" || chunk.type === "Qemu_xen");
+    const reason = to === "libxc" || !qemuOnly ? "the target has no place for them" : `${why} them, which a libxl EMULATOR_CONTEXT must name`;
+    notes.push(`dropped xenopsd chunks ${blobs.map((chunk) => `${chunk.type} (${chunk.body?.length ?? 0} bytes)`).join(", ")}: ${reason}`);
   }
   if (container.chunks.some((chunk) => chunk.type === "Xenops")) notes.push("dropped the Xenops record (xenopsd's own metadata)");
 }
@@ -197,9 +204,13 @@ export function convertContainer(file: AnySaveFile, to: ContainerTarget, options
   const notes: string[] = [];
   let v2: SaveFile;
   if (file.format === "legacy") {
-    const converted = convertLegacy(file.bytes, { format: file.convertsTo });
-    v2 = decodeSaveFile(converted);
+    const converter = containerLegacyConverter(file.convertsTo);
+    const parts = [...converter.push(file.bytes), ...converter.end()];
+    v2 = decodeSaveFile(concatBytes(parts));
     notes.push(`converted the legacy (Xen <= 4.5) stream to a ${file.convertsTo} v2 stream`);
+    if (converter.trailingBytes > 0) {
+      notes.push(`dropped the ${converter.trailingBytes} bytes after the legacy stream's HVM tail (the QEMU record xenopsd appends): a libxc v2 stream has no place for them`);
+    }
   } else v2 = file;
   const sourceXl: XlHeader | undefined = file.format !== "legacy" ? file.xl : undefined;
   const sourceLibvirt: LibvirtHeader | undefined = file.container?.kind === "libvirt" ? file.container.header : undefined;
@@ -210,7 +221,7 @@ export function convertContainer(file: AnySaveFile, to: ContainerTarget, options
       "convert: a libvirt image stores the domain XML, which this file does not have; pass it (--xml FILE / options.xml)",
     );
   }
-  if (to !== "xenopsd") describeDropped(file, notes);
+  if (to !== "xenopsd") describeDropped(file, to, notes);
   if (sourceXl?.config !== undefined && to !== "xl") notes.push("dropped the xl header and its config");
   if (sourceLibvirt !== undefined && to !== "libvirt") notes.push("dropped the libvirt header and its domain XML");
   switch (to) {

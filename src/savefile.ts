@@ -38,6 +38,7 @@ import type { LibxlStream } from "./libxl/types.js";
 import { XL_HEADER_SIZE, XL_MAGIC } from "./xl/constants.js";
 import { decodeXlHeader, isStreamV2, readXlFixedHeader, writeXlHeader, xlHeaderSize, type XlHeader } from "./xl/header.js";
 import { LEGACY_DETECT_WINDOW, detectLegacyLayout } from "./legacy/detect.js";
+import { containerLegacyConverter, type LegacyConverter } from "./legacy/convert.js";
 import { LegacyReader } from "./legacy/reader.js";
 import type { LegacyOutputFormat } from "./legacy/types.js";
 import { LIBVIRT_HEADER_SIZE, LIBVIRT_MAGIC } from "./libvirt/constants.js";
@@ -198,6 +199,17 @@ export interface SaveFileDecoderOptions extends DecoderOptions {
    * @defaultValue "auto"
    */
   format?: FormatOption;
+  /**
+   * Convert a legacy (Xen <= 4.5) stream found inside a container (libvirt
+   * version 1, xenopsd Libxc_legacy or the legacy layout) on the fly, as
+   * libxl and xenopsd do when they restore it: instead of its `legacy` /
+   * `payload` events, the decoder emits the events of the v2 stream it
+   * converts to (`convertsTo`). Their offsets are positions in that
+   * converted stream; an error inside it is reported at the legacy
+   * stream's first byte in the file, naming the converted-stream offset.
+   * @defaultValue false (payload events: the bytes as they are in the file)
+   */
+  convertLegacy?: boolean;
 }
 
 type Inner = LibxlParser | LibxcParser;
@@ -649,6 +661,97 @@ export class SaveFileDecoder extends PushDecoder<SaveFileEvent, SaveFileParser> 
    */
   constructor(options: SaveFileDecoderOptions = {}, startOffset = 0) {
     super(new SaveFileParser(options), startOffset);
+    if (options.convertLegacy === true) this.expansion = new LegacyExpansion(options);
+  }
+
+  private readonly expansion: LegacyExpansion | undefined;
+
+  override pushEach(chunk: Uint8Array, visit: (event: SaveFileEvent) => void): void {
+    super.pushEach(chunk, this.expansion === undefined || typeof visit !== "function" ? visit : this.expansion.wrap(visit));
+  }
+
+  override endEach(visit: (event: SaveFileEvent) => void): void {
+    const expansion = this.expansion;
+    if (expansion === undefined || typeof visit !== "function") return super.endEach(visit);
+    super.endEach(expansion.wrap(visit));
+    expansion.finish(visit);
+  }
+}
+
+/**
+ * The `convertLegacy` option: a legacy stream's payload bytes go through a
+ * LegacyConverter (as the verifier converts them, rules/container.ts) into
+ * a decoder of the v2 stream, whose events replace the payload events.
+ */
+class LegacyExpansion {
+  private converter: LegacyConverter | undefined;
+  private nested: SaveFileDecoder | undefined;
+  private start = 0;
+  private ended = false;
+
+  constructor(private readonly options: SaveFileDecoderOptions) {}
+
+  wrap(visit: (event: SaveFileEvent) => void): (event: SaveFileEvent) => void {
+    return (event) => {
+      if (event.layer === "legacy" && event.kind === "payload") return this.feed(event, visit);
+      // The legacy stream ended where the container's next item begins.
+      this.finish(visit);
+      visit(event);
+    };
+  }
+
+  private feed(event: LegacyPayloadEvent, visit: (event: SaveFileEvent) => void): void {
+    if (this.converter === undefined) {
+      this.start = event.offset;
+      const { convertLegacy: _convert, format: _format, ...rest } = this.options;
+      this.converter = containerLegacyConverter(event.convertsTo, rest.maxRecordLength);
+      this.nested = new SaveFileDecoder({ ...rest, format: event.convertsTo });
+    }
+    const converter = this.converter;
+    // A copy: the caller may reuse the buffer behind the payload once the
+    // visit returns, and the converter (so the nested decoder) keeps views.
+    const bytes = event.bytes.slice();
+    this.deliver(this.converted(() => converter.push(bytes)), visit);
+  }
+
+  finish(visit: (event: SaveFileEvent) => void): void {
+    const converter = this.converter;
+    if (converter === undefined || this.ended) return;
+    this.ended = true;
+    this.deliver(this.converted(() => converter.end()), visit);
+    const nested = this.nested as SaveFileDecoder;
+    for (const event of this.decoded(() => nested.end())) visit(event);
+  }
+
+  private deliver(parts: Uint8Array[], visit: (event: SaveFileEvent) => void): void {
+    const nested = this.nested as SaveFileDecoder;
+    // Events are collected per part and visited outside the error mapping:
+    // what the visitor throws reaches the caller unchanged.
+    for (const part of parts) for (const event of this.decoded(() => nested.push(part))) visit(event);
+  }
+
+  private converted(run: () => Uint8Array[]): Uint8Array[] {
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof XenStreamError)) throw error;
+      // The converter counts from the legacy stream's first byte.
+      throw new XenStreamError(error.code, this.start + error.offset, `in the legacy stream: ${error.reason}`, { layer: "legacy" });
+    }
+  }
+
+  private decoded(run: () => SaveFileEvent[]): SaveFileEvent[] {
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof XenStreamError)) throw error;
+      throw new XenStreamError(
+        error.code,
+        this.start,
+        `in the v2 stream converted from the legacy stream here, at its offset ${error.offset}: ${error.reason}`,
+        error.layer === undefined ? {} : { layer: error.layer },
+      );
+    }
   }
 }
 

@@ -21,7 +21,7 @@ import { StreamVerifier } from "../verify/verifier.js";
 import { textOf } from "../savefile-config.js";
 import { parseCommand } from "./args.js";
 import { feedVerifier, inputName, inputSource, TrailerCollector, withTrailer } from "./input.js";
-import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
+import { type CliCommand, type CliIO, configFileInput, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream config [FILE|-] [options]
        xen-stream config FILE --set NEW -o OUT
@@ -85,7 +85,7 @@ function show(found: Found): string {
   }
 }
 
-async function writeWithConfig(file: string, config: Uint8Array, output: string, io: CliIO): Promise<number> {
+async function writeWithConfig(file: string, config: string | Uint8Array, output: string, io: CliIO): Promise<number> {
   let same = false;
   try {
     same = realpathSync(file) === realpathSync(output);
@@ -147,9 +147,9 @@ export const configCommand: CliCommand = {
       if (values.set !== undefined) {
         if (file === undefined || file === "-") return fail("--set needs a FILE (the input is read while the output is written)");
         if (values.output === undefined || values.output === "-") return fail("--set needs -o OUT (a file)");
-        let config: Uint8Array;
+        let config: string | Uint8Array;
         try {
-          config = new Uint8Array(readFileSync(values.set as string));
+          config = configFileInput(new Uint8Array(readFileSync(values.set as string)));
         } catch (error) {
           io.stderr.write(`xen-stream config: cannot read ${values.set as string}: ${errorText(error)}\n`);
           return EXIT_USAGE;
@@ -159,7 +159,7 @@ export const configCommand: CliCommand = {
       if (values.output !== undefined) return fail("-o is for --set");
       const found = await readConfig(file, io);
       if (found === undefined) {
-        io.stderr.write(`xen-stream config: ${name} stores no domain configuration (a bare libxl or libxc stream)\n`);
+        io.stderr.write(`xen-stream config: ${name} stores no domain configuration (only an xl header, a libvirt image and a xenopsd Xenops record carry one)\n`);
         return EXIT_INVALID;
       }
       writeOut(io, values.json === true ? `${JSON.stringify(found, null, 2)}\n` : show(found));

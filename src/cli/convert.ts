@@ -17,7 +17,7 @@ import { isXenStreamError } from "../errors.js";
 import { decodeAnySaveFile, encodeSaveFile, type AnySaveFile } from "../savefile.js";
 import { CONTAINER_TARGETS, convertContainer, type ContainerTarget, type ConvertContainerOptions } from "../savefile-convert.js";
 import { parseCommand } from "./args.js";
-import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput, writeOut } from "./io.js";
+import { type CliCommand, type CliIO, configFileInput, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream convert [FILE|-] --to xl|libvirt|libxl|libxc|xenopsd [options]
 
@@ -123,8 +123,8 @@ export const convertCommand: CliCommand = {
       return EXIT_USAGE;
     }
     // A file given as text gets the NUL its container stores after it.
-    if (options.xml instanceof Uint8Array && options.xml[options.xml.length - 1] !== 0) options.xml = new TextDecoder().decode(options.xml);
-    if (options.config instanceof Uint8Array && options.config[options.config.length - 1] !== 0) options.config = new TextDecoder().decode(options.config);
+    if (options.xml instanceof Uint8Array) options.xml = configFileInput(options.xml);
+    if (options.config instanceof Uint8Array) options.config = configFileInput(options.config);
 
     let output: Uint8Array;
     let notes: string[];

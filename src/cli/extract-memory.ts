@@ -62,7 +62,7 @@ async function extractOnePass(file: string | undefined, io: CliIO, fd: number, f
     const writer = new PageWriter(fd);
     const place = (position: number, bytes: Uint8Array): void => writer.place(position, bytes);
     try {
-      await pipelineFile(input.fd, new SaveFileDecoder({}), (event) => builder.add(event, place), writer, () => undefined, progress);
+      await pipelineFile(input.fd, new SaveFileDecoder({ convertLegacy: true }), (event) => builder.add(event, place), writer, () => undefined, progress);
       map = builder.finish(place);
       writer.flush();
     } finally {

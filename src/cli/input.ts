@@ -114,9 +114,11 @@ export async function decodeInput(
   options: SaveFileDecoderOptions = {},
   progress?: Progress,
 ): Promise<{ bytes: number; trailer: StreamTrailer | undefined }> {
-  // Entry arrays refilled record after record: the visitors here use a
-  // record's entries during the visit only (stats, diff, memory images).
-  const decoderOptions: SaveFileDecoderOptions & InternalDecoderOptions = { ...options, reuseEntries: true };
+  // A legacy stream in a container is converted on the fly: the visitors
+  // summarise or extract its records. Entry arrays are refilled record
+  // after record: the visitors use a record's entries during the visit
+  // only (stats, diff, memory images).
+  const decoderOptions: SaveFileDecoderOptions & InternalDecoderOptions = { convertLegacy: true, ...options, reuseEntries: true };
   const decoder = new SaveFileDecoder(decoderOptions);
   const trailer = new TrailerCollector();
   const path = (source as { [PIPELINE_PATH]?: string })[PIPELINE_PATH];

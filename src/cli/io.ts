@@ -128,3 +128,20 @@ export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 /** @internal */
 export const EXIT_USAGE = 2;
+
+/**
+ * A configuration file given on the command line (`config --set`,
+ * `convert --xml`/`--config`), as the library's ConfigInput: a file that
+ * does not end in a NUL is text, so it gets the NUL where its container
+ * stores one (libvirt's XML, xl's JSON), as libvirt and xl write it; bytes
+ * that are not UTF-8 go as they are. A file that ends in a NUL is taken
+ * byte for byte. @internal
+ */
+export function configFileInput(bytes: Uint8Array): string | Uint8Array {
+  if (bytes.length > 0 && bytes[bytes.length - 1] === 0) return bytes;
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return bytes;
+  }
+}

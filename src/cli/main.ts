@@ -6,6 +6,7 @@
  * @internal
  */
 import { EXIT_OK, EXIT_USAGE, watchStdout, type CliCommand, type CliIO } from "./io.js";
+import { PACKAGE_VERSION } from "./version.js";
 
 /**
  * Sub-commands, loaded on demand: start-up time is what a short run of the
@@ -75,7 +76,7 @@ function usage(): string {
       "commands:",
       ...lines,
       "",
-      "Run `xen-stream <command> --help` for a command's options.",
+      "Run `xen-stream help <command>` or `xen-stream <command> --help` for a command's options; `xen-stream --version` for the version.",
       "",
       "Start-up: the installed xen-stream keeps a V8 code cache per command (Node >= 22.1: Node's own;",
       "older: in $NODE_COMPILE_CACHE, $XDG_CACHE_HOME or ~/.cache, under xen-migration-stream/).",
@@ -87,6 +88,20 @@ function usage(): string {
 /** Runs the CLI with `argv` (without node and script). @internal */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" && rest.length === 0) {
+    io.stdout.write(`xen-stream ${PACKAGE_VERSION}\n`);
+    return EXIT_OK;
+  }
+  if (name === "help" && rest.length > 0) {
+    // `help CMD` is `CMD --help`.
+    const [topic, ...extra] = rest as [string, ...string[]];
+    const helped = COMMANDS[topic];
+    if (helped === undefined || extra.length > 0) {
+      io.stderr.write(`xen-stream help: ${helped === undefined ? `unknown command "${topic}"` : "expected one command name"}\n${usage()}`);
+      return EXIT_USAGE;
+    }
+    return (await helped.load()).run(["--help"], io);
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.stdout.write(usage());
     return name === undefined ? EXIT_USAGE : EXIT_OK;

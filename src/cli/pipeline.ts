@@ -157,9 +157,11 @@ interface Slot {
  * whatever the file offset of the stream (an xl config of any length
  * before it), so that the pages in a record body can be read as words.
  */
-function placed(slot: Slot, offset: number, length: number, phase: number): Uint8Array {
+function placed(slot: Slot, offset: number, length: number, phase: number, fileSize = Number.POSITIVE_INFINITY): Uint8Array {
   if (slot.held || slot.backing.length < length + PAGE) {
-    slot.backing = pageAlignedBytes(Math.max(SLOT_CAPACITY, Math.ceil(length / PAGE) * PAGE) + PAGE);
+    // No larger than the file needs: a small file costs no 4 MiB buffers.
+    const capacity = Math.min(SLOT_CAPACITY, Math.ceil((fileSize - offset) / PAGE) * PAGE);
+    slot.backing = pageAlignedBytes(Math.max(capacity, Math.ceil(length / PAGE) * PAGE) + PAGE);
     slot.held = false;
   }
   const half = (offset + PAGE / 2) % PAGE; // congruent to offset modulo 8
@@ -241,7 +243,8 @@ export async function pipelineUnits(fd: number, consumer: UnitConsumer, writer: 
       let view: Uint8Array;
       let count: number;
       if (ahead === undefined) {
-        view = placed(slots[1 - current] as Slot, offset, cap(wanted + RECORD_HEADER_SIZE), offset % 8);
+        // At least TRAILER_READ: a small file is read whole, without the thread pool.
+        view = placed(slots[1 - current] as Slot, offset, cap(Math.max(wanted + RECORD_HEADER_SIZE, TRAILER_READ)), offset % 8, size);
         count = readBlocking(fd, view);
       } else {
         view = ahead.view;
@@ -272,8 +275,19 @@ export async function pipelineUnits(fd: number, consumer: UnitConsumer, writer: 
       if (!eof) {
         // Read ahead as much again, into the other buffer (whose bytes were
         // all taken and written), while this stretch is taken.
-        const next = placed(slots[1 - current] as Slot, offset, cap(Math.max(wanted + RECORD_HEADER_SIZE, TRAILER_READ)), phase);
-        ahead = { view: next, reading: readOnPool(fd, next, null) };
+        const next = placed(slots[1 - current] as Slot, offset, cap(Math.max(wanted + RECORD_HEADER_SIZE, TRAILER_READ)), phase, size);
+        if (offset >= size) {
+          // All of the file's size is read: one blocking read sees its end
+          // (or bytes appended since), with nothing to overlap it with.
+          let count: number | undefined;
+          let error: unknown;
+          try {
+            count = readBlocking(fd, next);
+          } catch (caught) {
+            error = caught;
+          }
+          ahead = { view: next, reading: count === undefined ? Promise.reject(error) : Promise.resolve(count) };
+        } else ahead = { view: next, reading: readOnPool(fd, next, null) };
         ahead.reading.catch(() => undefined); // reported when awaited
       }
     }

@@ -30,6 +30,7 @@ import {
   type WhatIfRow,
   type WhatIfVariant,
 } from "../simulate/index.js";
+import { guestDomainType } from "../simulate/guest.js";
 import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, isClosedOutput, writeOut } from "./io.js";
 
 const USAGE = `usage: xen-stream simulate [options]
@@ -42,7 +43,7 @@ source (one of):
   -s, --source FILE             migrate this save file's memory (xl, libxl or libxc;
                                   a capture of \`xl migrate\` too)
   -m, --memory MIB              a synthetic guest of MIB MiB (default: 1024)
-  -g, --guest hvm|pvh           synthetic guest type (default: hvm)
+  -g, --guest hvm|pvh|pv        synthetic guest type (default: hvm; pv: x86 64-bit PV)
       --vcpus N                 synthetic guest vCPUs (default: 2)
 dirty model:
   -d, --dirty MODEL             idle (default) | uniform:WRITES_PER_S
@@ -161,7 +162,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function describeGuest(guest: GuestImage, label: string): string {
-  return `${label}: p2m ${group(guest.p2mSize)} pfns, ${group(guest.populatedPages)} pages with data, page size ${guest.pageSize}`;
+  return `${label} (${guestDomainType(guest)}): p2m ${group(guest.p2mSize)} pfns, ${group(guest.populatedPages)} pages with data, page size ${guest.pageSize}`;
 }
 
 function reportText(report: SimulationReport, header: string): string {
@@ -295,7 +296,8 @@ export const simulateCommand: CliCommand = {
     let variants: WhatIfVariant[] | undefined;
     try {
       if (values.source !== undefined && values.memory !== undefined) throw new UsageError("give --source or --memory, not both");
-      if (values.guest !== "hvm" && values.guest !== "pvh") throw new UsageError(`--guest must be hvm or pvh, got "${values.guest}"`);
+      const guestType = values.guest;
+      if (guestType !== "hvm" && guestType !== "pvh" && guestType !== "pv") throw new UsageError(`--guest must be hvm, pvh or pv, got "${guestType}"`);
       seed = parseCount("--seed", values.seed);
       policy = {};
       if (values["max-iterations"] !== undefined) policy.maxIterations = parseCount("--max-iterations", values["max-iterations"]);
@@ -313,8 +315,8 @@ export const simulateCommand: CliCommand = {
         label = `source ${values.source}`;
       } else {
         const memoryMiB = values.memory === undefined ? 1024 : parseCount("--memory", values.memory);
-        guest = syntheticGuest({ memoryMiB, guest: values.guest, vcpus: parseCount("--vcpus", values.vcpus), seed });
-        label = `synthetic ${values.guest} guest of ${memoryMiB} MiB`;
+        guest = syntheticGuest({ memoryMiB, guest: guestType, vcpus: parseCount("--vcpus", values.vcpus), seed });
+        label = `synthetic ${guestType} guest of ${memoryMiB} MiB`;
       }
     } catch (error) {
       if (error instanceof UsageError || (isXenStreamError(error) && error.code === "USAGE")) return fail(`${error.message}\n${USAGE}`);
@@ -329,7 +331,7 @@ export const simulateCommand: CliCommand = {
     try {
       if (variants !== undefined) {
         const rows = whatIf(base, variants);
-        writeOut(io, values.json ? `${JSON.stringify({ guest: { p2mSize: guest.p2mSize, populatedPages: guest.populatedPages, pageSize: guest.pageSize }, rows }, null, 2)}\n` : whatIfText(rows, header));
+        writeOut(io, values.json ? `${JSON.stringify({ guest: { domainType: guestDomainType(guest), p2mSize: guest.p2mSize, populatedPages: guest.populatedPages, pageSize: guest.pageSize }, rows }, null, 2)}\n` : whatIfText(rows, header));
         return EXIT_OK;
       }
       const run = simulateMigration({ ...base, reusePageBuffers: true });

@@ -10,8 +10,9 @@ import { pageTypeHasData } from "../libxc/constants.js";
 import type { LibxcEvent, LibxcRecordEvent } from "../libxc/decoder.js";
 import type { LibxlEvent, LibxlRecordEvent } from "../libxl/decoder.js";
 import { PageIndex } from "../memory/page-index.js";
-import type { XlHeaderEvent } from "../savefile.js";
+import type { LegacyPayloadEvent, LibvirtHeaderEvent, XenopsdChunkEvent, XenopsdLegacyQemuEvent, XenopsdSignatureEvent, XlHeaderEvent } from "../savefile.js";
 import { textOf } from "../savefile-config.js";
+import { decodeUtf8 } from "../sexp.js";
 
 /** Words of the scratch copy for pages that are not 4-byte aligned. */
 let scratch = new Uint32Array(1024);
@@ -71,13 +72,16 @@ export function pageHash(page: Uint8Array): number {
   return hashWords(wordsOf(page.subarray(0, whole)), 0, page.length, whole === page.length ? undefined : page.subarray(whole));
 }
 
+/** The events of a container around the stream (and of a legacy stream in it, unconverted). */
+type ContainerEvent = LibvirtHeaderEvent | XenopsdSignatureEvent | XenopsdChunkEvent | XenopsdLegacyQemuEvent | LegacyPayloadEvent;
+
 /** The facts of one stream that a diff compares. */
 export interface StreamDigest {
   /** pfn -> hash of its last copy. */
   pages: PageIndex;
   /** Page size (0 before a libxc domain header). */
   pageSize: number;
-  /** Header values by layer (`xl`, `libxl`, `libxc image`, `libxc domain`). */
+  /** Header values by layer (`xl`, `libvirt`, `xenopsd`, `libxl`, `libxc image`, `libxc domain`). */
   headers: Record<string, unknown>;
   /** The xl config text, when the file has one. */
   config: string | undefined;
@@ -124,6 +128,11 @@ export class DigestCollector {
    */
   add(event: { layer: string; kind: string }): void {
     const digest = this.digest;
+    const container = event as ContainerEvent;
+    if (container.layer === "libvirt" || container.layer === "xenopsd" || container.layer === "legacy") {
+      this.addContainer(container);
+      return;
+    }
     const any = event as XlHeaderEvent | LibxlEvent | LibxcEvent;
     if (any.kind === "header" && any.layer === "xl") {
       const { config, ...rest } = any.header;
@@ -166,6 +175,48 @@ export class DigestCollector {
     if (!STATE_RECORDS.has(record.type)) return;
     const key = "vcpuId" in record ? `${record.type}/${record.vcpuId}` : record.type;
     digest.state.set(key, detach(record));
+  }
+
+  /**
+   * A container's events: its header fields and stored config (libvirt's
+   * XML, the Xenops record), its chunks in order (each blob's contents as
+   * state, so a changed blob is named), and the length of a legacy stream
+   * the decoder did not convert (`convertLegacy`).
+   */
+  private addContainer(event: ContainerEvent): void {
+    const digest = this.digest;
+    switch (event.kind) {
+      case "header": {
+        const { xml, ...rest } = event.header;
+        digest.headers.libvirt = { ...detach(rest) as object, xmlLength: xml.length, stream: event.stream };
+        digest.config = textOf(xml);
+        return;
+      }
+      case "signature":
+        digest.headers.xenopsd = { layout: event.layout };
+        return;
+      case "chunk": {
+        const { type, length, body } = event.chunk;
+        digest.sequence.push({ layer: "xenopsd", type, count: 1 });
+        if (type === "Xenops" && body !== undefined) digest.config = decodeUtf8(body);
+        else if (body !== undefined) digest.state.set(`xenopsd ${type}`, { length, body: body.slice() });
+        return;
+      }
+      case "legacyQemu":
+        digest.sequence.push({ layer: "xenopsd", type: "legacy QEMU record", count: 1 });
+        digest.state.set("xenopsd legacy QEMU record", { body: event.qemu.body.slice() });
+        return;
+      case "payload": {
+        const last = digest.sequence[digest.sequence.length - 1];
+        if (last?.layer === "legacy") last.count++;
+        else digest.sequence.push({ layer: "legacy", type: "legacy stream bytes", count: 1 });
+        // Only the length: its contents are compared as the records of the
+        // converted stream (decode with convertLegacy, as the CLI does).
+        const previous = digest.state.get("legacy stream bytes") as number | undefined;
+        digest.state.set("legacy stream bytes", (previous ?? 0) + event.bytes.length);
+        return;
+      }
+    }
   }
 
   /**

@@ -48,8 +48,8 @@ export interface ReadWantedOptions {
  *   (reading ahead only to the next record header, or 64 KiB); no copy.
  * - Chunk sources: each chunk is cut at the consumer's unit boundaries;
  *   a unit inside one chunk is a view of it, a unit that straddles chunks
- *   reaches the consumer in pieces and is assembled once by the
- *   consumer's own queue (the one layer that assembles).
+ *   is assembled once, part by part as the chunks arrive, in one reused
+ *   buffer (grown with the bytes that arrived, never to a claimed length).
  *
  * Each piece may be a view of a reused buffer, valid until the next piece
  * is requested: push it into `consumer` before asking for the next. At the
@@ -102,9 +102,57 @@ export function wantedChunks(
 }
 
 
+const EMPTY = new Uint8Array(0);
+/** Stage sizes are multiples of this. */
+const STAGE_STEP = 64 * 1024;
+
+/**
+ * The reused buffer in which a unit (a header or a record body) that
+ * straddles source chunks is assembled as its parts arrive, so that the
+ * consumer gets it as one piece.
+ */
+class Stage {
+  private bytes: Uint8Array = EMPTY;
+  /** Bytes staged. */
+  length = 0;
+
+  /**
+   * Appends `part` to a unit of `wanted` bytes. Grows with the bytes that
+   * arrived (at most doubling), never straight to `wanted`: a hostile
+   * length makes us wait for bytes, it never allocates.
+   */
+  add(part: Uint8Array, wanted: number): void {
+    const needed = this.length + part.length;
+    if (this.bytes.length < needed) {
+      const step = (value: number): number => Math.ceil(value / STAGE_STEP) * STAGE_STEP;
+      const bytes = new Uint8Array(Math.min(step(wanted), Math.max(step(needed), 2 * this.bytes.length)));
+      bytes.set(this.bytes.subarray(0, this.length));
+      this.bytes = bytes;
+    }
+    this.bytes.set(part, this.length);
+    this.length = needed;
+  }
+
+  /** The staged bytes, as one view; the stage is then empty. */
+  take(): Uint8Array {
+    const bytes = this.bytes.subarray(0, this.length);
+    this.length = 0;
+    return bytes;
+  }
+
+  /** Gives the buffer up (the consumer still holds bytes of it). */
+  release(): void {
+    this.bytes = EMPTY;
+  }
+}
+
 /**
  * The pieces of a chunk source, cut at `consumer`'s unit boundaries: a
- * view of each chunk up to what the consumer wants next, never a copy.
+ * unit inside one chunk is a view of it; a unit that goes on into the
+ * next chunk is copied into the stage part by part as the chunks arrive
+ * (each chunk is let go as soon as it is taken, while it is still in the
+ * CPU's cache) and handed over whole, a view of the reused stage, valid
+ * until the next piece is requested.
  */
 async function* cutChunks(
   source: ByteSource,
@@ -112,15 +160,28 @@ async function* cutChunks(
   signal: AbortSignalLike | undefined,
   name: string,
 ): AsyncGenerator<Uint8Array, void, undefined> {
+  const stage = new Stage();
   for await (const chunk of sourceChunks(source, { signal }, name)) {
-    // A unit ends a piece, so that the consumer completes at most one
-    // unit per piece (and stops at the end of the stream); a unit that
-    // goes on into the next chunk is assembled by the consumer's queue.
-    for (let pos = 0; pos < chunk.length; ) {
+    let pos = 0;
+    while (pos < chunk.length) {
       // After the end, one more byte is wanted: any byte there is TRAILING_DATA.
-      const size = Math.min(Math.max(1, consumer.bytesWanted), chunk.length - pos);
-      yield chunk.subarray(pos, pos + size);
-      pos += size;
+      const wanted = Math.max(1, consumer.bytesWanted);
+      const available = chunk.length - pos;
+      if (stage.length === 0 && available >= wanted) {
+        yield chunk.subarray(pos, pos + wanted);
+        pos += wanted;
+        continue;
+      }
+      const part = Math.min(wanted - stage.length, available);
+      stage.add(chunk.subarray(pos, pos + part), wanted);
+      pos += part;
+      if (stage.length < wanted) break;
+      yield stage.take();
+      // The consumer keeps bytes of the stage (a header it waits to
+      // complete): leave that buffer to it.
+      if (consumer.bytesHeld > 0) stage.release();
     }
   }
+  // An incomplete unit: the consumer's end() reports it.
+  if (stage.length > 0) yield stage.take();
 }

@@ -39,9 +39,8 @@ export const LegacyChunkId = {
 /** Name of a legacy chunk id. */
 export type LegacyChunkName = keyof typeof LegacyChunkId;
 
-const CHUNK_NAMES: ReadonlyMap<number, LegacyChunkName> = /*@__PURE__*/ new Map(
-  (Object.entries(LegacyChunkId) as [LegacyChunkName, number][]).map(([name, id]) => [id, name]),
-);
+/** Chunk names by id, built on the first {@link legacyChunkName} (not at import: the CLI's start-up). */
+let chunkNames: ReadonlyMap<number, LegacyChunkName> | undefined;
 
 /**
  * The name of a chunk id, for messages: the `XC_SAVE_ID_*` name of a
@@ -52,7 +51,8 @@ const CHUNK_NAMES: ReadonlyMap<number, LegacyChunkName> = /*@__PURE__*/ new Map(
  */
 export function legacyChunkName(id: number): string {
   if (id > 0) return "page batch";
-  return CHUNK_NAMES.get(id) ?? "unknown";
+  chunkNames ??= new Map((Object.entries(LegacyChunkId) as [LegacyChunkName, number][]).map(([name, id]) => [id, name]));
+  return chunkNames.get(id) ?? "unknown";
 }
 
 /**

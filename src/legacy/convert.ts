@@ -20,7 +20,7 @@ import { CodecTable } from "../wire/record.js";
 import { Writer } from "../wire/writer.js";
 import type { InternalLegacyOptions } from "./parser.js";
 import { LegacyReader } from "./reader.js";
-import type { LegacyEvent, LegacyLayout, LegacyOptions } from "./types.js";
+import type { LegacyEvent, LegacyLayout, LegacyOptions, LegacyOutputFormat } from "./types.js";
 import { checkBytes, checkOptions } from "../wire/args.js";
 
 /** Parts at least this long go out as they are; shorter ones are merged. */
@@ -229,6 +229,23 @@ export function convertLegacy(bytes: Uint8Array, options: LegacyOptions = {}): U
   const parts = converter.push(bytes);
   parts.push(...converter.end());
   return concatBytes(parts.length === 0 ? [new Uint8Array(0)] : parts);
+}
+
+/**
+ * The converter of a legacy stream found in a container, for what it
+ * converts to (`convertsTo` of its payload events): libvirt's version 1
+ * image holds a libxl stream, converted whole with its QEMU record, as
+ * libxl does; xenopsd's Libxc_legacy chunk and legacy layout hold a libxc
+ * stream that ends with the HVM tail (skipQemu): the QEMU record xenopsd
+ * keeps after it is not part of the stream (`trailingBytes` counts it).
+ *
+ * @param convertsTo - "libxl" or "libxc"
+ * @param maxRecordLength - the decoder's limit, when one was given
+ * @returns a converter for the payload's bytes
+ * @internal
+ */
+export function containerLegacyConverter(convertsTo: LegacyOutputFormat, maxRecordLength?: number): LegacyConverter {
+  return new LegacyConverter({ format: convertsTo, skipQemu: convertsTo === "libxc", ...(maxRecordLength === undefined ? {} : { maxRecordLength }) });
 }
 
 /** Options of {@link convertLegacyStream}: the conversion's, and the source's. */

@@ -6,7 +6,8 @@
  * guestFromSaveFile}: pages indexed in the caller's buffer, last copy of a
  * pfn wins) and a synthetic guest ({@link syntheticGuest}: the memory layout
  * Xen 4.17 + libxl give an x86 HVM or PVH guest of N MiB, as observed in
- * ../shared/real-xen/live, see guides/live-loop.md).
+ * ../shared/real-xen/live, or a 64-bit PV guest's dense p2m with its page
+ * tables, as Xen 4.17's PV saver sends them; see guides/live-loop.md).
  *
  * Memory: a guest holds one type byte and one offset per pfn (9 bytes a
  * page), never the pages themselves.
@@ -22,6 +23,7 @@ import { SaveFileDecoder, type SaveFileEvent } from "../savefile.js";
 import { XlMandatoryFlag } from "../xl/constants.js";
 import type { XlHeader } from "../xl/header.js";
 import { Prng } from "./prng.js";
+import { pvGuestLayout, pvPageTypes, pvSpecialPage, pvStateRecords, type PvGuestLayout } from "./pv-guest.js";
 
 /** The records of a stream other than its memory, in the order they are written. */
 export interface StreamTemplate {
@@ -75,9 +77,20 @@ export interface SaveFileGuestOptions {
    * @defaultValue 4194304
    */
   chunkSize?: number;
+  /**
+   * Largest p2m size (highest pfn + 1) accepted: the index holds 9 bytes
+   * per pfn below it, so a stream naming a larger pfn is refused rather
+   * than indexed.
+   * @defaultValue 536870912 (2^29 pfns: 2 TiB of 4 KiB pages)
+   */
+  maxP2mSize?: number;
 }
 
 const NO_PAGE = -1;
+/** Default of {@link SaveFileGuestOptions.maxP2mSize}: 2^29 pfns. */
+const DEFAULT_MAX_P2M_SIZE = 2 ** 29;
+/** Largest maxP2mSize accepted: 2^32 pfns (16 TiB), beyond any typed array the index could allocate. */
+const MAX_P2M_SIZE_LIMIT = 2 ** 32;
 
 /**
  * Indexes a save file (xl, libxl or libxc; one or more memory passes) as
@@ -91,14 +104,19 @@ const NO_PAGE = -1;
  * @returns the guest image
  * @throws {@link XenStreamError} any decoder code for a malformed file;
  *   `UNSUPPORTED` for a checkpointed (Remus/COLO) or VERIFY stream, a
- *   legacy stream, or a stream without memory
+ *   legacy stream, a stream without memory, or a pfn at or above
+ *   `maxP2mSize` (at its PAGE_DATA entry); `USAGE` for bad options
  */
 export function guestFromSaveFile(bytes: Uint8Array, options: SaveFileGuestOptions = {}): GuestImage {
   const chunkSize = options.chunkSize ?? 4 * 1024 * 1024;
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
     throw new XenStreamError("USAGE", 0, `chunkSize must be a positive integer, got ${String(chunkSize)}`);
   }
-  const builder = new SaveFileIndexer();
+  const maxP2mSize = options.maxP2mSize ?? DEFAULT_MAX_P2M_SIZE;
+  if (!Number.isSafeInteger(maxP2mSize) || maxP2mSize < 1 || maxP2mSize > MAX_P2M_SIZE_LIMIT) {
+    throw new XenStreamError("USAGE", 0, `maxP2mSize must be an integer 1..${MAX_P2M_SIZE_LIMIT}, got ${String(maxP2mSize)}`);
+  }
+  const builder = new SaveFileIndexer(maxP2mSize);
   const decoder = new SaveFileDecoder({ format: "auto" });
   for (let pos = 0; pos < bytes.length; pos += chunkSize) {
     for (const event of decoder.push(bytes.subarray(pos, Math.min(bytes.length, pos + chunkSize)))) builder.add(event);
@@ -122,6 +140,8 @@ class SaveFileIndexer {
   private types = new Uint8Array(1024).fill(PageType.XTAB);
   private offsets = new Float64Array(1024).fill(NO_PAGE);
   private p2mSize = 0;
+
+  constructor(private readonly maxP2mSize: number) {}
 
   add(event: SaveFileEvent): void {
     if (event.layer === "xl") {
@@ -164,7 +184,14 @@ class SaveFileIndexer {
     const pageSize = 1 << (this.domainHeader?.pageShift ?? 12);
     // The pages follow the record header (8), count + reserved (8) and the pfn array.
     let pageOffset = event.offset + 16 + 8 * record.entries.length;
-    for (const entry of record.entries) {
+    for (const [i, entry] of record.entries.entries()) {
+      if (entry.pfn >= this.maxP2mSize) {
+        throw new XenStreamError(
+          "UNSUPPORTED",
+          event.offset + 16 + 8 * i,
+          `PAGE_DATA pfn ${entry.pfn} is beyond the largest p2m the simulation indexes (maxP2mSize ${this.maxP2mSize}); raise maxP2mSize to index it`,
+        );
+      }
       this.grow(entry.pfn + 1);
       this.types[entry.pfn] = entry.type;
       if (pageTypeHasData(entry.type)) {
@@ -179,7 +206,7 @@ class SaveFileIndexer {
   private grow(size: number): void {
     if (size > this.p2mSize) this.p2mSize = size;
     if (size <= this.types.length) return;
-    const capacity = Math.max(size, this.types.length * 2);
+    const capacity = Math.min(this.maxP2mSize, Math.max(size, this.types.length * 2));
     const types = new Uint8Array(capacity).fill(PageType.XTAB);
     types.set(this.types);
     const offsets = new Float64Array(capacity).fill(NO_PAGE);
@@ -227,16 +254,22 @@ class SaveFileIndexer {
   }
 }
 
+/** Guest types {@link syntheticGuest} builds. */
+export type SyntheticGuestType = "hvm" | "pvh" | "pv";
+
 /** Options of {@link syntheticGuest}. */
 export interface SyntheticGuestOptions {
   /** Guest RAM in MiB (at least 1). */
   memoryMiB: number;
   /**
    * The guest type: `hvm` (with qemu-xen: VGA hole, ioreq server pages,
-   * EMULATOR_CONTEXT) or `pvh`.
+   * EMULATOR_CONTEXT), `pvh`, or `pv` (x86 64-bit PV: domain type X86_PV,
+   * every pfn populated, page tables typed L1TAB..L4TAB with normalised
+   * PTEs, X86_PV_P2M_FRAMES before the memory, SHARED_INFO and per-vCPU
+   * X86_PV_VCPU_BASIC/EXTENDED after it).
    * @defaultValue "hvm"
    */
-  guest?: "hvm" | "pvh";
+  guest?: SyntheticGuestType;
   /**
    * vCPUs (named in the stored config).
    * @defaultValue 2
@@ -291,20 +324,14 @@ function ascii(text: string): Uint8Array {
   return out;
 }
 
-function syntheticTemplate(guest: "hvm" | "pvh", memoryMiB: number, vcpus: number): StreamTemplate {
-  const config = JSON.stringify({
-    c_info: { type: guest, name: `simulated-${guest}` },
-    b_info: { max_vcpus: vcpus, max_memkb: memoryMiB * 1024, target_memkb: memoryMiB * 1024 },
-  });
-  const xl: XlHeader = {
-    byteOrder: "little",
-    mandatoryFlags: XlMandatoryFlag.JSON | XlMandatoryFlag.STREAMV2,
-    optionalFlags: 0,
-    config: ascii(`${config}\0`),
-  };
-  // x86_hvm_static_data(): write_x86_cpu_policy_records() (xg_sr_common_x86.c).
+/**
+ * X86_CPUID_POLICY and X86_MSR_POLICY of a synthetic guest
+ * (write_x86_cpu_policy_records(), xg_sr_common_x86.c; part of both
+ * x86_hvm_static_data() and x86_pv_static_data()).
+ */
+function cpuPolicyRecords(vcpus: number): LibxcRecord[] {
   const vendor = [0x756e_6547, 0x6c65_746e, 0x4965_6e69]; // "GenuineIntel" in b, d, c order below
-  const head: LibxcRecord[] = [
+  return [
     {
       type: "X86_CPUID_POLICY",
       entries: [
@@ -314,8 +341,13 @@ function syntheticTemplate(guest: "hvm" | "pvh", memoryMiB: number, vcpus: numbe
       ],
     },
     { type: "X86_MSR_POLICY", entries: [{ index: 0xce, flags: 0, value: 0n }, { index: 0x10a, flags: 0, value: 0n }] },
-    { type: "STATIC_DATA_END" },
   ];
+}
+
+/** The libxc records around an HVM or PVH guest's memory. */
+function hvmStateRecords(guest: "hvm" | "pvh", vcpus: number): { head: LibxcRecord[]; tail: LibxcRecord[] } {
+  // x86_hvm_static_data(): the CPU policy records (xg_sr_save_x86_hvm.c), then STATIC_DATA_END.
+  const head: LibxcRecord[] = [...cpuPolicyRecords(vcpus), { type: "STATIC_DATA_END" }];
   // x86_hvm_end_of_checkpoint(): TSC info, HVM context, HVM params (xg_sr_save_x86_hvm.c).
   const context = new Uint8Array(8 + 24 + 8);
   const view = new DataView(context.buffer);
@@ -344,9 +376,25 @@ function syntheticTemplate(guest: "hvm" | "pvh", memoryMiB: number, vcpus: numbe
     { type: "HVM_PARAMS", params: params.map(([index, value]) => ({ index: BigInt(index), value: BigInt(value) })) },
     { type: "END" },
   ];
+  return { head, tail };
+}
+
+/** The records of a synthetic guest around `state` (the libxc records before and after its memory). */
+function syntheticTemplate(guest: SyntheticGuestType, memoryMiB: number, vcpus: number, state: { head: LibxcRecord[]; tail: LibxcRecord[] }): StreamTemplate {
+  const config = JSON.stringify({
+    c_info: { type: guest, name: `simulated-${guest}` },
+    b_info: { max_vcpus: vcpus, max_memkb: memoryMiB * 1024, target_memkb: memoryMiB * 1024 },
+  });
+  const xl: XlHeader = {
+    byteOrder: "little",
+    mandatoryFlags: XlMandatoryFlag.JSON | XlMandatoryFlag.STREAMV2,
+    optionalFlags: 0,
+    config: ascii(`${config}\0`),
+  };
   const libxlAfter: LibxlRecord[] = [];
   if (guest === "hvm") {
     // libxl_stream_write.c write_emulator_context_record(): qemu-xen's saved state (a stand-in here).
+    // No emulator records for PVH or PV: libxl writes them for LIBXL_DOMAIN_TYPE_HVM only.
     libxlAfter.push({ type: "EMULATOR_CONTEXT", emulatorId: EmulatorId.QEMU_UPSTREAM, index: 0, data: ascii("QEVM simulated device state\n") });
   }
   libxlAfter.push({ type: "END" });
@@ -357,23 +405,35 @@ function syntheticTemplate(guest: "hvm" | "pvh", memoryMiB: number, vcpus: numbe
     libxlBefore: [],
     libxlAfter,
     imageHeader: { version: 3, options: 0 },
-    domainHeader: { type: DomainType.X86_HVM, pageShift: PAGE_SHIFT, xenMajor: 4, xenMinor: 17 },
-    head,
-    tail,
+    // write_headers(): X86_PV for PV, X86_HVM for HVM and PVH (xg_sr_save.c save() guest_type).
+    domainHeader: { type: guest === "pv" ? DomainType.X86_PV : DomainType.X86_HVM, pageShift: PAGE_SHIFT, xenMajor: 4, xenMinor: 17 },
+    head: state.head,
+    tail: state.tail,
   };
 }
 
 /**
- * A synthetic x86 HVM or PVH guest of `memoryMiB` MiB with the memory
- * layout Xen 4.17 gives one (holes as XTAB, special pages, firmware pages)
- * and state records of the shape Xen writes. Page contents are seeded
- * patterns, each page stamped with its pfn. The state records are
- * stand-ins: the stream verifies, but it is not a guest real Xen could run
- * (use {@link guestFromSaveFile} for that).
+ * A synthetic x86 guest of `memoryMiB` MiB with the memory layout Xen 4.17
+ * gives one and state records of the shape Xen writes. HVM and PVH: holes
+ * as XTAB, special pages, firmware pages. PV (64-bit): every pfn
+ * populated, page tables (typed L1TAB..L4TAB, the L4s pinned) holding
+ * normalised PTEs of a direct map, the p2m list in the frames
+ * X86_PV_P2M_FRAMES names, a start_info page, vCPU state with cr3, cr1,
+ * GDT frames and start_info as pfns. Other pages are seeded patterns,
+ * each stamped with its pfn. The state records are stand-ins: the stream
+ * verifies, but it is not a guest real Xen could run (use {@link
+ * guestFromSaveFile} for that).
  *
  * @param options - size, guest type, vCPUs, seed
  * @returns the guest image
  * @throws {@link XenStreamError} `USAGE` for options out of range
+ *
+ * @example
+ * ```ts
+ * const guest = syntheticGuest({ memoryMiB: 64, guest: "pv", vcpus: 4 });
+ * guest.p2mSize; //=> 16384 (every pfn of the 64 MiB populated)
+ * guest.template.domainHeader.type; //=> 1 (DomainType.X86_PV)
+ * ```
  */
 export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
   const { memoryMiB } = options;
@@ -383,18 +443,32 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
   if (!Number.isSafeInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 1024 * 1024) {
     throw new XenStreamError("USAGE", 0, `memoryMiB must be an integer 1..1048576, got ${String(memoryMiB)}`);
   }
-  if (guest !== "hvm" && guest !== "pvh") throw new XenStreamError("USAGE", 0, `guest must be "hvm" or "pvh", got ${String(guest)}`);
+  if (guest !== "hvm" && guest !== "pvh" && guest !== "pv") throw new XenStreamError("USAGE", 0, `guest must be "hvm", "pvh" or "pv", got ${String(guest)}`);
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 128) throw new XenStreamError("USAGE", 0, `vcpus must be 1..128, got ${String(vcpus)}`);
   if (!Number.isSafeInteger(seed)) throw new XenStreamError("USAGE", 0, `seed must be an integer, got ${String(seed)}`);
   const ramPages = memoryMiB * (1024 * 1024 / PAGE_SIZE);
-  const ranges = layout(guest, ramPages);
-  const last = ranges[ranges.length - 1] as [number, number];
-  const p2mSize = Math.max(SPECIAL_END, last[0] + last[1]);
-  const types = new Uint8Array(p2mSize).fill(PageType.XTAB);
+  let p2mSize: number;
+  let types: Uint8Array;
   let populatedPages = 0;
-  for (const [start, count] of ranges) {
-    types.fill(PageType.NOTAB, start, start + count);
-    populatedPages += count;
+  let pv: PvGuestLayout | undefined = undefined;
+  let state: { head: LibxcRecord[]; tail: LibxcRecord[] };
+  if (guest === "pv") {
+    // A PV guest's p2m is dense: p2m_size = max_pfn + 1, every pfn backed (xg_sr_save_x86_pv.c map_p2m_leaves()).
+    pv = pvGuestLayout(ramPages, vcpus);
+    p2mSize = ramPages;
+    types = pvPageTypes(pv);
+    populatedPages = ramPages;
+    state = pvStateRecords(pv, cpuPolicyRecords(vcpus));
+  } else {
+    const ranges = layout(guest, ramPages);
+    const last = ranges[ranges.length - 1] as [number, number];
+    p2mSize = Math.max(SPECIAL_END, last[0] + last[1]);
+    types = new Uint8Array(p2mSize).fill(PageType.XTAB);
+    for (const [start, count] of ranges) {
+      types.fill(PageType.NOTAB, start, start + count);
+      populatedPages += count;
+    }
+    state = hvmStateRecords(guest, vcpus);
   }
   const prng = new Prng(seed);
   const pool = new Uint8Array(POOL_PAGES * PAGE_SIZE);
@@ -406,8 +480,9 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
     p2mSize,
     types,
     populatedPages,
-    template: syntheticTemplate(guest, memoryMiB, vcpus),
+    template: syntheticTemplate(guest, memoryMiB, vcpus, state),
     copyPage(pfn, out, pos) {
+      if (pv !== undefined && pvSpecialPage(pv, pfn, out, pos)) return;
       const from = (pfn % POOL_PAGES) * PAGE_SIZE;
       out.set(pool.subarray(from, from + PAGE_SIZE), pos);
       // Stamp the pfn (little-endian u32 pair) so that no two pages are equal.
@@ -418,6 +493,18 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
       out[pos + 4] = Math.floor(pfn / 2 ** 32) & 0xff;
     },
   };
+}
+
+/**
+ * The guest's domain header type by Xen's name (write_headers(),
+ * xg_sr_save.c: DHDR_TYPE_X86_PV for PV guests, DHDR_TYPE_X86_HVM for HVM
+ * and PVH ones).
+ *
+ * @param guest - the guest
+ * @returns `X86_PV` or `X86_HVM`
+ */
+export function guestDomainType(guest: GuestImage): "X86_PV" | "X86_HVM" {
+  return guest.template.domainHeader.type === DomainType.X86_PV ? "X86_PV" : "X86_HVM";
 }
 
 /** Batch size of the saver (re-exported for the model's modules). */

@@ -18,7 +18,7 @@ export {
 } from "./policy.js";
 export type { PolicyDecision, PrecopyStats, PrecopyPolicy, PolicyParameters, ResolvedPolicyParameters } from "./policy.js";
 export { guestFromSaveFile, syntheticGuest } from "./guest.js";
-export type { GuestImage, StreamTemplate, SaveFileGuestOptions, SyntheticGuestOptions } from "./guest.js";
+export type { GuestImage, StreamTemplate, SaveFileGuestOptions, SyntheticGuestOptions, SyntheticGuestType } from "./guest.js";
 export type { DirtyModel, UniformDirtyModel, HotDirtyModel, ReplayDirtyModel, IdleDirtyModel } from "./dirty.js";
 export { CaptureProfiler, captureProfile, withoutMigrateTrailer } from "./capture.js";
 export type { CaptureProfile, CapturePass } from "./capture.js";

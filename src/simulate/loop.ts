@@ -35,7 +35,7 @@ import { isBigEndianLibxl } from "../libxl/header.js";
 import { encodeLibxlRecord } from "../libxl/stream.js";
 import { encodeXlHeader } from "../xl/header.js";
 import { dirtySampler, type DirtyModel } from "./dirty.js";
-import { BATCH_SIZE, type GuestImage } from "./guest.js";
+import { BATCH_SIZE, guestDomainType, type GuestImage } from "./guest.js";
 import {
   MAX_SIMULATED_ITERATIONS,
   XGS_POLICY_ABORT,
@@ -100,6 +100,11 @@ export type StopReason = "target-dirty-count" | "max-iterations" | "max-factor" 
 
 /** What a simulated migration does, before any byte is written. */
 export interface SimulationReport {
+  /**
+   * The domain header's guest type: `X86_PV` (PV guests) or `X86_HVM`
+   * (HVM and PVH guests), Xen's DHDR_TYPE_* names.
+   */
+  domainType: "X86_PV" | "X86_HVM";
   /** Page size in bytes. */
   pageSize: number;
   /** pfns the saver walks. */
@@ -285,6 +290,7 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   downtimeSeconds = downtimeBytes / bandwidth;
   const streamBytes = state.head + memoryBytes + state.tail;
   const report: SimulationReport = {
+    domainType: guestDomainType(guest),
     pageSize: guest.pageSize,
     p2mSize: guest.p2mSize,
     populatedPages: guest.populatedPages,

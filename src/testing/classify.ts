@@ -9,7 +9,7 @@ import type { LegacyOptions } from "../legacy/types.js";
 import { detectFormat, type StreamFormat } from "../savefile.js";
 import type { Profile } from "../verify/types.js";
 import type { Expectation, MutationLabel } from "./mutators.js";
-import { converterAdapter, decodeOutcome, verifierAdapter, type InputFormat, type Outcome, type VerifierVerdict } from "./targets.js";
+import { converterAdapter, convertedBytes, decodeOutcome, verifierVerdict, type InputFormat, type Outcome, type VerifierVerdict } from "./targets.js";
 
 /** Options of {@link classify}. */
 export interface ClassifyOptions {
@@ -64,12 +64,11 @@ export function classify(bytes: Uint8Array, options: ClassifyOptions = {}): Clas
     result.offset = decoded.error.offset;
     result.message = decoded.error.message;
   }
-  if (verifierAdapter !== undefined) {
-    result.verifier = verifierAdapter(bytes, format === "legacy" ? "auto" : format, options.profile ?? "spec");
-  }
+  const verdict = verifierVerdict(bytes, format === "legacy" ? "auto" : format, options.profile ?? "spec");
+  if (verdict !== undefined) result.verifier = verdict;
   if (converterAdapter !== undefined && (format === "legacy" || (format === "auto" && detected === "legacy"))) {
     try {
-      converterAdapter(bytes, options.legacy ?? {});
+      convertedBytes(bytes, options.legacy ?? {});
       result.converter = "ok";
     } catch (error) {
       if (typeof error !== "object" || error === null || (error as { name?: unknown }).name !== "XenStreamError") throw error;

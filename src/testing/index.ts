@@ -67,7 +67,7 @@ export {
   OracleViolation,
 } from "./targets.js";
 export type { FuzzTarget, FuzzInput, InputFormat, Outcome, VerifierVerdict, VerifierAdapter, ConverterAdapter } from "./targets.js";
-export { FUZZ_GENERATORS, KNOWN_ISSUES, fuzzCase, runFuzzInput, runFuzzCase } from "./fuzz.js";
+export { FUZZ_GENERATORS, KNOWN_ISSUES, SEED_GROUP, fuzzCase, runFuzzInput, runFuzzCase, scheduledTargets } from "./fuzz.js";
 export type { FuzzGenerator, FuzzCase, FuzzFailure, FuzzCaseResult, KnownIssue } from "./fuzz.js";
 
 export { generatePvStream, pvStreamLayout, pvStreamHeaders, pvStreamRecords } from "./pv-stream-generator.js";

@@ -52,6 +52,7 @@ import {
   X86_PV_INFO_SIZE,
   X86_TSC_INFO_SIZE,
 } from "../libxc/constants.js";
+import { p2mEntriesPerFrame, p2mFrameCountFor, PV64_GUEST_WIDTH, PV64_PT_LEVELS, x86PvInfo64 } from "../libxc/pv-guest.js";
 import { LIBXL_HDR_SIZE, LIBXL_IDENT_BYTES, LIBXL_VERSION, LibxlRecordType } from "../libxl/constants.js";
 import { RECORD_HEADER_SIZE, paddedLength } from "../wire/frame.js";
 import { XL_BYTEORDER_VALUE, XL_CONFIG_LENGTH_SIZE, XL_HEADER_SIZE, XL_MAGIC, XlMandatoryFlag } from "../xl/constants.js";
@@ -110,7 +111,7 @@ export interface PvStreamLayout {
 const PAGE_SHIFT = PAGE_SHIFT_MIN;
 const PAGE_SIZE = 2 ** PAGE_SHIFT;
 /** 64-bit guest: 512 p2m entries of 8 bytes per frame. */
-const P2M_ENTRIES_PER_FRAME = PAGE_SIZE / 8;
+const P2M_ENTRIES_PER_FRAME = p2mEntriesPerFrame(PV64_GUEST_WIDTH, PAGE_SIZE);
 const CPUID_LEAVES = 51;
 const MSR_ENTRIES = 2;
 /** Extended vCPU context as Xen >= 4.10 writes it. */
@@ -153,8 +154,9 @@ function outerHeadSize(format: Resolved["format"]): number {
   return XL_HEADER_SIZE + XL_CONFIG_LENGTH_SIZE + XL_CONFIG_TEXT.length + libxl;
 }
 
+/** Frames of the p2m of pfns 0..pages-1, as the saver counts them. */
 function p2mFrames(pages: number): number {
-  return Math.ceil(pages / P2M_ENTRIES_PER_FRAME);
+  return p2mFrameCountFor(pages - 1, PV64_GUEST_WIDTH, PAGE_SIZE);
 }
 
 /** Bytes from the image header to the first PAGE_DATA record. */
@@ -355,8 +357,8 @@ function headChunk(r: Resolved, layout: PvStreamLayout, guest: GuestState): Uint
   out.u32(17);
   // X86_PV_INFO: 64-bit guest, 4 levels, 6 reserved bytes.
   out.recordHeader(LibxcRecordType.X86_PV_INFO, X86_PV_INFO_SIZE);
-  out.u8(8);
-  out.u8(4);
+  out.u8(PV64_GUEST_WIDTH);
+  out.u8(PV64_PT_LEVELS);
   out.zeros(6);
   // X86_CPUID_POLICY: leaf, subleaf (none), a, b, c, d.
   out.recordHeader(LibxcRecordType.X86_CPUID_POLICY, CPUID_LEAVES * CPUID_POLICY_ENTRY_SIZE);
@@ -514,7 +516,7 @@ export function* pvStreamRecords(options: PvStreamOptions): Generator<LibxcRecor
   const r = resolve(options);
   const layout = pvStreamLayout(options);
   const guest = guestState(r);
-  yield { type: "X86_PV_INFO", guestWidth: 8, ptLevels: 4, reserved: new Uint8Array(6) };
+  yield x86PvInfo64();
   yield {
     type: "X86_CPUID_POLICY",
     entries: Array.from({ length: CPUID_LEAVES }, (_, i) => ({

@@ -18,6 +18,7 @@ import { SaveFileDecoder, decodeSaveFile, detectFormat, encodeSaveFile, type For
 import { verifyStream } from "../verify/index.js";
 import { REC_LENGTH_MAX, RECORD_HEADER_SIZE } from "../wire/frame.js";
 import type { Profile } from "../verify/types.js";
+import { Prng } from "./prng.js";
 
 /** A broken invariant found by a fuzz target (a bug, like any non-XenStreamError exception). */
 export class OracleViolation extends Error {
@@ -34,6 +35,12 @@ export interface FuzzInput {
   format: InputFormat;
   /** Converter options for legacy inputs (width, guest, xl header). */
   legacy?: LegacyOptions;
+  /**
+   * Seed of the cut points of the chunked decode ({@link chunkedDecodeTarget}):
+   * a few cuts anywhere and maybe a run of one-byte chunks. Default: chunks
+   * of 1, 7, 8, 3, 61, 4096, 13 and 512 bytes in turn, over the whole input.
+   */
+  chunking?: number;
 }
 
 /** What a target said: "ok", or the XenStreamError code. */
@@ -84,12 +91,122 @@ function outcomeOf(error: unknown, inputLength: number, what: string): ErrorCode
   return error.code;
 }
 
-/** Decodes a whole buffer; returns the outcome and, on failure, the error. */
-export function decodeOutcome(bytes: Uint8Array, format: InputFormat): { outcome: Outcome; error?: XenStreamError; events?: number } {
+/**
+ * What one case computes once for its input and several targets share:
+ * the whole-buffer decode and the verifier's verdicts. Set only while
+ * {@link withCaseMemo} runs, for the one input of that case, so nothing is
+ * kept past it (or served for a buffer changed in between).
+ */
+interface CaseMemo {
+  bytes: Uint8Array;
+  decoded: Map<InputFormat, DecodeOutcome>;
+  verdicts: Map<string, VerifierVerdict>;
+  /** Converter results by options: the output, or what it threw. */
+  converted: Map<string, { output: Uint8Array } | { thrown: unknown }>;
+}
+
+let caseMemo: CaseMemo | undefined;
+
+/**
+ * Runs `run` with the whole-buffer decode and the verdicts of `bytes`
+ * computed at most once each ({@link decodeOutcome}, {@link verifierVerdict}).
+ *
+ * @param bytes - the case's input (not changed while `run` runs)
+ * @param run - the case
+ * @returns what `run` returns
+ * @internal
+ */
+export function withCaseMemo<T>(bytes: Uint8Array, run: () => T): T {
+  const outer = caseMemo;
+  caseMemo = { bytes, decoded: new Map(), verdicts: new Map(), converted: new Map() };
+  try {
+    return run();
+  } finally {
+    caseMemo = outer;
+  }
+}
+
+/**
+ * The verifier's verdict on a whole buffer (memoised within
+ * {@link withCaseMemo}); undefined when no verifier is wired.
+ *
+ * @param bytes - any input
+ * @param format - the format to tell the verifier
+ * @param profile - verifier profile
+ * @returns the verdict
+ * @internal
+ */
+export function verifierVerdict(bytes: Uint8Array, format: FormatOption, profile: Profile): VerifierVerdict | undefined {
+  if (verifierAdapter === undefined) return undefined;
+  const memo = caseMemo !== undefined && caseMemo.bytes === bytes ? caseMemo : undefined;
+  const key = `${format}/${profile}`;
+  const known = memo?.verdicts.get(key);
+  if (known !== undefined) return known;
+  const verdict = verifierAdapter(bytes, format, profile);
+  memo?.verdicts.set(key, verdict);
+  return verdict;
+}
+
+/**
+ * The legacy converter's output for a whole buffer (memoised within
+ * {@link withCaseMemo}: a second call with the same options gives the same
+ * output, or throws the same error again).
+ *
+ * @param bytes - any input
+ * @param options - converter options
+ * @returns the v2 bytes
+ * @throws whatever the converter throws
+ * @internal
+ */
+export function convertedBytes(bytes: Uint8Array, options: LegacyOptions): Uint8Array {
+  const memo = caseMemo !== undefined && caseMemo.bytes === bytes ? caseMemo : undefined;
+  const key = memo === undefined ? "" : JSON.stringify(options);
+  const known = memo?.converted.get(key);
+  if (known !== undefined) {
+    if ("thrown" in known) throw known.thrown;
+    return known.output;
+  }
+  try {
+    const output = (converterAdapter as ConverterAdapter)(bytes, options);
+    memo?.converted.set(key, { output });
+    return output;
+  } catch (error) {
+    memo?.converted.set(key, { thrown: error });
+    throw error;
+  }
+}
+
+/** The whole-buffer decode of an input: its outcome and, on failure, the error. */
+export interface DecodeOutcome {
+  outcome: Outcome;
+  error?: XenStreamError;
+  events?: number;
+}
+
+/**
+ * Decodes a whole buffer (memoised within {@link withCaseMemo}).
+ *
+ * @param bytes - any input
+ * @param format - the format to tell the decoder
+ * @returns the outcome and, on failure, the error; on success the number of events
+ */
+export function decodeOutcome(bytes: Uint8Array, format: InputFormat): DecodeOutcome {
+  const memo = caseMemo !== undefined && caseMemo.bytes === bytes ? caseMemo : undefined;
+  const known = memo?.decoded.get(format);
+  if (known !== undefined) return known;
+  const decoded = decodeWhole(bytes, format);
+  memo?.decoded.set(format, decoded);
+  return decoded;
+}
+
+function decodeWhole(bytes: Uint8Array, format: InputFormat): DecodeOutcome {
   try {
     const decoder = new SaveFileDecoder({ format: decoderFormat(format) });
-    const events = [...decoder.push(bytes), ...decoder.end()];
-    return { outcome: "ok", events: events.length };
+    let events = 0;
+    const count = (): void => void events++;
+    decoder.pushEach(bytes, count);
+    decoder.endEach(count);
+    return { outcome: "ok", events };
   } catch (error) {
     const code = outcomeOf(error, bytes.length, "decode");
     return { outcome: code, error: error as XenStreamError };
@@ -122,14 +239,56 @@ export function maxEvents(length: number): number {
   return Math.floor(length / 8) + 4;
 }
 
+/** The first offset where `a` and `b` differ, -1 when equal. */
 function sameBytes(a: Uint8Array, b: Uint8Array): number {
   const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return i;
+  let from = 0;
+  // Four bytes at a time where both are 4-byte aligned (fresh buffers are).
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = length >>> 2;
+    const x = new Int32Array(a.buffer, a.byteOffset, words);
+    const y = new Int32Array(b.buffer, b.byteOffset, words);
+    let i = 0;
+    while (i < words && x[i] === y[i]) i++;
+    from = 4 * i;
+  }
+  for (let i = from; i < length; i++) if (a[i] !== b[i]) return i;
   return a.length === b.length ? -1 : length;
 }
 
-/** Chunk sizes of the chunked decode: small, odd and page-sized, in turn. */
+/** Chunk sizes of the chunked decode without a `chunking` seed: small, odd and page-sized, in turn. */
 const CHUNK_SIZES = [1, 7, 8, 3, 61, 4096, 13, 512];
+
+/** Most cut points drawn anywhere in the input, and the longest run of one-byte chunks. */
+const RANDOM_CUTS = 8;
+const BYTE_RUN = 48;
+
+/**
+ * The ends of the chunks the chunked decode pushes, in order, the last
+ * being `length`: from a `chunking` seed, up to {@link RANDOM_CUTS} cuts
+ * anywhere and (every other seed) a run of one-byte chunks somewhere;
+ * without one, the fixed cycle of {@link CHUNK_SIZES}.
+ */
+function chunkEnds(length: number, chunking: number | undefined): number[] {
+  const ends: number[] = [];
+  if (chunking === undefined) {
+    for (let at = 0, i = 0; at < length; i++) {
+      at = Math.min(length, at + (CHUNK_SIZES[i % CHUNK_SIZES.length] as number));
+      ends.push(at);
+    }
+    return ends;
+  }
+  const random = new Prng(chunking);
+  const cuts = new Set<number>();
+  for (let n = random.int(1, RANDOM_CUTS); n > 0; n--) cuts.add(random.int(1, Math.max(1, length)));
+  if (random.chance(0.5)) {
+    const from = random.below(Math.max(1, length));
+    for (let at = from, run = random.int(1, BYTE_RUN); run > 0 && at < length; run--) cuts.add(++at);
+  }
+  for (const cut of [...cuts].sort((a, b) => a - b)) if (cut < length) ends.push(cut);
+  ends.push(length);
+  return ends;
+}
 
 /** The whole-buffer decoder; a decoded stream must re-encode to the same bytes. */
 export const decodeTarget: FuzzTarget = {
@@ -154,22 +313,22 @@ export const decodeTarget: FuzzTarget = {
   },
 };
 
-/** The push decoder fed in uneven chunks: same outcome (code and offset) and events as one buffer, bounded work. */
+/** The push decoder fed in uneven chunks (see {@link FuzzInput.chunking}): same outcome (code and offset) and events as one buffer, bounded work. */
 export const chunkedDecodeTarget: FuzzTarget = {
   name: "decode-chunked",
   applies: () => true,
-  run({ bytes, format }) {
+  run({ bytes, format, chunking }) {
     const whole = decodeOutcome(bytes, format);
     const decoder = new SaveFileDecoder({ format: decoderFormat(format) });
     const events: SaveFileEvent[] = [];
     let outcome: Outcome = "ok";
     let offset = -1;
     try {
-      for (let at = 0, i = 0; at < bytes.length; i++) {
-        const size = CHUNK_SIZES[i % CHUNK_SIZES.length] as number;
-        for (const event of decoder.push(bytes.subarray(at, at + size))) events.push(event);
+      let at = 0;
+      for (const end of chunkEnds(bytes.length, chunking)) {
+        for (const event of decoder.push(bytes.subarray(at, end))) events.push(event);
         if (events.length > maxEvents(bytes.length)) throw new OracleViolation(`${events.length} events from ${bytes.length} bytes`);
-        at += size;
+        at = end;
       }
       for (const event of decoder.end()) events.push(event);
     } catch (error) {
@@ -241,11 +400,10 @@ export const verifyTarget: FuzzTarget = {
   name: "verify",
   applies: () => verifierAdapter !== undefined,
   run({ bytes, format }) {
-    const verify = verifierAdapter as VerifierAdapter;
     const decoded = decodeOutcome(bytes, format);
     let verdicts: VerifierVerdict[];
     try {
-      verdicts = (["spec", "restore"] as const).map((profile) => verify(bytes, decoderFormat(format), profile));
+      verdicts = (["spec", "restore"] as const).map((profile) => verifierVerdict(bytes, decoderFormat(format), profile) as VerifierVerdict);
     } catch (error) {
       if (error instanceof OracleViolation) throw error;
       throw new OracleViolation(`verifyStream threw ${isXenStreamError(error) ? `XenStreamError ${error.code}` : "an exception"}: ${String(error)}`);
@@ -271,7 +429,7 @@ export const convertTarget: FuzzTarget = {
   run({ bytes, legacy }) {
     let output: Uint8Array;
     try {
-      output = (converterAdapter as ConverterAdapter)(bytes, { ...legacy, format: "libxl" });
+      output = convertedBytes(bytes, { ...legacy, format: "libxl" });
     } catch (error) {
       return outcomeOf(error, bytes.length, "convertLegacy");
     }

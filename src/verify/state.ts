@@ -369,6 +369,12 @@ export class VerifyState {
     return this.pvInfo?.guestWidth ?? 8;
   }
 
+  /**
+   * The summary of the v2 stream converted from a legacy stream inside a
+   * container (rules/container.ts), whose records the outer events lack.
+   */
+  convertedSummary: VerifySummary | undefined = undefined;
+
   /** The summary as it stands. */
   summary(listing: string[] | undefined): VerifySummary {
     const byType: Record<string, number> = {};
@@ -429,6 +435,11 @@ export class VerifyState {
     }
     if (this.pvInfo !== undefined) summary.pvInfo = { guestWidth: this.pvInfo.guestWidth, ptLevels: this.pvInfo.ptLevels };
     if (listing !== undefined) summary.listing = listing;
-    return summary;
+    const converted = this.convertedSummary;
+    if (converted === undefined) return summary;
+    // A legacy stream in a container: the stream is the converted one; the
+    // container, the xl header and the byte count stay the file's.
+    const { format: _format, profile: _profile, bytes: _bytes, container: _container, xl: _xl, listing: _listing, ...stream } = converted;
+    return { ...summary, ...stream };
   }
 }

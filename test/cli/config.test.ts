@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodeSaveFile, savedConfig } from "../../src/index.js";
+import { decodeAnySaveFile, decodeSaveFile, savedConfig } from "../../src/index.js";
 import { GuestPages, libxcGuestStream } from "../memory/guest-builder.js";
 import { runCli, type CliRun } from "../helpers/cli.js";
 
@@ -41,6 +41,24 @@ describe("xen-stream config", () => {
     expect(Buffer.compare(tail(new Uint8Array(readFileSync(PV)), before), tail(new Uint8Array(readFileSync(out)), after))).toBe(0);
   });
 
+  it("--set of a text file stores it as libvirt and xl do: with its NUL (libvirt XML, xl JSON); a file ending in NUL goes byte for byte", async () => {
+    const libvirt = fileURLToPath(new URL("../../spec-vectors/libvirt/valid/v2-libxl-hvm.bin", import.meta.url));
+    const text = "<domain type='xen'><name>new</name></domain>\n";
+    const xml = join(dir, "new.xml");
+    writeFileSync(xml, text);
+    const out = join(dir, "new-libvirt.save");
+    expect((await config([libvirt, "--set", xml, "-o", out])).code).toBe(0);
+    const stored = (decodeAnySaveFile(new Uint8Array(readFileSync(out))).container as { header: { xml: Uint8Array } }).header.xml;
+    expect(Buffer.from(stored).toString("latin1")).toBe(`${text}\0`);
+    writeFileSync(xml, `${text}\0`);
+    expect((await config([libvirt, "--set", xml, "-o", out])).code).toBe(0);
+    expect((decodeAnySaveFile(new Uint8Array(readFileSync(out))).container as { header: { xml: Uint8Array } }).header.xml.length).toBe(text.length + 1);
+    const json = join(dir, "new.json");
+    writeFileSync(json, '{"c_info":{"type":"pv","name":"x"}}');
+    expect((await config([PV, "--set", json, "-o", out])).code).toBe(0);
+    expect(Buffer.from(decodeSaveFile(new Uint8Array(readFileSync(out))).xl?.config ?? []).toString("latin1")).toBe('{"c_info":{"type":"pv","name":"x"}}\0');
+  });
+
   it("refuses to write onto its input, and needs -o with --set", async () => {
     const copy = join(dir, "copy.xl");
     copyFileSync(PV, copy);
@@ -61,6 +79,6 @@ describe("xen-stream config", () => {
     writeFileSync(bare, libxcGuestStream("hvm", guest.pageRecords()));
     const none = await config([bare]);
     expect(none.code).toBe(1);
-    expect(none.stderr).toBe(`xen-stream config: ${bare} stores no domain configuration (a bare libxl or libxc stream)\n`);
+    expect(none.stderr).toBe(`xen-stream config: ${bare} stores no domain configuration (only an xl header, a libvirt image and a xenopsd Xenops record carry one)\n`);
   });
 });

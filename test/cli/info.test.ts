@@ -109,7 +109,8 @@ describe("xen-stream info: the container's own fields", () => {
     const legacyImage = cat(ascii("XenSavedDomain\n"), pv.input, ascii("QemuDeviceModelRecord\n"), qemu);
     const run = await runCli(["info", "-"], legacyImage);
     expect(lines(run).slice(1, 3)).toEqual([
-      '  layers:    xenopsd image (legacy layout, "XenSavedDomain\\n") > legacy (Xen <= 4.5) stream',
+      // The converted stream's layers follow: its summary is the stream's.
+      '  layers:    xenopsd image (legacy layout, "XenSavedDomain\\n") > legacy (Xen <= 4.5) stream > libxc v3',
       `  xenopsd:   legacy layout: signature, legacy libxc stream, QEMU record 5 bytes; a legacy (Xen <= 4.5) stream of ${pv.input.length} bytes, converted to v2 to verify`,
     ]);
     const libxlLegacy = legacyVectors().find((vector) => vector.options.format === "libxl" && vector.options.xl !== true);
@@ -117,7 +118,7 @@ describe("xen-stream info: the container's own fields", () => {
     const xml = cat(ascii("<domain type='xen'><name>old</name></domain>"), new Uint8Array([0]));
     const v1 = cat(ascii("libvirt-xml\n "), new Uint8Array([0]), ascii(" \r"), le32(1), le32(xml.length), new Uint8Array(40), xml, libxlLegacy.input);
     expect(lines(await runCli(["info", "-"], v1)).slice(1, 3)).toEqual([
-      `  layers:    libvirt header v1 (little-endian, XML ${xml.length} bytes) > legacy (Xen <= 4.5) stream`,
+      `  layers:    libvirt header v1 (little-endian, XML ${xml.length} bytes) > legacy (Xen <= 4.5) stream > libxl v2 (LEGACY) > libxc v3`,
       `  libvirt:   version 1 (a legacy stream follows), xmlLen ${xml.length}, domain "old"; a legacy (Xen <= 4.5) stream of ${libxlLegacy.input.length} bytes, converted to v2 to verify`,
     ]);
     // No Xenops record in a structured image: said so.

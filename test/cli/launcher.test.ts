@@ -2,8 +2,9 @@
 // bundle through a V8 code cache kept on the user's machine: the first run
 // of a command writes it, later runs use it, a bad or foreign one only costs
 // the compile, NODE_DISABLE_COMPILE_CACHE turns it off. The launcher and
-// the bundle are built here with esbuild as tsup builds them (a fixed build
-// id) and run on plain node.
+// the bundles (the dispatcher and one per command: scripts/cli-bundles.ts)
+// are built here with esbuild as tsup builds them (a fixed build id) and
+// run on plain node.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Module from "node:module";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { commandEntries, commandsApart } from "../../scripts/cli-bundles.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const PV = join(REPO, "spec-vectors/captured/xen-4.17-pv-save.skel.xl");
@@ -23,7 +25,8 @@ const nodeCache = typeof (Module as { enableCompileCache?: unknown }).enableComp
 
 beforeAll(async () => {
   const common = { bundle: true, platform: "node", format: "cjs", target: "node18", logLevel: "warning", minifyWhitespace: true, minifySyntax: true } as const;
-  await build({ ...common, entryPoints: [join(REPO, "src/cli/main.ts")], outfile: join(scratch, "dist", "cli-main.cjs") });
+  await build({ ...common, entryPoints: [join(REPO, "src/cli/main.ts")], outfile: join(scratch, "dist", "cli-main.cjs"), plugins: [commandsApart] });
+  await build({ ...common, entryPoints: commandEntries(REPO), outdir: join(scratch, "dist"), outExtension: { ".js": ".cjs" } });
   await build({ ...common, entryPoints: [join(REPO, "src/cli/launcher.ts")], outfile: cli, define: { XEN_STREAM_BUILD_ID: JSON.stringify(BUILD_ID) } });
 }, 60_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -39,15 +42,18 @@ function run(args: string[], cache: string, extraEnv: Record<string, string> = {
 const valid = { status: 0, stdout: `${PV}: valid xl save file (x86 PV, libxc v3, Xen 4.17): 0 errors, 0 warnings\n`, stderr: "" };
 /** Our cache files (Node < 22.1) in `cache`. */
 const ours = (cache: string): string[] => (existsSync(join(cache, "xen-migration-stream")) ? readdirSync(join(cache, "xen-migration-stream")).sort() : []);
-const ownName = (command: string): string => `cli-${BUILD_ID}-${process.version}-${process.arch}-${command}.cache`;
+/** Our cache file of `command` for the dispatcher's bundle, or for the bundle `bundle` (the command's). */
+const ownName = (command: string, bundle?: string): string => `cli-${BUILD_ID}-${process.version}-${process.arch}-${command}${bundle === undefined ? "" : `.${bundle}`}.cache`;
+/** Both cache files of a run of `command` (the dispatcher's, the command bundle's). */
+const ownNames = (command: string, bundle: string): string[] => [ownName(command), ownName(command, bundle)];
 
 describe("the executable's code cache", () => {
   test("the first run writes it, later runs read it; same output and exit status every time", () => {
     const cache = join(scratch, "cache-1");
     expect(run(["verify", PV], cache)).toEqual(valid);
     if (nodeCache) expect(readdirSync(cache).length).toBeGreaterThan(0);
-    else expect(ours(cache)).toEqual([ownName("verify")]);
-    const first = nodeCache ? undefined : readFileSync(join(cache, "xen-migration-stream", ownName("verify")));
+    else expect(ours(cache)).toEqual(ownNames("verify", "verify").sort());
+    const first = nodeCache ? undefined : readFileSync(join(cache, "xen-migration-stream", ownName("verify", "verify")));
     expect(run(["verify", PV], cache)).toEqual(valid);
     expect(run(["verify", "-v", PV], cache).stdout.split("\n")[0]).toBe("Processed xl header");
     const cut = join(scratch, "cut.xl");
@@ -55,15 +61,15 @@ describe("the executable's code cache", () => {
     expect(run(["verify", cut], cache).status).toBe(1);
     if (!nodeCache) {
       // kept (not rewritten) once valid; a cache per command and option names
-      expect(readFileSync(join(cache, "xen-migration-stream", ownName("verify")))).toEqual(first);
-      expect(ours(cache)).toEqual([ownName("verify"), ownName("verify-v")].sort());
+      expect(readFileSync(join(cache, "xen-migration-stream", ownName("verify", "verify")))).toEqual(first);
+      expect(ours(cache)).toEqual([...ownNames("verify", "verify"), ...ownNames("verify-v", "verify")].sort());
     }
   });
 
   test.skipIf(nodeCache)("a corrupt cache file is rejected, the run is right, and a fresh cache replaces it", () => {
     const cache = join(scratch, "cache-2");
     mkdirSync(join(cache, "xen-migration-stream"), { recursive: true });
-    const file = join(cache, "xen-migration-stream", ownName("verify"));
+    const file = join(cache, "xen-migration-stream", ownName("verify", "verify"));
     writeFileSync(file, "not a V8 code cache".repeat(100));
     expect(run(["verify", PV], cache)).toEqual(valid);
     expect(readFileSync(file).toString("latin1")).not.toContain("not a V8 code cache");
@@ -77,7 +83,19 @@ describe("the executable's code cache", () => {
     writeFileSync(join(dir, `cli-ffffffffffffffff-${process.version}-${process.arch}-verify.cache`), "old build");
     writeFileSync(join(dir, "notes.txt"), "mine");
     expect(run(["verify", PV], cache)).toEqual(valid);
-    expect(ours(cache)).toEqual([ownName("verify"), "notes.txt"].sort());
+    expect(ours(cache)).toEqual([...ownNames("verify", "verify"), "notes.txt"].sort());
+  });
+
+  test("a run loads the dispatcher and the bundle of its command only", () => {
+    const cache = join(scratch, "cache-5");
+    const info = run(["info", PV], cache);
+    expect(info.status).toBe(0);
+    expect(info.stdout).toContain("valid, 0 errors, 0 warnings");
+    if (!nodeCache) expect(ours(cache)).toEqual(ownNames("info", "info").sort());
+    const dispatcher = readFileSync(join(scratch, "dist", "cli-main.cjs"), "utf8");
+    expect(dispatcher).toContain('require("./cli-verify.cjs")');
+    expect(dispatcher).not.toContain("StreamVerifier");
+    expect(readFileSync(join(scratch, "dist", "cli-verify.cjs"), "utf8")).toContain("StreamVerifier");
   });
 
   test("NODE_DISABLE_COMPILE_CACHE: no cache written, the run unchanged", () => {

@@ -1,13 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { DigestCollector, pageHash } from "../../src/inspect/digest.js";
 import { diffDigests, lineDiff } from "../../src/inspect/diff.js";
 import { StatsCollector } from "../../src/inspect/stats.js";
-import { SaveFileDecoder } from "../../src/savefile.js";
+import { SaveFileDecoder, decodeAnySaveFile, decodeSaveFile, encodeSaveFile } from "../../src/savefile.js";
+import { convertContainer } from "../../src/savefile-convert.js";
 import { classifyTrailer, MIGRATE_PERMISSION_TO_GO } from "../../src/xl/migration.js";
 import { GuestPages, PAGE, libxcGuestStream } from "../memory/guest-builder.js";
 import { sharedDir } from "../helpers/shared.js";
@@ -196,5 +198,53 @@ describe("bytes after the stream", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/\n100 bytes after the end of the stream\n$/);
     expect(existsSync(file)).toBe(true);
+  });
+});
+
+describe("containers in stats, diff and extract-memory", () => {
+  const vector = (name: string): string => fileURLToPath(new URL(`../../spec-vectors/${name}.bin`, import.meta.url));
+
+  it("a legacy stream in a libvirt or xenopsd container is converted: its pages are counted, diffed and extracted", async () => {
+    for (const name of ["libvirt/valid/v1-legacy-pv", "xenopsd/valid/libxc-legacy-pv", "xenopsd/valid/legacy-layout-hvm"]) {
+      const file = vector(name);
+      const stats = await cli(["stats", "--json", file]);
+      expect(stats.code).toBe(0);
+      const pages = (JSON.parse(stats.stdout) as { pages: { withData: number } }).pages;
+      expect(pages.withData, name).toBeGreaterThan(0);
+      expect(await cli(["diff", file, file])).toEqual({ code: 0, stdout: `${file} and ${file}: no differences\n`, stderr: "" });
+      const image = join(dir, "legacy.raw");
+      const extracted = await cli(["extract-memory", "--json", "-o", image, file]);
+      expect(extracted.code, extracted.stderr).toBe(0);
+      // The same image as from the stream converted first.
+      const converted = join(dir, "converted.save");
+      writeFileSync(converted, encodeSaveFile(convertContainer(decodeAnySaveFile(readFileSync(file)), "libxc").file));
+      const before = await cli(["extract-memory", "--json", "-o", `${image}.2`, converted]);
+      expect(JSON.parse(extracted.stdout)).toEqual(JSON.parse(before.stdout));
+      expect(readFileSync(image).equals(readFileSync(`${image}.2`))).toBe(true);
+    }
+  });
+
+  it("diff names the container's own changes: the libvirt XML, a xenopsd blob", async () => {
+    const libvirt = readFileSync(vector("libvirt/valid/v2-libxl-hvm"));
+    const renamed = Uint8Array.from(libvirt);
+    renamed[libvirt.indexOf("vec-hvm")] = "V".charCodeAt(0);
+    const a = join(dir, "libvirt-a.save");
+    const b = join(dir, "libvirt-b.save");
+    writeFileSync(a, libvirt);
+    writeFileSync(b, renamed);
+    const xml = await cli(["diff", a, b]);
+    expect(xml.code).toBe(1);
+    expect(xml.stdout).toContain("config:\n  -   2:   <name>vec-hvm</name>\n  +   2:   <name>Vec-hvm</name>\n");
+    const xenopsd = readFileSync(vector("xenopsd/valid/hvm-libxc-qemu-trad"));
+    const { body } = (decodeSaveFile(xenopsd).container as { chunks: { type: string; body?: Uint8Array }[] }).chunks.find((chunk) => chunk.type === "Qemu_trad") ?? {};
+    if (body === undefined) throw new Error("no Qemu_trad chunk in the vector");
+    const changed = Uint8Array.from(xenopsd);
+    const at = body.byteOffset + 5;
+    changed[at] = (changed[at] as number) ^ 1;
+    writeFileSync(a, xenopsd);
+    writeFileSync(b, changed);
+    const blob = await cli(["diff", a, b]);
+    expect(blob.code).toBe(1);
+    expect(blob.stdout).toContain("state.xenopsd Qemu_trad.body: 1 bytes differ from byte 5\n");
   });
 });

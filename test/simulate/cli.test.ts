@@ -38,10 +38,11 @@ describe("xen-stream simulate", () => {
     expect(result.code).toBe(0);
     expect(text(result.stdout)).toMatch(/^usage: xen-stream simulate/);
     expect(text(result.stdout)).toContain("SPP_MAX_ITERATIONS (default: 5)");
+    expect(text(result.stdout)).toContain("-g, --guest hvm|pvh|pv        synthetic guest type (default: hvm; pv: x86 64-bit PV)");
   });
 
   test.each([
-    [["--guest", "pv"], "--guest must be hvm or pvh"],
+    [["--guest", "arm"], "--guest must be hvm, pvh or pv"],
     [["--dirty", "sometimes"], 'bad dirty model "sometimes"'],
     [["--dirty", "uniform:fast"], "uniform writes/s must be a number"],
     [["--source", SKELETON, "--memory", "4"], "not both"],
@@ -88,9 +89,29 @@ describe("xen-stream simulate", () => {
     const plain = await run(args);
     expect(plain.code).toBe(0);
     const out = text(plain.stdout);
-    expect(out).toContain("synthetic pvh guest of 4 MiB: p2m 1,044,480 pfns");
+    expect(out).toContain("synthetic pvh guest of 4 MiB (X86_HVM): p2m 1,044,480 pfns");
     expect(out).toContain(`live phase ended: ${expected.stopReason} after ${expected.livePasses} live passes`);
     expect(out.split("\n").filter((line) => /^\d+ +(live|stop-and-copy) /.test(line))).toHaveLength(expected.passes.length);
+  });
+
+  test("--guest pv: the report names X86_PV, --json equals runLiveLoop()'s, -o writes the API's stream", async () => {
+    const args = ["--memory", "2", "--guest", "pv", "--vcpus", "3", "--dirty", "hot:50:1e6", "--seed", "7"];
+    const options = { guest: syntheticGuest({ memoryMiB: 2, guest: "pv", vcpus: 3, seed: 7 }), dirty: { kind: "hot", hotPages: 50, hotPagesPerSecond: 1e6 }, bandwidth: 125e6, policy: {}, seed: 7 } as const;
+    const expected = runLiveLoop(options).report;
+    expect(expected.domainType).toBe("X86_PV");
+    const json = await run([...args, "--json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(text(json.stdout))).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect((JSON.parse(text(json.stdout)) as { domainType: string }).domainType).toBe("X86_PV");
+    const plain = await run(args);
+    expect(text(plain.stdout)).toContain("synthetic pv guest of 2 MiB (X86_PV): p2m 512 pfns, 512 pages with data, page size 4096");
+    const out = join(dir, "pv.xl");
+    expect((await run([...args, "-o", out])).code).toBe(0);
+    const written = new Uint8Array(readFileSync(out));
+    expect(sameBytes(written, await collect(simulateMigration(options).chunks()))).toBe(true);
+    expect(verifyStream(written, { profile: "restore" }).ok).toBe(true);
+    const table = await run([...args, "-w", "max-iterations=1,2", "--json"]);
+    expect((JSON.parse(text(table.stdout)) as { guest: unknown }).guest).toEqual({ domainType: "X86_PV", p2mSize: 512, populatedPages: 512, pageSize: 4096 });
   });
 
   test("--what-if: the table, and --json rows equal to whatIf()'s", async () => {

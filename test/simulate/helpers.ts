@@ -47,16 +47,19 @@ export function profileOf(bytes: Uint8Array): CaptureProfile {
 
 /**
  * Compares the memory a restore of `bytes` ends with (last copy of every
- * pfn wins) with the guest's pages; returns the first mismatch or undefined.
+ * pfn wins) with the guest's pages and page types; returns the first
+ * mismatch or undefined.
  */
 export function memoryMismatch(bytes: Uint8Array, guest: GuestImage): string | undefined {
   const { pageSize } = guest;
   const expected = new Uint8Array(pageSize);
   const last = new Map<number, Uint8Array | null>();
+  const lastType = new Map<number, number>();
   eachEvent(bytes, (event) => {
     if (event.layer !== "libxc" || event.kind !== "record" || event.record.type !== "PAGE_DATA") return;
     let pos = 0;
     for (const entry of event.record.entries) {
+      lastType.set(entry.pfn, entry.type);
       if (pageTypeHasData(entry.type)) {
         last.set(entry.pfn, event.record.pages.slice(pos, pos + pageSize));
         pos += pageSize;
@@ -66,6 +69,8 @@ export function memoryMismatch(bytes: Uint8Array, guest: GuestImage): string | u
   for (let pfn = 0; pfn < guest.p2mSize; pfn++) {
     const hasData = pageTypeHasData(guest.types[pfn] as number);
     const got = last.get(pfn);
+    const type = lastType.get(pfn);
+    if (type !== undefined && type !== guest.types[pfn]) return `pfn ${pfn}: type ${type}, the guest's is ${guest.types[pfn]}`;
     if (!hasData) {
       if (got !== undefined && got !== null) return `pfn ${pfn}: the guest has no page, the stream left one`;
       continue;

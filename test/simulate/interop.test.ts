@@ -1,6 +1,7 @@
 // Xen's own verify-stream-v2 (Debian xen-utils-4.17, from .cache/xen-tools)
-// accepts simulated streams: synthetic HVM and PVH guests under each dirty
-// model, and the three captured real save files as sources.
+// accepts simulated streams: synthetic HVM, PVH and PV guests under each
+// dirty model, the three captured real save files and a generated PV
+// stream as sources.
 //
 // Needs the tools: `bash scripts/fetch-xen-tools.sh`. Without them the
 // suite is skipped, except under CI=true, where that is a failure.
@@ -10,7 +11,19 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { guestFromSaveFile, simulateMigration, syntheticGuest, type SimulationOptions } from "../../src/simulate/index.js";
 import { runReferenceCli, xenTools } from "../verify/reference.js";
+import { generatePvStream } from "../../src/testing/pv-stream-generator.js";
 import { collect } from "./helpers.js";
+
+function concat(parts: Iterable<Uint8Array>): Uint8Array {
+  const list = [...parts];
+  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const part of list) {
+    out.set(part, pos);
+    pos += part.length;
+  }
+  return out;
+}
 
 const toolsDir = (await xenTools()).xenToolsDir();
 const inCi = process.env.CI === "true";
@@ -31,6 +44,9 @@ const CASES: Array<[string, () => SimulationOptions]> = [
   ["synthetic hvm, uniform", () => ({ guest: syntheticGuest({ memoryMiB: 8, guest: "hvm" }), dirty: { kind: "uniform", pagesPerSecond: 5e4 } })],
   ["synthetic pvh, hot set", () => ({ guest: syntheticGuest({ memoryMiB: 8, guest: "pvh", seed: 3 }), dirty: { kind: "hot", hotPages: 300, hotPagesPerSecond: 1e6, coldPagesPerSecond: 100 } })],
   ["synthetic hvm, idle, maxIterations 0", () => ({ guest: syntheticGuest({ memoryMiB: 2, guest: "hvm" }), policy: { maxIterations: 0 } })],
+  ["synthetic pv, uniform", () => ({ guest: syntheticGuest({ memoryMiB: 8, guest: "pv" }), dirty: { kind: "uniform", pagesPerSecond: 5e4 } })],
+  ["synthetic pv, 5 vCPUs, hot set", () => ({ guest: syntheticGuest({ memoryMiB: 3, guest: "pv", vcpus: 5, seed: 2 }), dirty: { kind: "hot", hotPages: 200, hotPagesPerSecond: 1e6, coldPagesPerSecond: 500 } })],
+  ["generated pv stream", () => ({ guest: guestFromSaveFile(concat(generatePvStream({ size: 2 << 20, format: "xl" }))), dirty: { kind: "uniform", pagesPerSecond: 1e6 } })],
   ["pv save file", () => ({ guest: skeleton("xen-4.17-pv-save.skel.xl"), dirty: { kind: "hot", hotPages: 2, hotPagesPerSecond: 1e9 } })],
   ["hvm save file", () => ({ guest: skeleton("xen-4.17-hvm-save.skel.xl"), dirty: { kind: "uniform", pagesPerSecond: 1e9 } })],
   ["pvh save file", () => ({ guest: skeleton("xen-4.17-pvh-save.skel.xl"), dirty: { kind: "uniform", pagesPerSecond: 1e9 } })],

@@ -217,39 +217,51 @@ function leafKey(leaf: number, subleaf: number): string {
   return `${leaf}:${subleaf}`;
 }
 
+// The lookup tables below are built on first use, not at import (the
+// CLI's start-up pays for no table a command does not read).
+
+let featureByValueMap: Map<number, CpuFeature> | undefined;
 /** Feature by bit number; the primary (non-alias) one first. */
-const FEATURE_BY_VALUE = /*@__PURE__*/ (() => {
-  const map = new Map<number, CpuFeature>();
-  for (const feature of CPU_FEATURES) map.set(feature.value, feature);
-  return map;
-})();
-
-/** Primary (non-alias) feature by name. */
-const FEATURE_BY_NAME = /*@__PURE__*/ (() => {
-  const map = new Map<string, CpuFeature>();
-  for (const feature of CPU_FEATURES) if (!feature.alias) map.set(feature.name, feature);
-  return map;
-})();
-
-/** Featureset words by the CPUID (leaf, subleaf) they live in. */
-const WORDS_BY_LEAF = /*@__PURE__*/ (() => {
-  const map = new Map<string, FeaturesetWord[]>();
-  for (const word of FEATURESET_WORDS) {
-    if (word.source !== "cpuid") continue;
-    const key = leafKey(word.leaf, word.subleaf);
-    const list = map.get(key) ?? [];
-    list.push(word);
-    map.set(key, list);
+function featureByValue(): Map<number, CpuFeature> {
+  if (featureByValueMap === undefined) {
+    featureByValueMap = new Map<number, CpuFeature>();
+    for (const feature of CPU_FEATURES) featureByValueMap.set(feature.value, feature);
   }
-  return map;
-})();
+  return featureByValueMap;
+}
+
+let featureByNameMap: Map<string, CpuFeature> | undefined;
+/** Primary (non-alias) feature by name. */
+function featureByName(): Map<string, CpuFeature> {
+  if (featureByNameMap === undefined) {
+    featureByNameMap = new Map<string, CpuFeature>();
+    for (const feature of CPU_FEATURES) if (!feature.alias) featureByNameMap.set(feature.name, feature);
+  }
+  return featureByNameMap;
+}
+
+let wordsByLeafMap: Map<string, FeaturesetWord[]> | undefined;
+/** Featureset words by the CPUID (leaf, subleaf) they live in. */
+function wordsByLeaf(): Map<string, FeaturesetWord[]> {
+  if (wordsByLeafMap === undefined) {
+    wordsByLeafMap = new Map<string, FeaturesetWord[]>();
+    for (const word of FEATURESET_WORDS) {
+      if (word.source !== "cpuid") continue;
+      const key = leafKey(word.leaf, word.subleaf);
+      const list = wordsByLeafMap.get(key) ?? [];
+      list.push(word);
+      wordsByLeafMap.set(key, list);
+    }
+  }
+  return wordsByLeafMap;
+}
 
 function splitWord(word: FeaturesetWord, value: number): FeatureWordValue {
   const features: string[] = [];
   const unknownBits: number[] = [];
   for (let bit = 0; bit < 32; bit++) {
     if (((value >>> bit) & 1) === 0) continue;
-    const feature = FEATURE_BY_VALUE.get(word.word * 32 + bit);
+    const feature = featureByValue().get(word.word * 32 + bit);
     if (feature === undefined) unknownBits.push(bit);
     else features.push(feature.name);
   }
@@ -395,7 +407,7 @@ export function cpuFms(rawFms: number): CpuFms {
  * @returns the feature (for the names AMD repeats in 0x80000001.edx, the 0x1.edx one), or undefined.
  */
 export function cpuFeature(name: string): CpuFeature | undefined {
-  return FEATURE_BY_NAME.get(name);
+  return featureByName().get(name);
 }
 
 /**
@@ -412,7 +424,7 @@ export function featuresetNames(featureset: readonly number[]): string[] {
     assertU32(word, `featureset[${i}]`);
     for (let bit = 0; bit < 32; bit++) {
       if (((word >>> bit) & 1) === 0) continue;
-      const feature = FEATURE_BY_VALUE.get(i * 32 + bit);
+      const feature = featureByValue().get(i * 32 + bit);
       if (feature !== undefined) names.add(feature.name);
     }
   });
@@ -430,7 +442,7 @@ export function featuresetNames(featureset: readonly number[]): string[] {
 export function featuresetFromNames(names: Iterable<string>): number[] {
   const featureset = new Array<number>(FEATURESET_NR_ENTRIES).fill(0);
   for (const name of names) {
-    const feature = FEATURE_BY_NAME.get(name);
+    const feature = featureByName().get(name);
     if (feature === undefined) throw new XenStreamError("USAGE", 0, `names: unknown CPU feature ${JSON.stringify(name)}`);
     const word = Math.floor(feature.value / 32);
     featureset[word] = ((featureset[word] ?? 0) | (1 << feature.value % 32)) >>> 0;
@@ -527,7 +539,7 @@ function describeLeaf(leaf: CpuidLeaf, entry: number, effective: EffectiveLeaves
   if (name.inPolicy) discarded = effective.isKept(leaf) ? effective.discarded(leaf.leaf, leaf.subleaf) : "replaced by a later entry for the same leaf and subleaf";
   const fields: Record<string, number | boolean> = {};
   for (const spec of name.fields) fields[spec.name] = cpuidFieldValue(spec, leaf);
-  const words = name.inPolicy ? (WORDS_BY_LEAF.get(leafKey(leaf.leaf, leaf.subleaf)) ?? []) : [];
+  const words = name.inPolicy ? (wordsByLeaf().get(leafKey(leaf.leaf, leaf.subleaf)) ?? []) : [];
   return {
     leaf: leaf.leaf,
     subleaf: leaf.subleaf,
@@ -617,7 +629,7 @@ export function decodeCpuPolicy(
   const featureset = featuresetOf(effective, msrList);
   const unknownFeatureBits: number[] = [];
   featureset.forEach((word, i) => {
-    for (let bit = 0; bit < 32; bit++) if (((word >>> bit) & 1) !== 0 && !FEATURE_BY_VALUE.has(i * 32 + bit)) unknownFeatureBits.push(i * 32 + bit);
+    for (let bit = 0; bit < 32; bit++) if (((word >>> bit) & 1) !== 0 && !featureByValue().has(i * 32 + bit)) unknownFeatureBits.push(i * 32 + bit);
   });
   return {
     vendor: cpuVendor(leaf0.b, leaf0.c, leaf0.d),

@@ -15,7 +15,7 @@
  * @module
  * @internal
  */
-import { LegacyConverter } from "../../legacy/convert.js";
+import { containerLegacyConverter, type LegacyConverter } from "../../legacy/convert.js";
 import type { XenopsdChunkEvent } from "../../savefile.js";
 import { libvirtXmlText } from "../../libvirt/header.js";
 import { XENOPSD_CHUNK_HEADER_SIZE } from "../../xenopsd/constants.js";
@@ -232,7 +232,7 @@ const legacyInside: Rule = {
     const seen = track(state);
     if (seen.converter === undefined) {
       seen.legacyOffset = event.offset;
-      seen.converter = new LegacyConverter({ format: event.convertsTo, skipQemu: event.convertsTo === "libxc" });
+      seen.converter = containerLegacyConverter(event.convertsTo);
       seen.nested = new StreamVerifier({ profile: state.profile });
       context.report(`legacy (Xen <= 4.5) stream inside the container: converted to a ${event.convertsTo} v2 stream for verification`);
     }
@@ -259,7 +259,11 @@ const legacyInside: Rule = {
       context.report(`the legacy stream does not convert: ${seen.nestedFailure}`, { offset: seen.legacyOffset, layer: "legacy", severity: "error" });
       return;
     }
-    forwardNested(seen.nested.end().findings, seen.legacyOffset, context);
+    const nested = seen.nested.end();
+    // The stream's counts and headers are the converted stream's: the
+    // container's own events carry no records (info and stats show them).
+    state.convertedSummary = nested.summary;
+    forwardNested(nested.findings, seen.legacyOffset, context);
   },
 };
 

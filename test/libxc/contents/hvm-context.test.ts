@@ -19,6 +19,8 @@ import {
   type HvmSaveEntry,
   type HvmSaveEntryOf,
 } from "../../../src/libxc/contents/hvm-context.js";
+import { HVM_HW_CPU, HVM_HW_CPU_COMPAT } from "../../../src/libxc/contents/hvm/structs.js";
+import { HVM_CPU_COMPAT_LENGTH } from "../../../src/libxc/contents/hvm/table.js";
 import { cat, filled, le16, le32, le64, offsetCopy, pattern, zeros } from "../../helpers/hex.js";
 import { thrown } from "../../helpers/errors.js";
 
@@ -77,6 +79,14 @@ const big = (n: number): bigint => BigInt(n);
 // ---------------------------------------------------------------- struct sizes
 
 describe("struct sizes (x86_64 C layout)", () => {
+  test("the 1016-byte CPU entry length is sizeof(struct hvm_hw_cpu_compat); the layouts build on first use, once", () => {
+    expect(HVM_CPU_COMPAT_LENGTH).toBe(1016);
+    expect(HVM_HW_CPU_COMPAT.size).toBe(HVM_CPU_COMPAT_LENGTH);
+    expect(HVM_HW_CPU_COMPAT.fields).toBe(HVM_HW_CPU_COMPAT.fields);
+    expect(HVM_HW_CPU.size).toBe(1032);
+    expect(HVM_HW_CPU_COMPAT.fields.map((field) => field.name)).toEqual(HVM_HW_CPU.fields.map((field) => field.name).filter((name) => name !== "msrTscAux" && name !== "flags" && name !== "pad0"));
+  });
+
   test("each type's body length per Xen release", () => {
     expect(HVM_SAVE_TYPES.map((row) => [row.typecode, row.name, row.struct, row.scope, row.load, row.sizes.map((s) => s.length)])).toEqual([
       [0, "END", "hvm_save_end", "framing", "end", [0]],

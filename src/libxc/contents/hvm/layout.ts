@@ -97,6 +97,26 @@ export function struct(name: string, members: ReadonlyArray<readonly [string, Fi
   return { kind: "struct", name, fields, size: offset };
 }
 
+/**
+ * {@link struct}, built when first read: a module of many layouts costs
+ * nothing at import (the CLI's start-up), each is built once, on its first
+ * use. `name` and `kind` are there at once; `fields` and `size` build it.
+ */
+export function lazyStruct(name: string, members: () => ReadonlyArray<readonly [string, FieldType]>): Layout {
+  let built: Layout | undefined;
+  const layout = (): Layout => (built ??= struct(name, members()));
+  return {
+    kind: "struct",
+    name,
+    get fields() {
+      return layout().fields;
+    },
+    get size() {
+      return layout().size;
+    },
+  };
+}
+
 function decodeScalar(view: DataView, pos: number, type: Scalar): number | bigint {
   switch (type) {
     case "u8":

@@ -15,6 +15,7 @@ import {
   decodeStruct,
   encodeStruct,
   fieldAt,
+  lazyStruct,
   struct,
   SYNTHETIC,
   type CustomType,
@@ -25,7 +26,7 @@ import {
 const u64x = (count: number): FieldType => array("u64", count);
 
 /** struct hvm_save_header. */
-export const HVM_SAVE_HEADER = struct("hvm_save_header", [
+export const HVM_SAVE_HEADER = lazyStruct("hvm_save_header", () => [
   ["magic", "u32"],
   ["version", "u32"],
   ["changeset", "u64"],
@@ -142,12 +143,12 @@ function cpuMembers(withTscAux: boolean, withFlags: boolean): Array<readonly [st
 }
 
 /** struct hvm_hw_cpu (1032 bytes). */
-export const HVM_HW_CPU = struct("hvm_hw_cpu", cpuMembers(true, true));
+export const HVM_HW_CPU = lazyStruct("hvm_hw_cpu", () => cpuMembers(true, true));
 /** struct hvm_hw_cpu_compat (1016 bytes: Xen 3.4 and older, no msr_tsc_aux). */
-export const HVM_HW_CPU_COMPAT = struct("hvm_hw_cpu_compat", cpuMembers(false, false));
+export const HVM_HW_CPU_COMPAT = lazyStruct("hvm_hw_cpu_compat", () => cpuMembers(false, false));
 
 /** struct hvm_hw_vpic. */
-export const HVM_HW_VPIC = struct("hvm_hw_vpic", [
+export const HVM_HW_VPIC = lazyStruct("hvm_hw_vpic", () => [
   ["irr", "u8"],
   ["imr", "u8"],
   ["isr", "u8"],
@@ -171,7 +172,7 @@ export const HVM_HW_VPIC = struct("hvm_hw_vpic", [
 ]);
 
 /** The `fields` struct of union vioapic_redir_entry. */
-export const VIOAPIC_REDIR_FIELDS = struct("vioapic_redir_entry.fields", [
+export const VIOAPIC_REDIR_FIELDS = lazyStruct("vioapic_redir_entry.fields", () => [
   ["vector", "u8"],
   ...bitfields(1, [
     ["deliveryMode", 3],
@@ -214,7 +215,7 @@ const REDIR_ENTRY: CustomType<{ bits: bigint; fields: Record<string, unknown> }>
 };
 
 /** struct hvm_hw_vioapic (XEN_HVM_VIOAPIC(hvm_hw_vioapic, 48)). */
-export const HVM_HW_VIOAPIC = struct("hvm_hw_vioapic", [
+export const HVM_HW_VIOAPIC = lazyStruct("hvm_hw_vioapic", () => [
   ["baseAddress", "u64"],
   ["ioregsel", "u32"],
   ["id", "u32"],
@@ -222,7 +223,7 @@ export const HVM_HW_VIOAPIC = struct("hvm_hw_vioapic", [
 ]);
 
 /** struct hvm_hw_lapic (Xen 4.21: pending_esr and 4 bytes of padding). */
-export const HVM_HW_LAPIC = struct("hvm_hw_lapic", [
+export const HVM_HW_LAPIC = lazyStruct("hvm_hw_lapic", () => [
   ["apicBaseMsr", "u64"],
   ["disabled", "u32"],
   ["timerDivisor", "u32"],
@@ -232,19 +233,19 @@ export const HVM_HW_LAPIC = struct("hvm_hw_lapic", [
 ]);
 
 /** struct hvm_hw_lapic_regs. */
-export const HVM_HW_LAPIC_REGS = struct("hvm_hw_lapic_regs", [["data", bytes(1024)]]);
+export const HVM_HW_LAPIC_REGS = lazyStruct("hvm_hw_lapic_regs", () => [["data", bytes(1024)]]);
 /** struct hvm_hw_pci_irqs. */
-export const HVM_HW_PCI_IRQS = struct("hvm_hw_pci_irqs", [["pad", u64x(2)]]);
+export const HVM_HW_PCI_IRQS = lazyStruct("hvm_hw_pci_irqs", () => [["pad", u64x(2)]]);
 /** struct hvm_hw_isa_irqs. */
-export const HVM_HW_ISA_IRQS = struct("hvm_hw_isa_irqs", [["pad", u64x(1)]]);
+export const HVM_HW_ISA_IRQS = lazyStruct("hvm_hw_isa_irqs", () => [["pad", u64x(1)]]);
 /** struct hvm_hw_pci_link. */
-export const HVM_HW_PCI_LINK = struct("hvm_hw_pci_link", [
+export const HVM_HW_PCI_LINK = lazyStruct("hvm_hw_pci_link", () => [
   ["route", bytes(4)],
   ["pad0", bytes(4)],
 ]);
 
 /** struct hvm_hw_pit_channel. */
-export const HVM_HW_PIT_CHANNEL = struct("hvm_hw_pit_channel", [
+export const HVM_HW_PIT_CHANNEL = lazyStruct("hvm_hw_pit_channel", () => [
   ["count", "u32"],
   ["latchedCount", "u16"],
   ["countLatched", "u8"],
@@ -260,14 +261,14 @@ export const HVM_HW_PIT_CHANNEL = struct("hvm_hw_pit_channel", [
 ]);
 
 /** struct hvm_hw_pit. */
-export const HVM_HW_PIT = struct("hvm_hw_pit", [
+export const HVM_HW_PIT = lazyStruct("hvm_hw_pit", () => [
   ["channels", array(HVM_HW_PIT_CHANNEL, 3)],
   ["speakerDataOn", "u32"],
   ["pad0", "u32"],
 ]);
 
 /** struct hvm_hw_rtc (RTC_CMOS_SIZE 14). */
-export const HVM_HW_RTC = struct("hvm_hw_rtc", [
+export const HVM_HW_RTC = lazyStruct("hvm_hw_rtc", () => [
   ["cmosData", bytes(14)],
   ["cmosIndex", "u8"],
   ["pad0", "u8"],
@@ -275,7 +276,7 @@ export const HVM_HW_RTC = struct("hvm_hw_rtc", [
 ]);
 
 /** The timer block of struct hvm_hw_hpet. */
-export const HVM_HW_HPET_TIMER = struct("hvm_hw_hpet.timers", [
+export const HVM_HW_HPET_TIMER = lazyStruct("hvm_hw_hpet.timers", () => [
   ["config", "u64"],
   ["cmp", "u64"],
   ["fsb", "u64"],
@@ -283,7 +284,7 @@ export const HVM_HW_HPET_TIMER = struct("hvm_hw_hpet.timers", [
 ]);
 
 /** struct hvm_hw_hpet (HPET_TIMER_NUM 3). */
-export const HVM_HW_HPET = struct("hvm_hw_hpet", [
+export const HVM_HW_HPET = lazyStruct("hvm_hw_hpet", () => [
   ["capability", "u64"],
   ["res0", "u64"],
   ["config", "u64"],
@@ -298,14 +299,14 @@ export const HVM_HW_HPET = struct("hvm_hw_hpet", [
 ]);
 
 /** struct hvm_hw_pmtimer. */
-export const HVM_HW_PMTIMER = struct("hvm_hw_pmtimer", [
+export const HVM_HW_PMTIMER = lazyStruct("hvm_hw_pmtimer", () => [
   ["tmrVal", "u32"],
   ["pm1aSts", "u16"],
   ["pm1aEn", "u16"],
 ]);
 
 /** struct hvm_hw_mtrr (MTRR_VCNT 8, NUM_FIXED_MSR 11). */
-export const HVM_HW_MTRR = struct("hvm_hw_mtrr", [
+export const HVM_HW_MTRR = lazyStruct("hvm_hw_mtrr", () => [
   ["msrPatCr", "u64"],
   ["msrMtrrVar", u64x(16)],
   ["msrMtrrFixed", u64x(11)],
@@ -314,7 +315,7 @@ export const HVM_HW_MTRR = struct("hvm_hw_mtrr", [
 ]);
 
 /** struct hvm_viridian_domain_context. */
-export const HVM_VIRIDIAN_DOMAIN_CONTEXT = struct("hvm_viridian_domain_context", [
+export const HVM_VIRIDIAN_DOMAIN_CONTEXT = lazyStruct("hvm_viridian_domain_context", () => [
   ["hypercallGpa", "u64"],
   ["guestOsId", "u64"],
   ["timeRefCount", "u64"],
@@ -322,7 +323,7 @@ export const HVM_VIRIDIAN_DOMAIN_CONTEXT = struct("hvm_viridian_domain_context",
 ]);
 
 /** struct hvm_hw_cpu_xsave up to the end of the XSAVE header (600 bytes). */
-export const HVM_HW_CPU_XSAVE = struct("hvm_hw_cpu_xsave", [
+export const HVM_HW_CPU_XSAVE = lazyStruct("hvm_hw_cpu_xsave", () => [
   ["xfeatureMask", "u64"],
   ["xcr0", "u64"],
   ["xcr0Accum", "u64"],
@@ -343,7 +344,7 @@ export const HVM_HW_CPU_XSAVE = struct("hvm_hw_cpu_xsave", [
 ]);
 
 /** struct hvm_viridian_vcpu_context. */
-export const HVM_VIRIDIAN_VCPU_CONTEXT = struct("hvm_viridian_vcpu_context", [
+export const HVM_VIRIDIAN_VCPU_CONTEXT = lazyStruct("hvm_viridian_vcpu_context", () => [
   ["vpAssistMsr", "u64"],
   ["apicAssistPending", "u8"],
   ["_pad", bytes(7)],
@@ -354,7 +355,7 @@ export const HVM_VIRIDIAN_VCPU_CONTEXT = struct("hvm_viridian_vcpu_context", [
 ]);
 
 /** struct hvm_vmce_vcpu. */
-export const HVM_VMCE_VCPU = struct("hvm_vmce_vcpu", [
+export const HVM_VMCE_VCPU = lazyStruct("hvm_vmce_vcpu", () => [
   ["caps", "u64"],
   ["mciCtl2Bank0", "u64"],
   ["mciCtl2Bank1", "u64"],
@@ -362,16 +363,16 @@ export const HVM_VMCE_VCPU = struct("hvm_vmce_vcpu", [
 ]);
 
 /** struct hvm_tsc_adjust. */
-export const HVM_TSC_ADJUST = struct("hvm_tsc_adjust", [["tscAdjust", "u64"]]);
+export const HVM_TSC_ADJUST = lazyStruct("hvm_tsc_adjust", () => [["tscAdjust", "u64"]]);
 
 /** struct hvm_msr without its flexible array: count and padding (8 bytes). */
-export const HVM_MSR_HEAD = struct("hvm_msr", [
+export const HVM_MSR_HEAD = lazyStruct("hvm_msr", () => [
   ["count", "u32"],
   ["padding", "u32"],
 ]);
 
 /** struct hvm_one_msr. */
-export const HVM_ONE_MSR = struct("hvm_one_msr", [
+export const HVM_ONE_MSR = lazyStruct("hvm_one_msr", () => [
   ["index", "u32"],
   ["_rsvd", "u32"],
   ["val", "u64"],

@@ -178,11 +178,19 @@ function fixed(spec: RowSpec, layout: Layout): HvmSaveType {
 
 const since = (major: number, minor: number): XenRelease => [major, minor];
 
-/** The key order of a decoded CPU entry (bit-fields spread), for the compat mapping. */
-const CPU_KEYS: readonly string[] = /*@__PURE__*/ Object.keys(decodeSpread(viewOf(new Uint8Array(HVM_HW_CPU.size)), 0, HVM_HW_CPU));
+/** The key order of a decoded CPU entry (bit-fields spread), for the compat mapping: built on first use. */
+let cpuKeys: readonly string[] | undefined;
+/** {@link cpuKeys}, built once (only a 1016-byte CPU entry needs it). */
+function cpuKeyOrder(): readonly string[] {
+  return (cpuKeys ??= Object.keys(decodeSpread(viewOf(new Uint8Array(HVM_HW_CPU.size)), 0, HVM_HW_CPU)));
+}
 
-/** hvm_hw_cpu_compat length: the layout of Xen 3.4 and older (_hvm_hw_fix_cpu()). */
-export const HVM_CPU_COMPAT_LENGTH = HVM_HW_CPU_COMPAT.size;
+/**
+ * hvm_hw_cpu_compat length: the layout of Xen 3.4 and older
+ * (_hvm_hw_fix_cpu()). A literal, so that importing the table builds no
+ * layout; the tests pin it to HVM_HW_CPU_COMPAT.size.
+ */
+export const HVM_CPU_COMPAT_LENGTH = 1016;
 
 const cpuType: HvmSaveType = {
   typecode: 2,
@@ -201,7 +209,7 @@ const cpuType: HvmSaveType = {
     // struct hvm_hw_cpu_compat (no msr_tsc_aux), read as msr_tsc_aux = 0.
     const compat = decodeSpread(viewOf(body), 0, HVM_HW_CPU_COMPAT);
     const fields: Record<string, unknown> = {};
-    for (const key of CPU_KEYS) fields[key] = key in compat ? compat[key] : key === "msrTscAux" ? 0n : 0;
+    for (const key of cpuKeyOrder()) fields[key] = key in compat ? compat[key] : key === "msrTscAux" ? 0n : 0;
     return { fields, tail: undefined };
   },
   encode(fields, length, tail, offset) {
