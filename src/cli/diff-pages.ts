@@ -57,14 +57,19 @@ export interface PositionedDigest {
   pageSize: number;
 }
 
+/** Thrown out of the visit when a container holds a legacy stream. */
+const LEGACY_INSIDE = Symbol("legacy stream inside");
+
 /**
  * Decodes the regular file open as `fd` without reading page contents;
- * returns its digest with each pfn's last copy as a file position.
+ * returns its digest with each pfn's last copy as a file position, or
+ * undefined for a container holding a legacy stream (the caller decodes it,
+ * converted).
  *
  * @throws the decoder's XenStreamError, or the I/O error of a read
  * @internal
  */
-export function digestPositions(fd: number, progress?: Progress): PositionedDigest {
+export function digestPositions(fd: number, progress?: Progress): PositionedDigest | undefined {
   const collector = new DigestCollector();
   const positions = new PageIndex();
   let pageSize = 0;
@@ -73,6 +78,9 @@ export function digestPositions(fd: number, progress?: Progress): PositionedDige
   const decoder = new SaveFileDecoder(options);
   let inLibxc = false;
   const visit = (event: SaveFileEvent): void => {
+    // A legacy stream in a container is compared as the v2 stream it
+    // converts to (convertLegacy): not from file positions.
+    if (event.layer === "legacy") throw LEGACY_INSIDE;
     // The next record header is a libxc one after any libxc event but its END.
     inLibxc = event.layer === "libxc" && !(event.kind === "record" && event.record.type === "END");
     if (event.layer === "libxc" && event.kind === "domainHeader") pageSize = 2 ** event.header.pageShift;
@@ -94,13 +102,18 @@ export function digestPositions(fd: number, progress?: Progress): PositionedDige
     collector.add(event);
   };
   const reader = new DumpFileReader(fd, true);
-  while (decoder.bytesWanted > 0) {
-    const chunk = reader.next(decoder.bytesWanted, inLibxc);
-    if (chunk.length === 0) break;
-    decoder.pushEach(chunk, visit);
-    progress?.update(reader.offset);
+  try {
+    while (decoder.bytesWanted > 0) {
+      const chunk = reader.next(decoder.bytesWanted, inLibxc);
+      if (chunk.length === 0) break;
+      decoder.pushEach(chunk, visit);
+      progress?.update(reader.offset);
+    }
+    decoder.endEach(visit);
+  } catch (error) {
+    if (error === LEGACY_INSIDE) return undefined;
+    throw error;
   }
-  decoder.endEach(visit);
   progress?.done();
   const digest = collector.finish();
   digest.pages = positions;

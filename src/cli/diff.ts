@@ -89,8 +89,14 @@ async function positionedDigests(files: [string, string], io: CliIO, failed: (fi
         input = openRegularInput(file, io);
         if (input === undefined) return undefined;
         opened.push(input);
-        found.push(digestPositions(input.fd, startProgress(io, `diff ${inputName(file)}`, inputSize(file))));
+        const positioned = digestPositions(input.fd, startProgress(io, `diff ${inputName(file)}`, inputSize(file)));
+        if (positioned === undefined) return undefined;
+        found.push(positioned);
       } catch (error) {
+        // A stream this reader cannot place (one it rejects, a legacy
+        // stream in a container) goes the decoding way, which converts it
+        // or reports the fault as it is.
+        if (isXenStreamError(error)) return undefined;
         return failed(file, error);
       }
     }

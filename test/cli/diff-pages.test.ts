@@ -52,6 +52,7 @@ async function positioned(a: Uint8Array, b: Uint8Array, minAverageGroup = 1) {
   try {
     const left = digestPositions(fdA);
     const right = digestPositions(fdB);
+    if (left === undefined || right === undefined) throw new Error("a legacy stream inside: no positions");
     const compared = await comparePositioned(fdA, fdB, left, right, undefined, minAverageGroup);
     return { compared, a: left.digest, b: right.digest };
   } finally {
