@@ -7,6 +7,7 @@
  * @module
  * @internal
  */
+import { closeSync } from "node:fs";
 import { isXenStreamError } from "../errors.js";
 import { DigestCollector } from "../inspect/digest.js";
 import type { StreamDigest } from "../inspect/digest.js";
@@ -14,6 +15,9 @@ import { diffDigests } from "../inspect/diff.js";
 import type { StreamDiff } from "../inspect/diff.js";
 import type { PfnRun } from "../memory/page-index.js";
 import { parseCommand } from "./args.js";
+import { comparePositioned, digestPositions } from "./diff-pages.js";
+import type { PositionedDigest } from "./diff-pages.js";
+import { openRegularInput } from "./pipeline.js";
 import { decodeInput, inputName, inputSource, inputSize } from "./input.js";
 import { startProgress } from "./progress.js";
 import { type CliCommand, type CliIO, describeError, errorText, EXIT_INVALID, EXIT_OK, EXIT_USAGE, writeOut } from "./io.js";
@@ -69,6 +73,47 @@ function render(diff: StreamDiff, nameA: string, nameB: string): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Both digests with memory compared page by page from the files
+ * (src/cli/diff-pages.ts), when both are regular files whose last copies
+ * lie in long contiguous stretches; undefined when they are not (the
+ * caller hashes); an exit status after an error.
+ */
+async function positionedDigests(files: [string, string], io: CliIO, failed: (file: string, error: unknown) => number): Promise<StreamDigest[] | number | undefined> {
+  const opened: { fd: number; owned: boolean }[] = [];
+  try {
+    const found: PositionedDigest[] = [];
+    for (const file of files) {
+      let input: { fd: number; owned: boolean } | undefined;
+      try {
+        input = openRegularInput(file, io);
+        if (input === undefined) return undefined;
+        opened.push(input);
+        const positioned = digestPositions(input.fd, startProgress(io, `diff ${inputName(file)}`, inputSize(file)));
+        if (positioned === undefined) return undefined;
+        found.push(positioned);
+      } catch (error) {
+        // A stream this reader cannot place (one it rejects, a legacy
+        // stream in a container) goes the decoding way, which converts it
+        // or reports the fault as it is.
+        if (isXenStreamError(error)) return undefined;
+        return failed(file, error);
+      }
+    }
+    const [a, b] = found as [PositionedDigest, PositionedDigest];
+    const [inputA, inputB] = opened as unknown as [{ fd: number }, { fd: number }];
+    try {
+      const total = 2 * (inputSize(files[0]) ?? 0);
+      if (!(await comparePositioned(inputA.fd, inputB.fd, a, b, startProgress(io, "diff pages", total)))) return undefined;
+    } catch (error) {
+      return failed(`${files[0]} or ${files[1]}`, error);
+    }
+    return [a.digest, b.digest];
+  } finally {
+    for (const input of opened) if (input.owned) closeSync(input.fd);
+  }
+}
+
 /** @internal */
 export const diffCommand: CliCommand = {
   summary: "compare two save files: headers, config, records, vCPU/HVM state, CPU policy, memory",
@@ -78,20 +123,25 @@ export const diffCommand: CliCommand = {
     const { values, positionals, fail } = parsed;
     if (positionals.length !== 2) return fail(`expected two files A and B, got ${positionals.length}`);
     if (positionals[0] === "-" && positionals[1] === "-") return fail("only one of A and B can be standard input");
-    const digests: StreamDigest[] = [];
-    for (const file of positionals) {
-      const collector = new DigestCollector();
-      try {
-        await decodeInput(await inputSource(file, io), (event) => collector.add(event), {}, startProgress(io, `diff ${inputName(file)}`, inputSize(file)));
-      } catch (error) {
-        if (isXenStreamError(error)) {
-          io.stderr.write(`xen-stream diff: ${inputName(file)}: ${describeError(error)}\n`);
-          return EXIT_USAGE;
+    const failed = (file: string, error: unknown): number => {
+      io.stderr.write(isXenStreamError(error) ? `xen-stream diff: ${inputName(file)}: ${describeError(error)}\n` : `xen-stream diff: cannot read ${inputName(file)}: ${errorText(error)}\n`);
+      return EXIT_USAGE;
+    };
+    let digests: StreamDigest[] | number | undefined;
+    if (positionals[0] !== "-" && positionals[1] !== "-") digests = await positionedDigests(positionals as [string, string], io, failed);
+    if (typeof digests === "number") return digests;
+    if (digests === undefined) {
+      // A stream (or scattered last copies): a hash per page, one pass over each.
+      digests = [];
+      for (const file of positionals) {
+        const collector = new DigestCollector();
+        try {
+          await decodeInput(await inputSource(file, io), (event) => collector.add(event), {}, startProgress(io, `diff ${inputName(file)}`, inputSize(file)));
+        } catch (error) {
+          return failed(file, error);
         }
-        io.stderr.write(`xen-stream diff: cannot read ${inputName(file)}: ${errorText(error)}\n`);
-        return EXIT_USAGE;
+        digests.push(collector.finish());
       }
-      digests.push(collector.finish());
     }
     const diff = diffDigests(digests[0] as StreamDigest, digests[1] as StreamDigest);
     const [nameA, nameB] = positionals.map(inputName) as [string, string];

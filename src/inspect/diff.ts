@@ -109,27 +109,26 @@ function extend(runs: PfnRun[], pfn: number): void {
 
 function compareMemory(a: StreamDigest, b: StreamDigest): MemoryDifference {
   const out: MemoryDifference = { same: 0, differ: [], onlyInA: [], onlyInB: [], differPages: 0, onlyInAPages: 0, onlyInBPages: 0 };
-  const left = a.pages.entries();
-  const right = b.pages.entries();
-  let x = left.next();
-  let y = right.next();
-  while (x.done !== true || y.done !== true) {
-    if (y.done === true || (x.done !== true && x.value[0] < y.value[0])) {
-      extend(out.onlyInA, (x.value as [number, number])[0]);
-      out.onlyInAPages++;
-      x = left.next();
-    } else if (x.done === true || y.value[0] < x.value[0]) {
-      extend(out.onlyInB, y.value[0]);
-      out.onlyInBPages++;
-      y = right.next();
-    } else {
-      if (x.value[1] === y.value[1]) out.same++;
+  // Run by run, each list in ascending order: no pair per page.
+  for (const run of a.pages.runs()) {
+    for (let pfn = run.pfn; pfn < run.pfn + run.count; pfn++) {
+      const right = b.pages.get(pfn);
+      if (right === undefined) {
+        extend(out.onlyInA, pfn);
+        out.onlyInAPages++;
+      } else if (right === a.pages.get(pfn)) out.same++;
       else {
-        extend(out.differ, x.value[0]);
+        extend(out.differ, pfn);
         out.differPages++;
       }
-      x = left.next();
-      y = right.next();
+    }
+  }
+  for (const run of b.pages.runs()) {
+    for (let pfn = run.pfn; pfn < run.pfn + run.count; pfn++) {
+      if (a.pages.get(pfn) === undefined) {
+        extend(out.onlyInB, pfn);
+        out.onlyInBPages++;
+      }
     }
   }
   return out;
