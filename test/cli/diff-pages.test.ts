@@ -13,20 +13,10 @@ import type { SaveFileEvent } from "../../src/savefile.js";
 import { generatePvStream } from "../../src/testing/pv-stream-generator.js";
 import { runCli } from "../helpers/cli.js";
 import { PAGE } from "../memory/guest-builder.js";
+import { cat } from "../helpers/hex.js";
 
 const dir = mkdtempSync(join(tmpdir(), "diff-pages-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const list = [...chunks];
-  const out = new Uint8Array(list.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of list) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
 function flip(bytes: Uint8Array, at: number, mask: number): void {
   bytes[at] = (bytes[at] as number) ^ mask;
@@ -104,7 +94,7 @@ describe("diff of two files, pages compared from the files", () => {
   });
 
   it("reads the pages of an xl save file at their file offsets (after the xl header and config)", async () => {
-    const a = concat(generatePvStream({ size: 600_000, format: "xl", batchPages: 32 }));
+    const a = cat(...generatePvStream({ size: 600_000, format: "xl", batchPages: 32 }));
     const b = a.slice();
     // Change the 5th page near its start, the 40th at both ends (misplaced reads would blame a neighbour).
     const pageOffsets: number[] = [];
@@ -136,7 +126,7 @@ describe("diff of two files, pages compared from the files", () => {
   });
 
   it("the CLI prints the same diff for two files as for one of them on standard input (hashed)", async () => {
-    const a = concat(generatePvStream({ size: 1_500_000, format: "xl", seed: 1 }));
+    const a = cat(...generatePvStream({ size: 1_500_000, format: "xl", seed: 1 }));
     const b = a.slice();
     flip(b, b.length - 200_000, 1);
     const fileA = join(dir, "cli-a.xl");

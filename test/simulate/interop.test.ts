@@ -13,17 +13,7 @@ import { guestFromSaveFile, simulateMigration, syntheticGuest, type SimulationOp
 import { runReferenceCli, xenTools } from "../verify/reference.js";
 import { generatePvStream } from "../../src/testing/pv-stream-generator.js";
 import { collect } from "./helpers.js";
-
-function concat(parts: Iterable<Uint8Array>): Uint8Array {
-  const list = [...parts];
-  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const part of list) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
-}
+import { cat } from "../helpers/hex.js";
 
 const toolsDir = (await xenTools()).xenToolsDir();
 const inCi = process.env.CI === "true";
@@ -46,7 +36,7 @@ const CASES: Array<[string, () => SimulationOptions]> = [
   ["synthetic hvm, idle, maxIterations 0", () => ({ guest: syntheticGuest({ memoryMiB: 2, guest: "hvm" }), policy: { maxIterations: 0 } })],
   ["synthetic pv, uniform", () => ({ guest: syntheticGuest({ memoryMiB: 8, guest: "pv" }), dirty: { kind: "uniform", pagesPerSecond: 5e4 } })],
   ["synthetic pv, 5 vCPUs, hot set", () => ({ guest: syntheticGuest({ memoryMiB: 3, guest: "pv", vcpus: 5, seed: 2 }), dirty: { kind: "hot", hotPages: 200, hotPagesPerSecond: 1e6, coldPagesPerSecond: 500 } })],
-  ["generated pv stream", () => ({ guest: guestFromSaveFile(concat(generatePvStream({ size: 2 << 20, format: "xl" }))), dirty: { kind: "uniform", pagesPerSecond: 1e6 } })],
+  ["generated pv stream", () => ({ guest: guestFromSaveFile(cat(...generatePvStream({ size: 2 << 20, format: "xl" }))), dirty: { kind: "uniform", pagesPerSecond: 1e6 } })],
   ["pv save file", () => ({ guest: skeleton("xen-4.17-pv-save.skel.xl"), dirty: { kind: "hot", hotPages: 2, hotPagesPerSecond: 1e9 } })],
   ["hvm save file", () => ({ guest: skeleton("xen-4.17-hvm-save.skel.xl"), dirty: { kind: "uniform", pagesPerSecond: 1e9 } })],
   ["pvh save file", () => ({ guest: skeleton("xen-4.17-pvh-save.skel.xl"), dirty: { kind: "uniform", pagesPerSecond: 1e9 } })],
