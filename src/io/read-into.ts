@@ -9,7 +9,7 @@
 import { RECORD_HEADER_SIZE } from "../wire/frame.js";
 import { describeValue, XenStreamError } from "../errors.js";
 import { PAGE, pageAlignedBytes } from "./aligned.js";
-import { isPromiseLike, MAX_BUFFER_SIZE, throwIfAborted, unlessAborted, type ReadIntoSource } from "./source.js";
+import { closeQuietly, isPromiseLike, MAX_BUFFER_SIZE, readCount, throwIfAborted, unlessAborted, type ReadIntoSource } from "./source.js";
 import type { ReadWantedOptions, WantedConsumer, readWantedChunks } from "./wanted.js";
 
 /** Bytes read at least per read, so that runs of small records take one read. */
@@ -172,13 +172,10 @@ export async function* readIntoChunks(
       throwIfAborted(signal);
       const target = input.target(wanted, consumer.bytesHeld);
       const read = source.read(target);
-      const count = isPromiseLike(read) ? await unlessAborted(read, signal) : read;
-      if (count === null || count === 0) {
+      const count = readCount(isPromiseLike(read) ? await unlessAborted(read, signal) : read, target.length, received, "source");
+      if (count === 0) {
         eof = true;
       } else {
-        if (!Number.isInteger(count) || count < 0 || count > target.length) {
-          throw new XenStreamError("USAGE", received, `ReadIntoSource.read() returned ${describeValue(count)} for a ${target.length}-byte target`);
-        }
         input.end += count;
         received += count;
       }
@@ -186,14 +183,7 @@ export async function* readIntoChunks(
     closed = true;
     await source.close?.();
   } finally {
-    if (!closed) {
-      closed = true;
-      try {
-        await source.close?.();
-      } catch {
-        // the decoding error (or the consumer leaving) matters more
-      }
-    }
+    if (!closed) await closeQuietly(source);
   }
 }
 

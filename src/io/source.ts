@@ -487,11 +487,8 @@ async function* freshReads(
       }
       const target = buffer.subarray(pos);
       const read = source.read(target);
-      const count: unknown = isPromiseLike(read) ? await unlessAborted(read, signal) : read;
-      if (count === null || count === 0) break;
-      if (typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > target.length) {
-        throw new XenStreamError("USAGE", received, `${name}: ReadIntoSource.read() returned ${describeValue(count)} for a ${target.length}-byte target`);
-      }
+      const count = readCount(isPromiseLike(read) ? await unlessAborted(read, signal) : read, target.length, received, name);
+      if (count === 0) break;
       pos += count;
       received += count;
       yield target.subarray(0, count);
@@ -499,13 +496,34 @@ async function* freshReads(
     closed = true;
     await source.close?.();
   } finally {
-    if (!closed) {
-      closed = true;
-      try {
-        await source.close?.();
-      } catch {
-        // the conversion error (or the consumer leaving) matters more
-      }
-    }
+    if (!closed) await closeQuietly(source);
+  }
+}
+
+/**
+ * The byte count a ReadIntoSource's read() gave for a `length`-byte
+ * target: 0 at the end (it returned 0 or null).
+ * @throws XenStreamError USAGE (at `received`) when it is no integer in 0..length.
+ * @internal
+ */
+export function readCount(count: unknown, length: number, received: number, name: string): number {
+  if (count === null) return 0;
+  if (typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > length) {
+    throw new XenStreamError("USAGE", received, `${name}: ReadIntoSource.read() returned ${describeValue(count)} for a ${length}-byte target`);
+  }
+  return count;
+}
+
+/**
+ * Closes a ReadIntoSource after an error or an early exit of its reader;
+ * an error from close() is dropped, as the one that ended the reading (or
+ * the consumer leaving) matters more.
+ * @internal
+ */
+export async function closeQuietly(source: ReadIntoSource): Promise<void> {
+  try {
+    await source.close?.();
+  } catch {
+    // see above
   }
 }
