@@ -104,6 +104,31 @@ describe.each(entries)("$name", ({ name, argument, path, run }) => {
     }
   });
 
+  test("a readIntoSource whose read() returns no byte count in 0..target is USAGE at the bytes read so far, and is closed", async () => {
+    for (const bad of [-1, 1.5, "8", 10n, Number.NaN, Infinity, "too many"] as const) {
+      let reads = 0;
+      let closes = 0;
+      const source = {
+        kind: "readInto",
+        read(target: Uint8Array): number {
+          reads += 1;
+          if (reads === 1) {
+            target.set(bytes.subarray(0, 24));
+            return 24;
+          }
+          return (bad === "too many" ? target.length + 1 : bad) as number;
+        },
+        close(): void {
+          closes += 1;
+        },
+      };
+      const error = await usageOf(run(source as unknown as ByteSource));
+      expect(error.offset).toBe(24);
+      expect(error.message).toMatch(/ReadIntoSource\.read\(\) returned .* for a \d+-byte target/);
+      expect(closes).toBe(1);
+    }
+  });
+
   test("an argument that is no source is USAGE naming it (null, numbers, ArrayBuffer, strings, objects)", async () => {
     for (const source of [null, undefined, 42, new ArrayBuffer(64), new Uint32Array(16), "bytes", {}, { kind: "readInto" }]) {
       const error = await usageOf(run(source as unknown as ByteSource));
