@@ -21,10 +21,13 @@ interface Budget {
 
 export const BUDGETS: readonly Budget[] = [
   { name: "decodeXlHeader only", source: `export { decodeXlHeader } from "xen-migration-stream";`, limit: 8 * 1024 },
-  // Issue #12 asks for under 30 KB; the decode budget (maxDecodedBytes) and
-  // the queue's coalescing took it to 30.4 KB. 31 KB keeps CI guarding
-  // against growth until the decode path is trimmed back (#12 stays open).
-  { name: "decodeLibxcStream only", source: `export { decodeLibxcStream } from "xen-migration-stream";`, limit: 31 * 1024 },
+  // Issue #12: under 30 KB. It is 25.5 KB since the encode side stays out of
+  // a decode-only bundle: records are sized and written by functions in
+  // wire/record-writer.ts, not by methods of the codec table the decoder
+  // holds, and LibxcEncoder.headersSize is a getter (a static field would
+  // keep the encoder class). What remains of the encoders in it is the
+  // bodyLength/encode halves of the registry's body codecs.
+  { name: "decodeLibxcStream only", source: `export { decodeLibxcStream } from "xen-migration-stream";`, limit: 30 * 1024 },
   { name: "verifyStream only", source: `export { verifyStream } from "xen-migration-stream";`, limit: Infinity },
   { name: "whole root entry", source: `export * from "xen-migration-stream";`, limit: Infinity },
   { name: "whole constants entry", source: `export * from "xen-migration-stream/constants";`, limit: Infinity },

@@ -27,6 +27,7 @@
 import { describeValue, XenStreamError } from "../errors.js";
 import { checkObject } from "../wire/args.js";
 import { CodecTable } from "../wire/record.js";
+import { recordBodyLength, writeRecord } from "../wire/record-writer.js";
 import { Writer } from "../wire/writer.js";
 import { LibxcEncoder } from "../libxc/stream.js";
 import type { DomainHeader, ImageHeader, LibxcRecord } from "../libxc/types.js";
@@ -226,9 +227,9 @@ class ChunkWriter {
   }
 
   libxlRecord(record: LibxlRecord, littleEndian: boolean): void {
-    const bodyLength = libxlTable.bodyLength(record, NO_CONTEXT, this.offset);
+    const bodyLength = recordBodyLength(libxlTable, record, NO_CONTEXT, this.offset);
     const writer = this.reserve(CodecTable.frameSize(bodyLength), littleEndian);
-    libxlTable.write(writer, record, NO_CONTEXT, bodyLength);
+    writeRecord(libxlTable, writer, record, NO_CONTEXT, bodyLength);
     this.settle();
   }
 

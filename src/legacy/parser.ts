@@ -19,6 +19,7 @@ import { LibxcEncoder } from "../libxc/stream.js";
 import type { LibxcRecord } from "../libxc/types.js";
 import { EmulatorId, LIBXL_OPT_LEGACY, LIBXL_VERSION } from "../libxl/constants.js";
 import { NO_CONTEXT, libxlTable } from "../libxl/codec.js";
+import { recordBodyLength } from "../wire/record-writer.js";
 import type { LibxlRecord } from "../libxl/types.js";
 import { REC_LENGTH_MAX } from "../wire/frame.js";
 import type { ByteQueue } from "../wire/queue.js";
@@ -303,7 +304,7 @@ export class LegacyParser {
 
   /** A libxl record to write, converted from the input bytes at `offset`. */
   emitLibxl(offset: number, record: LibxlRecord): void {
-    const bodyLength = libxlTable.bodyLength(record, NO_CONTEXT, offset);
+    const bodyLength = recordBodyLength(libxlTable, record, NO_CONTEXT, offset);
     this.emit({ layer: "libxl", kind: "record", offset, index: this.libxlIndex, bodyLength, record });
     this.libxlIndex += 1;
   }

@@ -6,6 +6,7 @@
  */
 import { describeValue, XenStreamError } from "../errors.js";
 import { CodecTable } from "../wire/record.js";
+import { encodeRecord, recordBodyLength, writeRecord } from "../wire/record-writer.js";
 import { Writer } from "../wire/writer.js";
 import { libxcTable } from "./codec.js";
 import { DHDR_SIZE, IHDR_SIZE } from "./constants.js";
@@ -104,8 +105,16 @@ export class LibxcEncoder {
     this.context = { pageSize: pageSizeOf(domainHeader) };
   }
 
-  /** Size of the two headers together. */
-  static readonly headersSize = IHDR_SIZE + DHDR_SIZE;
+  /**
+   * Size of the two headers together (40 bytes).
+   *
+   * A getter, not a static field: a static field is initialised when the
+   * class is defined, which keeps the class, the header writers and the
+   * Writer in every bundle of this module, one that only decodes included.
+   */
+  static get headersSize(): number {
+    return IHDR_SIZE + DHDR_SIZE;
+  }
 
   /** The image and domain headers (40 bytes). */
   headers(): Uint8Array {
@@ -125,13 +134,13 @@ export class LibxcEncoder {
    * @internal
    */
   recordSize(record: LibxcRecord, offset: number): { bodyLength: number; size: number } {
-    const bodyLength = libxcTable.bodyLength(record, this.context, offset);
+    const bodyLength = recordBodyLength(libxcTable, record, this.context, offset);
     return { bodyLength, size: CodecTable.frameSize(bodyLength) };
   }
 
   /** @internal */
   writeRecord(writer: Writer, record: LibxcRecord, bodyLength: number): void {
-    libxcTable.write(writer, record, this.context, bodyLength);
+    writeRecord(libxcTable, writer, record, this.context, bodyLength);
   }
 
   /**
@@ -141,7 +150,7 @@ export class LibxcEncoder {
    * encoded, BAD_PADDING for padding of the wrong size
    */
   record(record: LibxcRecord): Uint8Array {
-    return libxcTable.encodeOne(record, this.context, this.littleEndian);
+    return encodeRecord(libxcTable, record, this.context, this.littleEndian);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { describeValue, XenStreamError } from "../errors.js";
 import { CodecTable } from "../wire/record.js";
+import { encodeRecord, recordBodyLength, writeRecord } from "../wire/record-writer.js";
 import { Writer } from "../wire/writer.js";
 import type { DecoderOptions, InternalDecoderOptions } from "../libxc/decoder.js";
 import { checkRecordsEnd, planLibxcStream, sizeRecords, writeRecords, type LibxcEncoder } from "../libxc/stream.js";
@@ -139,7 +140,7 @@ export function planLibxlStream(stream: LibxlStream, startOffset: number): { pla
       if (item.type === "LIBXC_CONTEXT" && (items[i + 1] as LibxlItem | undefined)?.type !== "LIBXC_STREAM") {
         fail("LIBXC_CONTEXT must be followed by a LIBXC_STREAM part");
       }
-      const bodyLength = libxlTable.bodyLength(item, NO_CONTEXT, offset);
+      const bodyLength = recordBodyLength(libxlTable, item, NO_CONTEXT, offset);
       plan.push({ kind: "libxl", record: item, bodyLength });
       size += CodecTable.frameSize(bodyLength);
     }
@@ -161,7 +162,7 @@ export function writeLibxlStream(writer: Writer, header: LibxlHeader, plan: read
   writeLibxlHeader(writer, header);
   for (const step of plan) {
     if (step.kind === "libxl") {
-      libxlTable.write(writer, step.record, NO_CONTEXT, step.bodyLength);
+      writeRecord(libxlTable, writer, step.record, NO_CONTEXT, step.bodyLength);
       continue;
     }
     const littleEndian = writer.littleEndian;
@@ -196,5 +197,5 @@ export function encodeLibxlStream(stream: LibxlStream): Uint8Array {
  */
 export function encodeLibxlRecord(record: LibxlRecord, littleEndian = true): Uint8Array {
   checkBoolean(littleEndian, "encodeLibxlRecord: littleEndian");
-  return libxlTable.encodeOne(record, NO_CONTEXT, littleEndian);
+  return encodeRecord(libxlTable, record, NO_CONTEXT, littleEndian);
 }

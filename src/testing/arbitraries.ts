@@ -20,6 +20,7 @@
 import fc from "fast-check";
 import { DomainType, LibxcRecordType, PAGE_SHIFT_MAX, PAGE_SHIFT_MIN } from "../libxc/constants.js";
 import { libxcTable } from "../libxc/codec.js";
+import { recordBodyLength } from "../wire/record-writer.js";
 import { encodeLibxcStream } from "../libxc/stream.js";
 import type { DomainHeader, ImageHeader, LibxcRecord, LibxcStream } from "../libxc/types.js";
 import { CheckpointStateId, EmulatorId, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY } from "../libxl/constants.js";
@@ -155,7 +156,7 @@ function decorate(records: LibxcRecord[], decoration: Decoration | undefined, pa
     const seed = decoration.paddings[i % PADDING_SEEDS];
     if (seed === undefined) return record;
     // The body length as the encoder computes it (the registry's codec).
-    const padding = paddingFrom(seed, libxcTable.bodyLength(record, { pageSize }, 0));
+    const padding = paddingFrom(seed, recordBodyLength(libxcTable, record, { pageSize }, 0));
     return padding === undefined ? record : { ...record, padding };
   });
   if (decoration.insert !== undefined) out.splice(decoration.insert[0] % out.length, 0, decoration.insert[1]);
