@@ -73,6 +73,7 @@ const baseRows = new Map<string, Row>();
 /** What the rows call of a build of the library. */
 interface Library {
   SaveFileDecoder: typeof newCore.SaveFileDecoder;
+  StreamVerifier: typeof newCore.StreamVerifier;
   decodeSaveFile: typeof newCore.decodeSaveFile;
   decodeSaveFileAsync: typeof newIo.decodeSaveFileAsync;
   encodeEventChunks: typeof newIo.encodeEventChunks;
@@ -234,6 +235,11 @@ async function main(): Promise<void> {
     const decoder = new lib.SaveFileDecoder();
     decoder.push(bytes);
     decoder.end();
+  });
+  await measureEach("verify from memory in 4 MiB chunks (StreamVerifier)", n, (lib) => {
+    const verifier = new lib.StreamVerifier();
+    for (let at = 0; at < bytes.length; at += 4 * MiB) verifier.push(bytes.subarray(at, at + 4 * MiB));
+    verifier.end();
   });
   await measureEach("decode async from memory (Uint8Array source)", n, (lib) => drain(lib.decodeSaveFileAsync(bytes)));
   await measureEach("decode streaming from file (fileSource)", n, (lib) => drain(lib.decodeSaveFileAsync(lib.fileSource(input))));
