@@ -41,7 +41,8 @@ predicted downtime; with -o, also write the stream (xl header, libxl, libxc).
 
 source (one of):
   -s, --source FILE             migrate this save file's memory (xl, libxl or libxc;
-                                  a capture of \`xl migrate\` too)
+                                  a capture of \`xl migrate\` too; in a libvirt or
+                                  xenopsd container, the stream keeps the container)
   -m, --memory MIB              a synthetic guest of MIB MiB (default: 1024)
   -g, --guest hvm|pvh|pv        synthetic guest type (default: hvm; pv: x86 64-bit PV)
       --vcpus N                 synthetic guest vCPUs (default: 2)

@@ -33,6 +33,7 @@ import { LibxcEncoder } from "../libxc/stream.js";
 import { pageTypeHasData } from "../libxc/constants.js";
 import { isBigEndianLibxl } from "../libxl/header.js";
 import { encodeLibxlRecord } from "../libxl/stream.js";
+import { containerParts } from "../savefile.js";
 import { encodeXlHeader } from "../xl/header.js";
 import { dirtySampler, type DirtyModel } from "./dirty.js";
 import { BATCH_SIZE, guestDomainType, type GuestImage } from "./guest.js";
@@ -127,9 +128,13 @@ export interface SimulationReport {
   aborted: boolean;
   /** Bytes of PAGE_DATA over all passes. */
   memoryBytes: number;
-  /** Bytes of the whole stream (xl header to the last END). */
+  /** Bytes of the whole stream (xl header or container, to the last END and the container's chunks after it). */
   streamBytes: number;
-  /** Bytes sent while the guest is suspended: the stop-and-copy pass and the records after it. */
+  /**
+   * Bytes sent while the guest is suspended: the stop-and-copy pass and
+   * the records after it (a xenopsd container's chunks after the stream,
+   * such as the device-model state, included).
+   */
   downtimeBytes: number;
   /** Predicted downtime in seconds: downtimeBytes / bandwidth. */
   downtimeSeconds: number;
@@ -188,7 +193,10 @@ function stateBytes(guest: GuestImage): { head: number; tail: number } {
     for (const record of t.libxlAfter) tail += encodeLibxlRecord(record, littleEndian).length;
   }
   if (t.xl !== undefined) head += encodeXlHeader(t.xl).length;
-  return { head, tail };
+  // A container's part after the stream (xenopsd's device-model and other blobs, End_of_image) is
+  // written after the libxc END, while the guest is suspended: part of the downtime.
+  const container = containerParts(t.container);
+  return { head: head + container.before, tail: tail + container.after };
 }
 
 /** The pfns with data, ascending. */

@@ -126,7 +126,9 @@ function* passRecords(guest: GuestImage, pfns: Uint32Array | undefined, reuse: b
 /**
  * Simulates a live migration of a guest: runs Xen 4.17's live loop over
  * the dirty model and returns its report and the stream it writes (xl
- * header, libxl, libxc, as the guest's template has them). For a guest
+ * header, libxl, libxc, as the guest's template has them; for a source in
+ * a libvirt or xenopsd container, the same container around it, with its
+ * XML, Xenops record and device-model blobs as found). For a guest
  * read from a save file, the last copy of every pfn in the stream is the
  * save file's page: restoring the stream gives the save file's memory.
  *
@@ -173,6 +175,8 @@ export function simulateMigration(options: SimulationOptions): SimulatedMigratio
     saveFile = { format: "libxc", stream: libxc };
   }
   if (t.xl !== undefined) saveFile.xl = t.xl;
+  // A container source's container, as found: the stream goes in its stream chunk's place.
+  if (t.container !== undefined) saveFile.container = t.container;
   return {
     report,
     saveFile,

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import type { CliIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { parseRate } from "../../src/cli/simulate.js";
+import { decodeSaveFile } from "../../src/index.js";
 import { verifyStream } from "../../src/verify/index.js";
 import { guestFromSaveFile, runLiveLoop, simulateMigration, syntheticGuest, whatIf, whatIfGrid } from "../../src/simulate/index.js";
 import { collect, sameBytes } from "./helpers.js";
@@ -145,6 +146,22 @@ describe("xen-stream simulate", () => {
     expect(piped.code).toBe(0);
     expect(sameBytes(piped.stdout, expected)).toBe(true);
     expect(piped.stderr).toContain("live phase ended");
+  });
+
+  test("a source in a xenopsd container: -o writes the API's stream in the same container; a legacy one exits 1", async () => {
+    const source = join(ROOT, "spec-vectors/xenopsd/valid/uefi-vtpm.bin");
+    const out = join(dir, "xenopsd.img");
+    const args = ["--source", source, "--dirty", "hot:1:1e9", "--target-dirty-count", "0", "-o", out];
+    expect((await run(args)).code).toBe(0);
+    const written = new Uint8Array(readFileSync(out));
+    const bytes = new Uint8Array(readFileSync(source));
+    const expected = await collect(simulateMigration({ guest: guestFromSaveFile(bytes), dirty: { kind: "hot", hotPages: 1, hotPagesPerSecond: 1e9 }, policy: { targetDirtyCount: 0 } }).chunks());
+    expect(sameBytes(written, expected)).toBe(true);
+    expect(decodeSaveFile(written).container).toEqual(decodeSaveFile(bytes).container);
+    const legacy = await run(["--source", join(ROOT, "spec-vectors/xenopsd/valid/libxc-legacy-pv.bin")]);
+    expect(legacy.code).toBe(1);
+    expect(legacy.stderr).toContain("invalid source: UNSUPPORTED");
+    expect(legacy.stderr).toContain("a xenopsd Libxc_legacy chunk");
   });
 
   test("a real process whose reader closes the pipe stops quietly", () => {
