@@ -64,6 +64,11 @@ what-if:
 output:
   -o, --output FILE|-           write the stream (- for standard output: the report
                                   then goes to standard error)
+      --migrate-trailer         after the stream, write xl's 44-byte "domain is yours,
+                                  you are cleared to unpause" message and its NUL, as
+                                  \`xl migrate\` does: \`xl migrate-receive\` needs it,
+                                  \`xl restore FILE\` takes the stream without it
+                                  (sources with an xl header only)
       --json                    print the report (or table) as JSON
   -h, --help                    show this help
 
@@ -272,6 +277,7 @@ export const simulateCommand: CliCommand = {
           "what-if": { type: "string", short: "w", multiple: true },
           output: { type: "string", short: "o" },
           json: { type: "boolean", default: false },
+          "migrate-trailer": { type: "boolean", default: false },
           help: { type: "boolean", short: "h", default: false },
         },
       });
@@ -307,6 +313,7 @@ export const simulateCommand: CliCommand = {
       bandwidth = parseRate(values.bandwidth);
       variants = values["what-if"] === undefined ? undefined : parseWhatIf(values["what-if"]);
       if (variants !== undefined && values.output !== undefined) throw new UsageError("--what-if writes a table, not a stream: drop --output");
+      if (values["migrate-trailer"] && values.output === undefined) throw new UsageError("--migrate-trailer goes after the stream: give --output");
       if (values.output === "-" && io.stdout === process.stdout && process.stdout.isTTY) {
         throw new UsageError("refusing to write a binary stream to a terminal: use -o FILE or a pipe");
       }
@@ -335,7 +342,7 @@ export const simulateCommand: CliCommand = {
         writeOut(io, values.json ? `${JSON.stringify({ guest: { domainType: guestDomainType(guest), p2mSize: guest.p2mSize, populatedPages: guest.populatedPages, pageSize: guest.pageSize }, rows }, null, 2)}\n` : whatIfText(rows, header));
         return EXIT_OK;
       }
-      const run = simulateMigration({ ...base, reusePageBuffers: true });
+      const run = simulateMigration({ ...base, reusePageBuffers: true, migrateTrailer: values["migrate-trailer"] });
       const text = values.json ? `${JSON.stringify(run.report, null, 2)}\n` : reportText(run.report, header);
       if (values.output === undefined) {
         writeOut(io, text);

@@ -24,6 +24,7 @@ import { pageTypeHasData } from "../libxc/constants.js";
 import type { LibxcRecord, PageDataRecord, PfnEntry } from "../libxc/types.js";
 import type { StreamingLibxlItem, StreamingSaveFile } from "../io/encode.js";
 import { encodeSaveFileChunks } from "../io/encode.js";
+import { MIGRATE_PERMISSION_TO_GO } from "../xl/migration.js";
 import { BATCH_SIZE, type GuestImage } from "./guest.js";
 import { populatedPfns, runLiveLoop, type LoopOptions, type SimulationReport } from "./loop.js";
 
@@ -37,6 +38,20 @@ export interface SimulationOptions extends LoopOptions {
    * @defaultValue false
    */
   reusePageBuffers?: boolean;
+  /**
+   * After the stream, write xl's migrate_permission_to_go message, "domain
+   * is yours, you are cleared to unpause" and its NUL (44 bytes,
+   * tools/xl/xl.h `migrate_permission_to_go`), as `xl migrate`
+   * does on the forward channel (xl_migrate.c migrate_domain()).
+   * `xl migrate-receive` needs it: after the stream it reads exactly
+   * these bytes before it unpauses the domain, and destroys the domain
+   * without them (xl_migrate.c migrate_receive()). `xl restore FILE` takes
+   * the stream without it. The bytes are not part of the stream: the
+   * report's byte counts leave them out. Only for a stream with an xl
+   * header (what migrate-receive reads first).
+   * @defaultValue false
+   */
+  migrateTrailer?: boolean;
 }
 
 /** Options of {@link SimulatedMigration.chunks} (those of the streaming encoder, `encodeSaveFileChunks`). */
@@ -65,7 +80,8 @@ export interface SimulatedMigration {
   saveFile: StreamingSaveFile;
   /**
    * The stream's bytes, through the streaming encoder
-   * (`encodeSaveFileChunks`).
+   * (`encodeSaveFileChunks`), then, with `migrateTrailer`, xl's 44-byte
+   * migrate_permission_to_go message as a chunk of its own.
    *
    * @param options - chunk size, buffer reuse
    * @returns the chunks
@@ -134,7 +150,8 @@ function* passRecords(guest: GuestImage, pfns: Uint32Array | undefined, reuse: b
  *
  * @param options - guest, dirty model, bandwidth, policy, seed
  * @returns the report, the save file and its chunks
- * @throws {@link XenStreamError} `USAGE` for options out of range;
+ * @throws {@link XenStreamError} `USAGE` for options out of range
+ *   (`migrateTrailer` for a stream without an xl header);
  *   `UNSUPPORTED` when the policy aborts (Xen writes no complete stream)
  *
  * @example
@@ -150,6 +167,15 @@ function* passRecords(guest: GuestImage, pfns: Uint32Array | undefined, reuse: b
  */
 export function simulateMigration(options: SimulationOptions): SimulatedMigration {
   const { guest } = options;
+  const trailer = options.migrateTrailer ?? false;
+  if (typeof trailer !== "boolean") throw new XenStreamError("USAGE", 0, `migrateTrailer must be a boolean, got ${String(trailer)}`);
+  if (trailer && guest.template.xl === undefined) {
+    throw new XenStreamError(
+      "USAGE",
+      0,
+      "migrateTrailer: xl migrate-receive reads an xl save-file header first, and this guest's stream has none (a bare or container source); drop migrateTrailer",
+    );
+  }
   const populated = populatedPfns(guest);
   const { report, passPfns } = runLiveLoop(options, populated);
   if (report.aborted) throw new XenStreamError("UNSUPPORTED", 0, "the precopy policy aborted the migration (XGS_POLICY_ABORT): Xen writes no complete stream");
@@ -180,6 +206,12 @@ export function simulateMigration(options: SimulationOptions): SimulatedMigratio
   return {
     report,
     saveFile,
-    chunks: (chunkOptions) => encodeSaveFileChunks(saveFile, chunkOptions),
+    chunks: trailer ? (chunkOptions) => withTrailer(encodeSaveFileChunks(saveFile, chunkOptions)) : (chunkOptions) => encodeSaveFileChunks(saveFile, chunkOptions),
   };
+}
+
+/** The stream's chunks, then xl's migrate_permission_to_go message (a fresh copy: chunks may be kept). */
+async function* withTrailer(chunks: AsyncGenerator<Uint8Array, void, undefined>): AsyncGenerator<Uint8Array, void, undefined> {
+  yield* chunks;
+  yield MIGRATE_PERMISSION_TO_GO.slice();
 }
