@@ -61,7 +61,7 @@ describe("migrateTrailer", () => {
 async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
   const io: CliIO = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
   const err: Buffer[] = [];
-  io.stdout.resume();
+  io.stdout.on("data", () => undefined);
   io.stderr.on("data", (chunk: Buffer) => err.push(chunk));
   const code = await main(["simulate", ...args], io);
   return { code, stderr: Buffer.concat(err).toString("utf8") };
