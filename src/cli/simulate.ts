@@ -55,7 +55,8 @@ loop and link:
                                   (default: 1Gbit)
       --max-iterations N        SPP_MAX_ITERATIONS (default: ${SPP_MAX_ITERATIONS})
       --target-dirty-count N    SPP_TARGET_DIRTY_COUNT (default: ${SPP_TARGET_DIRTY_COUNT})
-      --max-factor X            also stop after X * p2m_size pages (the pre-4.6 rule; default: off)
+      --max-factor X            also stop after X * p2m_size pages (Xen 4.5's rule, in
+                                  4.17's loop; default: off)
       --seed N                  seed of the dirty model and synthetic pages (default: 1)
 what-if:
   -w, --what-if NAME=V1,V2,...  tabulate other values instead of one run (repeatable:
