@@ -46,6 +46,11 @@ source (one of):
   -m, --memory MIB              a synthetic guest of MIB MiB (default: 1024)
   -g, --guest hvm|pvh|pv        synthetic guest type (default: hvm; pv: x86 64-bit PV)
       --vcpus N                 synthetic guest vCPUs (default: 2)
+      --ballooned-pages N       pv: N pfns ballooned out (INVALID_MFN: XTAB in pass 0
+                                  and in the stop-and-copy pass; default: 0)
+      --deferred-page-tables N  pv: N page tables that do not normalise while the guest
+                                  runs (EAGAIN: XTAB in the live passes, sent in the
+                                  stop-and-copy pass; default: 0)
 dirty model:
   -d, --dirty MODEL             idle (default) | uniform:WRITES_PER_S
                                   | hot:PAGES:WRITES_PER_S[:COLD_WRITES_PER_S]
@@ -169,7 +174,9 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function describeGuest(guest: GuestImage, label: string): string {
-  return `${label} (${guestDomainType(guest)}): p2m ${group(guest.p2mSize)} pfns, ${group(guest.populatedPages)} pages with data, page size ${guest.pageSize}`;
+  const deferred = guest.deferredPfns?.length ?? 0;
+  return `${label} (${guestDomainType(guest)}): p2m ${group(guest.p2mSize)} pfns, ${group(guest.populatedPages)} pages with data, page size ${guest.pageSize}` +
+    (deferred === 0 ? "" : `, ${group(deferred)} pfns deferred to the stop-and-copy pass`);
 }
 
 function reportText(report: SimulationReport, header: string): string {
@@ -269,6 +276,8 @@ export const simulateCommand: CliCommand = {
           memory: { type: "string", short: "m" },
           guest: { type: "string", short: "g", default: "hvm" },
           vcpus: { type: "string", default: "2" },
+          "ballooned-pages": { type: "string" },
+          "deferred-page-tables": { type: "string" },
           dirty: { type: "string", short: "d", default: "idle" },
           bandwidth: { type: "string", short: "b", default: "1Gbit" },
           "max-iterations": { type: "string" },
@@ -319,12 +328,18 @@ export const simulateCommand: CliCommand = {
         throw new UsageError("refusing to write a binary stream to a terminal: use -o FILE or a pipe");
       }
       dirty = parseDirty(values.dirty);
+      if (values.source !== undefined && (values["ballooned-pages"] !== undefined || values["deferred-page-tables"] !== undefined)) {
+        throw new UsageError("--ballooned-pages and --deferred-page-tables shape a synthetic guest: drop --source");
+      }
       if (values.source !== undefined) {
         guest = guestFromSaveFile(readStream(values.source));
         label = `source ${values.source}`;
       } else {
         const memoryMiB = values.memory === undefined ? 1024 : parseCount("--memory", values.memory);
-        guest = syntheticGuest({ memoryMiB, guest: guestType, vcpus: parseCount("--vcpus", values.vcpus), seed });
+        const pv: { balloonedPages?: number; deferredPageTables?: number } = {};
+        if (values["ballooned-pages"] !== undefined) pv.balloonedPages = parseCount("--ballooned-pages", values["ballooned-pages"]);
+        if (values["deferred-page-tables"] !== undefined) pv.deferredPageTables = parseCount("--deferred-page-tables", values["deferred-page-tables"]);
+        guest = syntheticGuest({ memoryMiB, guest: guestType, vcpus: parseCount("--vcpus", values.vcpus), seed, ...pv });
         label = `synthetic ${guestType} guest of ${memoryMiB} MiB`;
       }
     } catch (error) {

@@ -24,7 +24,7 @@ import type { XenopsdChunk } from "../xenopsd/chunk.js";
 import { XlMandatoryFlag } from "../xl/constants.js";
 import type { XlHeader } from "../xl/header.js";
 import { Prng } from "./prng.js";
-import { pvGuestLayout, pvPageTypes, pvSpecialPage, pvStateRecords, type PvGuestLayout } from "./pv-guest.js";
+import { pvGuestLayout, pvMaxBallooned, pvPageTypes, pvSpecialPage, pvStateRecords, type PvGuestLayout } from "./pv-guest.js";
 
 /** The records of a stream other than its memory, in the order they are written. */
 export interface StreamTemplate {
@@ -71,6 +71,19 @@ export interface GuestImage {
   populatedPages: number;
   /** The records around the memory. */
   template: StreamTemplate;
+  /**
+   * pfns the saver defers in every live pass, ascending: write_batch()
+   * (xg_sr_save.c) marks them in `deferred_pages` and writes them as XTAB
+   * entries without data in each live pass they appear in, and
+   * suspend_and_send_dirty() ORs them into the final bitmap, so the
+   * stop-and-copy pass sends them again, with their type from `types`.
+   * Two kinds, PV guests only: a pfn whose p2m entry is INVALID_MFN (a
+   * ballooned pfn; its type is XTAB, so the final pass sends it as XTAB
+   * again) and a page table whose normalise_pagetable() fails with EAGAIN
+   * while the guest runs (its real L1TAB..L4TAB type and data go in the
+   * final pass). Absent: none. Do not modify.
+   */
+  deferredPfns?: Uint32Array;
   /**
    * Copies the contents of page `pfn` (a pfn whose type carries data) to
    * `out` at `pos`.
@@ -300,6 +313,11 @@ class SaveFileIndexer {
     const offsets = this.offsets.subarray(0, this.p2mSize);
     let populatedPages = 0;
     for (let pfn = 0; pfn < types.length; pfn++) if (pageTypeHasData(types[pfn] as number)) populatedPages++;
+    // A PV guest's XTAB pfn has no mfn (x86_pv_pfn_to_gfn() gives INVALID_MFN: ballooned out), which
+    // write_batch() defers to the final pass; an HVM guest's holes are never deferred (its pfn_to_gfn
+    // is the identity, xg_sr_save_x86_hvm.c).
+    const deferred: number[] = [];
+    if (domainHeader.type === DomainType.X86_PV) for (let pfn = 0; pfn < types.length; pfn++) if (types[pfn] === PageType.XTAB) deferred.push(pfn);
     const template: StreamTemplate = {
       format,
       libxlBefore: this.libxlBefore,
@@ -319,6 +337,7 @@ class SaveFileIndexer {
       types,
       populatedPages,
       template,
+      ...(deferred.length === 0 ? {} : { deferredPfns: Uint32Array.from(deferred) }),
       copyPage(pfn, out, pos) {
         const offset = offsets[pfn] ?? NO_PAGE;
         if (offset === NO_PAGE) throw new Error(`copyPage: pfn ${pfn} has no page data`);
@@ -354,6 +373,26 @@ export interface SyntheticGuestOptions {
    * @defaultValue 1
    */
   seed?: number;
+  /**
+   * PV only: ordinary pfns ballooned out (the top ones below the GDT
+   * frames). They have no page: p2m entry INVALID_MFN, type XTAB, not in
+   * the direct map; write_batch() (xg_sr_save.c) defers them, so they are
+   * XTAB entries of pass 0 and of the stop-and-copy pass. At most the
+   * guest's ordinary pages minus pfn 0 and the vCPUs' pages.
+   * @defaultValue 0
+   */
+  balloonedPages?: number;
+  /**
+   * PV only: page-table pages whose normalise_pagetable() fails with
+   * EAGAIN while the guest runs (xg_sr_save_x86_pv.c: a PTE the saver
+   * cannot translate mid-update), the top ones of the page-table area
+   * (L1s first). write_batch() writes them as XTAB entries without data in
+   * every live pass they appear in and defers them: the stop-and-copy pass
+   * sends their real L1TAB..L4TAB type and normalised contents. At most
+   * the guest's page-table pages.
+   * @defaultValue 0
+   */
+  deferredPageTables?: number;
 }
 
 /** 4 KiB pages: x86 (XC_PAGE_SHIFT). */
@@ -520,18 +559,35 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
   if (guest !== "hvm" && guest !== "pvh" && guest !== "pv") throw new XenStreamError("USAGE", 0, `guest must be "hvm", "pvh" or "pv", got ${String(guest)}`);
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 128) throw new XenStreamError("USAGE", 0, `vcpus must be 1..128, got ${String(vcpus)}`);
   if (!Number.isSafeInteger(seed)) throw new XenStreamError("USAGE", 0, `seed must be an integer, got ${String(seed)}`);
+  const ballooned = options.balloonedPages ?? 0;
+  const deferredTables = options.deferredPageTables ?? 0;
+  for (const [name, value] of [["balloonedPages", ballooned], ["deferredPageTables", deferredTables]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new XenStreamError("USAGE", 0, `${name} must be an integer >= 0, got ${String(value)}`);
+    // HVM and PVH: pfn_to_gfn is the identity and normalise_page a no-op (xg_sr_save_x86_hvm.c): nothing is deferred.
+    if (value > 0 && guest !== "pv") throw new XenStreamError("USAGE", 0, `${name} is for PV guests only (an ${guest} guest's saver defers no pages), got ${value}`);
+  }
   const ramPages = memoryMiB * (1024 * 1024 / PAGE_SIZE);
   let p2mSize: number;
   let types: Uint8Array;
   let populatedPages = 0;
   let pv: PvGuestLayout | undefined = undefined;
+  let deferredPfns: Uint32Array | undefined = undefined;
   let state: { head: LibxcRecord[]; tail: LibxcRecord[] };
   if (guest === "pv") {
     // A PV guest's p2m is dense: p2m_size = max_pfn + 1, every pfn backed (xg_sr_save_x86_pv.c map_p2m_leaves()).
     pv = pvGuestLayout(ramPages, vcpus);
+    const maxBallooned = pvMaxBallooned(pv);
+    if (ballooned > maxBallooned) throw new XenStreamError("USAGE", 0, `balloonedPages must be 0..${maxBallooned} for this guest, got ${ballooned}`);
+    const tables = pv.p2mBase - pv.kernelL4;
+    if (deferredTables > tables) throw new XenStreamError("USAGE", 0, `deferredPageTables must be 0..${tables} (the guest's page-table pages), got ${deferredTables}`);
+    pv = pvGuestLayout(ramPages, vcpus, ballooned);
     p2mSize = ramPages;
     types = pvPageTypes(pv);
-    populatedPages = ramPages;
+    populatedPages = ramPages - ballooned;
+    const deferred = new Uint32Array(ballooned + deferredTables);
+    for (let i = 0; i < ballooned; i++) deferred[i] = pv.gdtBase - ballooned + i;
+    for (let i = 0; i < deferredTables; i++) deferred[ballooned + i] = pv.p2mBase - deferredTables + i;
+    deferredPfns = deferred;
     state = pvStateRecords(pv, cpuPolicyRecords(vcpus));
   } else {
     const ranges = layout(guest, ramPages);
@@ -555,6 +611,7 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
     types,
     populatedPages,
     template: syntheticTemplate(guest, memoryMiB, vcpus, state),
+    ...(deferredPfns === undefined || deferredPfns.length === 0 ? {} : { deferredPfns }),
     copyPage(pfn, out, pos) {
       if (pv !== undefined && pvSpecialPage(pv, pfn, out, pos)) return;
       const from = (pfn % POOL_PAGES) * PAGE_SIZE;

@@ -22,9 +22,16 @@
  * the records after it (vCPU/HVM state, END, emulator state) over the
  * bandwidth.
  *
- * Not modelled: deferred pages (pfns without an mfn or whose
- * normalise_page() says EAGAIN, which xg_sr_save.c marks XTAB and resends
- * in the final pass): guests the model knows have none.
+ * Deferred pages (the guest's `deferredPfns`, PV only): write_batch()
+ * (xg_sr_save.c) defers a pfn whose mfn is INVALID_MFN (ballooned out) and
+ * a page table whose normalise_page() fails with EAGAIN during a live
+ * pass, writing it as an XTAB entry without data; suspend_and_send_dirty()
+ * ORs `deferred_pages` into the final log-dirty bitmap. So in every live
+ * pass a deferred pfn is in (pass 0 always; a later one when the dirty
+ * model dirtied it) it is XTAB, and the stop-and-copy pass sends it with
+ * its real type: XTAB again for a ballooned pfn, its L1TAB..L4TAB type and
+ * data for a page table. The dirty counts the policy sees are log-dirty's
+ * and leave the deferred pages out, as Xen's do.
  *
  * @module
  */
@@ -82,9 +89,13 @@ export interface PassReport {
   index: number;
   /** `live` (guest running) or `stop-and-copy` (guest suspended). */
   phase: "live" | "stop-and-copy";
-  /** The dirty count the policy saw before the pass (the p2m size for pass 0). */
+  /**
+   * The dirty count the policy saw before the pass (the p2m size for pass
+   * 0; for the stop-and-copy pass, the final log-dirty count, deferred
+   * pfns not included).
+   */
   dirtyCount: number;
-  /** pfns in the pass's batches (XTAB holes included). */
+  /** pfns in the pass's batches (XTAB holes and deferred pfns included). */
   pfns: number;
   /** Pages with data. */
   pages: number;
@@ -112,6 +123,12 @@ export interface SimulationReport {
   p2mSize: number;
   /** Pages with data. */
   populatedPages: number;
+  /**
+   * pfns the saver defers in every live pass and sends in the
+   * stop-and-copy pass (the guest's `deferredPfns`: ballooned pfns, page
+   * tables that do not normalise while the guest runs).
+   */
+  deferredPages: number;
   /** The policy parameters (undefined values for a policy function). */
   parameters: Partial<ResolvedPolicyParameters>;
   /** Link bandwidth, bytes per second. */
@@ -142,10 +159,19 @@ export interface SimulationReport {
   totalSeconds: number;
 }
 
-/** The loop's result: the report and each pass's pfns (undefined: all pfns 0..p2mSize-1). */
+/**
+ * The loop's result: the report and each pass's pfns (undefined: all pfns
+ * 0..p2mSize-1); every pass but the last is live, and in a live pass a
+ * pfn of the guest's `deferredPfns` is an XTAB entry.
+ */
 export interface LoopPlan {
   report: SimulationReport;
   passPfns: Array<Uint32Array | undefined>;
+  /**
+   * One byte per pfn below p2mSize, 1 for a pfn sent as XTAB in a live
+   * pass (the guest's `deferredPfns`); undefined when there are none.
+   */
+  liveXtab: Uint8Array | undefined;
 }
 
 const DEFAULT_BANDWIDTH = 125_000_000;
@@ -156,26 +182,77 @@ function pageDataBytes(pfns: number, pages: number, pageSize: number): number {
   return 16 + 8 * pfns + pages * pageSize;
 }
 
-/** Batches, data pages and bytes of a pass over `pfns` (undefined: every pfn). */
-function measurePass(guest: GuestImage, pfns: Uint32Array | undefined): { pfns: number; pages: number; batches: number; bytes: number } {
-  const { types, pageSize } = guest;
-  if (pfns !== undefined) {
-    // Dirty passes hold populated pages only: every entry carries data.
+/**
+ * Whether the entry of `pfn` carries data in a pass: its type has data,
+ * and in a live pass it is not deferred (`liveXtab`).
+ */
+function sendsData(guest: GuestImage, pfn: number, liveXtab: Uint8Array | undefined): boolean {
+  return pageTypeHasData(guest.types[pfn] as number) && (liveXtab === undefined || liveXtab[pfn] !== 1);
+}
+
+/**
+ * Batches, data pages and bytes of a pass over `pfns` (undefined: every
+ * pfn); `liveXtab` for a live pass of a guest with deferred pfns.
+ */
+function measurePass(guest: GuestImage, pfns: Uint32Array | undefined, liveXtab: Uint8Array | undefined): { pfns: number; pages: number; batches: number; bytes: number } {
+  const { pageSize } = guest;
+  if (pfns !== undefined && liveXtab === undefined && guest.deferredPfns === undefined) {
+    // Dirty passes of a guest without deferred pfns hold populated pages only: every entry carries data.
     const batches = Math.ceil(pfns.length / BATCH_SIZE);
     return { pfns: pfns.length, pages: pfns.length, batches, bytes: 16 * batches + pfns.length * (8 + pageSize) };
   }
+  const count = pfns === undefined ? guest.p2mSize : pfns.length;
   let pages = 0;
   let bytes = 0;
   let batches = 0;
-  for (let start = 0; start < guest.p2mSize; start += BATCH_SIZE) {
-    const end = Math.min(guest.p2mSize, start + BATCH_SIZE);
+  for (let start = 0; start < count; start += BATCH_SIZE) {
+    const end = Math.min(count, start + BATCH_SIZE);
     let withData = 0;
-    for (let pfn = start; pfn < end; pfn++) if (pageTypeHasData(types[pfn] as number)) withData++;
+    for (let i = start; i < end; i++) if (sendsData(guest, pfns === undefined ? i : (pfns[i] as number), liveXtab)) withData++;
     pages += withData;
     bytes += pageDataBytes(end - start, withData, pageSize);
     batches++;
   }
-  return { pfns: guest.p2mSize, pages, batches, bytes };
+  return { pfns: count, pages, batches, bytes };
+}
+
+/** The guest's deferred pfns as one flag byte per pfn, or undefined when it has none. */
+function liveXtabOf(guest: GuestImage): Uint8Array | undefined {
+  const deferred = guest.deferredPfns;
+  if (deferred === undefined || deferred.length === 0) return undefined;
+  const flags = new Uint8Array(guest.p2mSize);
+  let previous = -1;
+  for (const pfn of deferred) {
+    if (pfn >= guest.p2mSize || pfn <= previous) {
+      throw new XenStreamError("USAGE", 0, `guest.deferredPfns must ascend strictly below p2mSize ${guest.p2mSize}, got pfn ${pfn} after ${previous}`);
+    }
+    flags[pfn] = 1;
+    previous = pfn;
+  }
+  return flags;
+}
+
+/** The union of two ascending pfn lists, ascending (bitmap_or of the final bitmap and deferred_pages). */
+function unionPfns(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? (a[i] as number) : Infinity;
+    const y = j < b.length ? (b[j] as number) : Infinity;
+    if (x <= y) {
+      out[n++] = x;
+      i++;
+      if (x === y) j++;
+    } else {
+      out[n++] = y;
+      j++;
+    }
+  }
+  return out.subarray(0, n);
 }
 
 /** Bytes before the first PAGE_DATA and after the last one. */
@@ -233,10 +310,11 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   const policy = custom ?? simplePrecopyPolicy(options.policy as PolicyParameters | undefined, guest.p2mSize);
   const sampler = dirtySampler(options.dirty ?? { kind: "idle" }, populated, seed);
 
+  const liveXtab = liveXtabOf(guest);
   const passes: PassReport[] = [];
   const passPfns: Array<Uint32Array | undefined> = [];
   const addPass = (phase: PassReport["phase"], pfns: Uint32Array | undefined, dirtyCount: number): number => {
-    const measured = measurePass(guest, pfns);
+    const measured = measurePass(guest, pfns, phase === "live" ? liveXtab : undefined);
     const seconds = measured.bytes / bandwidth;
     passes.push({ index: passes.length, phase, dirtyCount, ...measured, seconds });
     passPfns.push(pfns);
@@ -289,8 +367,10 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   const state = stateBytes(guest);
   if (!aborted) {
     interval++;
-    const finalPfns = sampler.final(interval, lastSeconds);
-    addPass("stop-and-copy", finalPfns, finalPfns.length);
+    // suspend_and_send_dirty(): the final log-dirty bitmap ORed with deferred_pages.
+    const finalDirty = sampler.final(interval, lastSeconds);
+    const finalPfns = liveXtab === undefined ? finalDirty : unionPfns(finalDirty, guest.deferredPfns as Uint32Array);
+    addPass("stop-and-copy", finalPfns, finalDirty.length);
   }
   const memoryBytes = passes.reduce((sum, pass) => sum + pass.bytes, 0);
   const finalBytes = aborted ? 0 : (passes[passes.length - 1] as PassReport).bytes;
@@ -302,6 +382,7 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
     pageSize: guest.pageSize,
     p2mSize: guest.p2mSize,
     populatedPages: guest.populatedPages,
+    deferredPages: guest.deferredPfns?.length ?? 0,
     parameters: parameters ?? {},
     bandwidth,
     passes,
@@ -315,5 +396,5 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
     downtimeSeconds,
     totalSeconds: streamBytes / bandwidth,
   };
-  return { report, passPfns };
+  return { report, passPfns, liveXtab };
 }

@@ -12,7 +12,9 @@
  * Batches are cut as send_dirty_pages()/add_to_batch()/write_batch() cut
  * them: the pass's pfns in ascending order, MAX_BATCH_SIZE (1024) pfns per
  * PAGE_DATA record, the last one short; each entry's type is the page's
- * (XTAB for a pfn without a page, which carries no data).
+ * (XTAB for a pfn without a page, which carries no data), except a PV
+ * guest's deferred pfns, XTAB in the live passes and sent in the
+ * stop-and-copy pass with their own type (loop.ts).
  *
  * Records are generated when the encoder asks for them, so memory is one
  * batch (4 MiB of pages) plus the loop's pfn lists.
@@ -20,7 +22,7 @@
  * @module
  */
 import { XenStreamError } from "../errors.js";
-import { pageTypeHasData } from "../libxc/constants.js";
+import { PageType, pageTypeHasData } from "../libxc/constants.js";
 import type { LibxcRecord, PageDataRecord, PfnEntry } from "../libxc/types.js";
 import type { StreamingLibxlItem, StreamingSaveFile } from "../io/encode.js";
 import { encodeSaveFileChunks } from "../io/encode.js";
@@ -94,16 +96,29 @@ function reiterable<T>(make: () => Generator<T, void, undefined>): Iterable<T> {
   return { [Symbol.iterator]: make };
 }
 
-/** The PAGE_DATA records of one pass. */
-function* passRecords(guest: GuestImage, pfns: Uint32Array | undefined, reuse: boolean, scratch: { pages: Uint8Array | undefined; entries: PfnEntry[] | undefined }): Generator<PageDataRecord, void, undefined> {
+/**
+ * The PAGE_DATA records of one pass; `liveXtab` (live passes of a guest
+ * with deferred pfns) turns the deferred pfns into XTAB entries without
+ * data, as write_batch() writes them (xg_sr_save.c: INVALID_MFN, or
+ * normalise_page() EAGAIN, sets `types[i] = XEN_DOMCTL_PFINFO_XTAB`; for a
+ * ballooned pfn xc_get_pfn_type_batch() already said XTAB).
+ */
+function* passRecords(
+  guest: GuestImage,
+  pfns: Uint32Array | undefined,
+  liveXtab: Uint8Array | undefined,
+  reuse: boolean,
+  scratch: { pages: Uint8Array | undefined; entries: PfnEntry[] | undefined },
+): Generator<PageDataRecord, void, undefined> {
   const { pageSize, types } = guest;
+  const typeOf = (pfn: number): number => (liveXtab !== undefined && liveXtab[pfn] === 1 ? PageType.XTAB : (types[pfn] as number));
   const count = pfns === undefined ? guest.p2mSize : pfns.length;
   for (let start = 0; start < count; start += BATCH_SIZE) {
     const n = Math.min(BATCH_SIZE, count - start);
     let withData = 0;
     for (let i = 0; i < n; i++) {
       const pfn = pfns === undefined ? start + i : (pfns[start + i] as number);
-      if (pageTypeHasData(types[pfn] as number)) withData++;
+      if (pageTypeHasData(typeOf(pfn))) withData++;
     }
     let pages: Uint8Array;
     let entries: PfnEntry[];
@@ -120,7 +135,7 @@ function* passRecords(guest: GuestImage, pfns: Uint32Array | undefined, reuse: b
     let pos = 0;
     for (let i = 0; i < n; i++) {
       const pfn = pfns === undefined ? start + i : (pfns[start + i] as number);
-      const type = types[pfn] as number;
+      const type = typeOf(pfn);
       if (reuse) {
         const entry = entries[i];
         if (entry === undefined) entries[i] = { pfn, type };
@@ -177,14 +192,15 @@ export function simulateMigration(options: SimulationOptions): SimulatedMigratio
     );
   }
   const populated = populatedPfns(guest);
-  const { report, passPfns } = runLiveLoop(options, populated);
+  const { report, passPfns, liveXtab } = runLiveLoop(options, populated);
   if (report.aborted) throw new XenStreamError("UNSUPPORTED", 0, "the precopy policy aborted the migration (XGS_POLICY_ABORT): Xen writes no complete stream");
   const reuse = options.reusePageBuffers === true;
   const t = guest.template;
   const libxcRecords = reiterable<LibxcRecord>(function* () {
     const scratch = { pages: undefined, entries: undefined };
     yield* t.head;
-    for (const pfns of passPfns) yield* passRecords(guest, pfns, reuse, scratch);
+    // Every pass but the last is live: deferred pfns are XTAB there, sent for real in the last.
+    for (const [i, pfns] of passPfns.entries()) yield* passRecords(guest, pfns, i < passPfns.length - 1 ? liveXtab : undefined, reuse, scratch);
     yield* t.tail;
   });
   const libxc = { imageHeader: t.imageHeader, domainHeader: t.domainHeader, records: libxcRecords };
