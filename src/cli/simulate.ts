@@ -62,6 +62,9 @@ loop and link:
       --target-dirty-count N    SPP_TARGET_DIRTY_COUNT (default: ${SPP_TARGET_DIRTY_COUNT})
       --max-factor X            also stop after X * p2m_size pages (Xen 4.5's rule, in
                                   4.17's loop; default: off)
+      --suspend-dirty-pages N   pages written while the guest suspends, sent in the
+                                  stop-and-copy pass (default: 485, from the two real
+                                  4.17 captures; 0 with replay)
       --seed N                  seed of the dirty model and synthetic pages (default: 1)
 what-if:
   -w, --what-if NAME=V1,V2,...  tabulate other values instead of one run (repeatable:
@@ -284,6 +287,7 @@ export const simulateCommand: CliCommand = {
           "target-dirty-count": { type: "string" },
           "max-factor": { type: "string" },
           seed: { type: "string", default: "1" },
+          "suspend-dirty-pages": { type: "string" },
           "what-if": { type: "string", short: "w", multiple: true },
           output: { type: "string", short: "o" },
           json: { type: "boolean", default: false },
@@ -311,6 +315,7 @@ export const simulateCommand: CliCommand = {
     let bandwidth: number;
     let seed: number;
     let variants: WhatIfVariant[] | undefined;
+    let suspendDirtyPages: number | undefined;
     try {
       if (values.source !== undefined && values.memory !== undefined) throw new UsageError("give --source or --memory, not both");
       const guestType = values.guest;
@@ -321,6 +326,7 @@ export const simulateCommand: CliCommand = {
       if (values["target-dirty-count"] !== undefined) policy.targetDirtyCount = parseCount("--target-dirty-count", values["target-dirty-count"]);
       if (values["max-factor"] !== undefined) policy.maxFactor = parseNumber("--max-factor", values["max-factor"]);
       bandwidth = parseRate(values.bandwidth);
+      if (values["suspend-dirty-pages"] !== undefined) suspendDirtyPages = parseCount("--suspend-dirty-pages", values["suspend-dirty-pages"]);
       variants = values["what-if"] === undefined ? undefined : parseWhatIf(values["what-if"]);
       if (variants !== undefined && values.output !== undefined) throw new UsageError("--what-if writes a table, not a stream: drop --output");
       if (values["migrate-trailer"] && values.output === undefined) throw new UsageError("--migrate-trailer goes after the stream: give --output");
@@ -351,7 +357,7 @@ export const simulateCommand: CliCommand = {
       return fail(errorText(error));
     }
     const header = describeGuest(guest, label);
-    const base = { guest, dirty, policy, bandwidth, seed };
+    const base = { guest, dirty, policy, bandwidth, seed, ...(suspendDirtyPages === undefined ? {} : { suspendDirtyPages }) };
     try {
       if (variants !== undefined) {
         const rows = whatIf(base, variants);

@@ -20,7 +20,10 @@
  * set live before suspending. The time of a pass is its PAGE_DATA bytes
  * over the link bandwidth; the downtime is the stop-and-copy pass plus
  * the records after it (vCPU/HVM state, END, emulator state) over the
- * bandwidth.
+ * bandwidth. The final log-dirty set also holds the pages written while
+ * the guest suspends (`suspendDirtyPages`, default 485 from the two real
+ * captures' stop-and-copy passes; guides/live-loop.md), so an idle guest's
+ * downtime is not 0.
  *
  * Deferred pages (the guest's `deferredPfns`, PV only): write_batch()
  * (xg_sr_save.c) defers a pfn whose mfn is INVALID_MFN (ballooned out) and
@@ -43,6 +46,7 @@ import { encodeLibxlRecord } from "../libxl/stream.js";
 import { containerParts } from "../savefile.js";
 import { encodeXlHeader } from "../xl/header.js";
 import { dirtySampler, type DirtyModel } from "./dirty.js";
+import { Prng } from "./prng.js";
 import { BATCH_SIZE, guestDomainType, type GuestImage } from "./guest.js";
 import {
   MAX_SIMULATED_ITERATIONS,
@@ -81,7 +85,31 @@ export interface LoopOptions {
    * @defaultValue 1
    */
   seed?: number;
+  /**
+   * Pages the guest and its backends write while it suspends, after the
+   * last live pass and before the final log-dirty read
+   * (XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL in suspend_and_send_dirty(),
+   * xg_sr_save.c): the guest's own suspend path and the xenstore ring.
+   * Added to the final pass, so even an idle guest has a downtime. The
+   * pages: the xenstore ring (HVM_PARAM_STORE_PFN, when the guest's
+   * HVM_PARAMS name a populated one) and a seeded choice of other
+   * populated pages.
+   * @defaultValue 485 — taken from the two real 4.17 captures, whose
+   *   guests were idle when they suspended and whose stop-and-copy passes
+   *   hold 477 (HVM) and 493 (PVH) pages, the xenstore ring among them
+   *   (guides/live-loop.md); 0 for the `replay` dirty model, whose final
+   *   set is already the capture's last pass
+   */
+  suspendDirtyPages?: number;
 }
+
+/**
+ * Default of {@link LoopOptions.suspendDirtyPages}: the mean of the two
+ * captures' stop-and-copy passes, 477 (HVM) and 493 (PVH) pages.
+ */
+const DEFAULT_SUSPEND_DIRTY_PAGES = 485;
+/** HVM_PARAM_STORE_PFN (xen/include/public/hvm/params.h): the xenstore ring's pfn. */
+const HVM_PARAM_STORE_PFN = 1n;
 
 /** One memory pass of a simulated migration. */
 export interface PassReport {
@@ -284,6 +312,45 @@ export function populatedPfns(guest: GuestImage): Uint32Array {
   return out;
 }
 
+/**
+ * The pages written while the guest suspends: the xenstore ring when the
+ * guest's HVM_PARAMS name a populated one, then `count - 1` (or `count`)
+ * other populated pages chosen by seed; ascending.
+ */
+function suspendDirtySet(guest: GuestImage, populated: Uint32Array, count: number, seed: number): Uint32Array {
+  const k = Math.min(count, populated.length);
+  if (k === 0) return new Uint32Array(0);
+  const chosen = new Set<number>();
+  for (const record of guest.template.tail) {
+    if (record.type !== "HVM_PARAMS") continue;
+    for (const param of record.params) {
+      const pfn = Number(param.value);
+      if (param.index === HVM_PARAM_STORE_PFN && pfn < guest.p2mSize && pageTypeHasData(guest.types[pfn] as number)) chosen.add(pfn);
+    }
+  }
+  const prng = Prng.derive(seed, 0x7375_7370); // "susp"
+  const n = populated.length;
+  if (2 * k > n) {
+    // Selection sampling: each page with the probability of the picks still needed.
+    let need = k - chosen.size;
+    let left = n - chosen.size; // candidates not seen yet (the ring, already chosen, is none)
+    for (let i = 0; i < n && need > 0; i++) {
+      const pfn = populated[i] as number;
+      if (chosen.has(pfn)) continue;
+      if (prng.nextFloat() * left < need) {
+        chosen.add(pfn);
+        need--;
+      }
+      left--;
+    }
+  } else {
+    while (chosen.size < k) chosen.add(populated[Math.floor(prng.nextFloat() * n)] as number);
+  }
+  const out = Uint32Array.from(chosen);
+  out.sort();
+  return out;
+}
+
 function checkBandwidth(value: number | undefined): number {
   const bandwidth = value ?? DEFAULT_BANDWIDTH;
   if (!Number.isFinite(bandwidth) || bandwidth <= 0) throw new XenStreamError("USAGE", 0, `bandwidth must be a positive number of bytes per second, got ${describeValue(value)}`);
@@ -308,7 +375,12 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   const custom = typeof options.policy === "function" ? options.policy : undefined;
   const parameters = custom === undefined ? resolvePolicyParameters(options.policy as PolicyParameters | undefined) : undefined;
   const policy = custom ?? simplePrecopyPolicy(options.policy as PolicyParameters | undefined, guest.p2mSize);
-  const sampler = dirtySampler(options.dirty ?? { kind: "idle" }, populated, seed);
+  const dirtyModel = options.dirty ?? { kind: "idle" };
+  const sampler = dirtySampler(dirtyModel, populated, seed);
+  const suspendDirtyPages = options.suspendDirtyPages ?? (dirtyModel.kind === "replay" ? 0 : DEFAULT_SUSPEND_DIRTY_PAGES);
+  if (!Number.isSafeInteger(suspendDirtyPages) || suspendDirtyPages < 0) {
+    throw new XenStreamError("USAGE", 0, `suspendDirtyPages must be an integer >= 0, got ${describeValue(options.suspendDirtyPages)}`);
+  }
 
   const liveXtab = liveXtabOf(guest);
   const passes: PassReport[] = [];
@@ -368,7 +440,7 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   if (!aborted) {
     interval++;
     // suspend_and_send_dirty(): the final log-dirty bitmap ORed with deferred_pages.
-    const finalDirty = sampler.final(interval, lastSeconds);
+    const finalDirty = unionPfns(sampler.final(interval, lastSeconds), suspendDirtySet(guest, populated, suspendDirtyPages, seed));
     const finalPfns = liveXtab === undefined ? finalDirty : unionPfns(finalDirty, guest.deferredPfns as Uint32Array);
     addPass("stop-and-copy", finalPfns, finalDirty.length);
   }

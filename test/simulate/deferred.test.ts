@@ -77,7 +77,7 @@ describe("PV deferred pages", () => {
   });
 
   test("an idle guest's stop-and-copy pass is exactly its deferred pfns: downtime is not memory-free", async () => {
-    const run = simulateMigration({ guest, dirty: { kind: "idle" } });
+    const run = simulateMigration({ guest, dirty: { kind: "idle" }, suspendDirtyPages: 0 });
     const passes = passEntries(await collect(run.chunks()));
     expect(passes.length).toBe(2);
     expect([...(passes[1] as Map<number, number>).entries()]).toEqual([...ballooned, ...tables].map((pfn) => [pfn, guest.types[pfn]]));
@@ -114,7 +114,7 @@ describe("PV deferred pages", () => {
     const first = await collect(simulateMigration({ guest, dirty: { kind: "uniform", pagesPerSecond: 1e4 } }).chunks());
     const source = guestFromSaveFile(first);
     expect(Array.from(source.deferredPfns ?? [])).toEqual(ballooned);
-    const passes = passEntries(await collect(simulateMigration({ guest: source }).chunks()));
+    const passes = passEntries(await collect(simulateMigration({ guest: source, suspendDirtyPages: 0 }).chunks()));
     expect([...(passes[passes.length - 1] as Map<number, number>).keys()]).toEqual(ballooned);
     // HVM holes are never deferred.
     expect(guestFromSaveFile(await collect(simulateMigration({ guest: syntheticGuest({ memoryMiB: 1, guest: "hvm" }) }).chunks())).deferredPfns).toBeUndefined();
