@@ -41,10 +41,16 @@ predicted downtime; with -o, also write the stream (xl header, libxl, libxc).
 
 source (one of):
   -s, --source FILE             migrate this save file's memory (xl, libxl or libxc;
-                                  a capture of \`xl migrate\` too)
+                                  a capture of \`xl migrate\` too; in a libvirt or
+                                  xenopsd container, the stream keeps the container)
   -m, --memory MIB              a synthetic guest of MIB MiB (default: 1024)
   -g, --guest hvm|pvh|pv        synthetic guest type (default: hvm; pv: x86 64-bit PV)
       --vcpus N                 synthetic guest vCPUs (default: 2)
+      --ballooned-pages N       pv: N pfns ballooned out (INVALID_MFN: XTAB in pass 0
+                                  and in the stop-and-copy pass; default: 0)
+      --deferred-page-tables N  pv: N page tables that do not normalise while the guest
+                                  runs (EAGAIN: XTAB in the live passes, sent in the
+                                  stop-and-copy pass; default: 0)
 dirty model:
   -d, --dirty MODEL             idle (default) | uniform:WRITES_PER_S
                                   | hot:PAGES:WRITES_PER_S[:COLD_WRITES_PER_S]
@@ -54,7 +60,11 @@ loop and link:
                                   (default: 1Gbit)
       --max-iterations N        SPP_MAX_ITERATIONS (default: ${SPP_MAX_ITERATIONS})
       --target-dirty-count N    SPP_TARGET_DIRTY_COUNT (default: ${SPP_TARGET_DIRTY_COUNT})
-      --max-factor X            also stop after X * p2m_size pages (the pre-4.6 rule; default: off)
+      --max-factor X            also stop after X * p2m_size pages (Xen 4.5's rule, in
+                                  4.17's loop; default: off)
+      --suspend-dirty-pages N   pages written while the guest suspends, sent in the
+                                  stop-and-copy pass (default: 485, from the two real
+                                  4.17 captures; 0 with replay)
       --seed N                  seed of the dirty model and synthetic pages (default: 1)
 what-if:
   -w, --what-if NAME=V1,V2,...  tabulate other values instead of one run (repeatable:
@@ -63,6 +73,11 @@ what-if:
 output:
   -o, --output FILE|-           write the stream (- for standard output: the report
                                   then goes to standard error)
+      --migrate-trailer         after the stream, write xl's 44-byte "domain is yours,
+                                  you are cleared to unpause" message and its NUL, as
+                                  \`xl migrate\` does: \`xl migrate-receive\` needs it,
+                                  \`xl restore FILE\` takes the stream without it
+                                  (sources with an xl header only)
       --json                    print the report (or table) as JSON
   -h, --help                    show this help
 
@@ -162,7 +177,9 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function describeGuest(guest: GuestImage, label: string): string {
-  return `${label} (${guestDomainType(guest)}): p2m ${group(guest.p2mSize)} pfns, ${group(guest.populatedPages)} pages with data, page size ${guest.pageSize}`;
+  const deferred = guest.deferredPfns?.length ?? 0;
+  return `${label} (${guestDomainType(guest)}): p2m ${group(guest.p2mSize)} pfns, ${group(guest.populatedPages)} pages with data, page size ${guest.pageSize}` +
+    (deferred === 0 ? "" : `, ${group(deferred)} pfns deferred to the stop-and-copy pass`);
 }
 
 function reportText(report: SimulationReport, header: string): string {
@@ -262,15 +279,19 @@ export const simulateCommand: CliCommand = {
           memory: { type: "string", short: "m" },
           guest: { type: "string", short: "g", default: "hvm" },
           vcpus: { type: "string", default: "2" },
+          "ballooned-pages": { type: "string" },
+          "deferred-page-tables": { type: "string" },
           dirty: { type: "string", short: "d", default: "idle" },
           bandwidth: { type: "string", short: "b", default: "1Gbit" },
           "max-iterations": { type: "string" },
           "target-dirty-count": { type: "string" },
           "max-factor": { type: "string" },
           seed: { type: "string", default: "1" },
+          "suspend-dirty-pages": { type: "string" },
           "what-if": { type: "string", short: "w", multiple: true },
           output: { type: "string", short: "o" },
           json: { type: "boolean", default: false },
+          "migrate-trailer": { type: "boolean", default: false },
           help: { type: "boolean", short: "h", default: false },
         },
       });
@@ -294,6 +315,7 @@ export const simulateCommand: CliCommand = {
     let bandwidth: number;
     let seed: number;
     let variants: WhatIfVariant[] | undefined;
+    let suspendDirtyPages: number | undefined;
     try {
       if (values.source !== undefined && values.memory !== undefined) throw new UsageError("give --source or --memory, not both");
       const guestType = values.guest;
@@ -304,18 +326,26 @@ export const simulateCommand: CliCommand = {
       if (values["target-dirty-count"] !== undefined) policy.targetDirtyCount = parseCount("--target-dirty-count", values["target-dirty-count"]);
       if (values["max-factor"] !== undefined) policy.maxFactor = parseNumber("--max-factor", values["max-factor"]);
       bandwidth = parseRate(values.bandwidth);
+      if (values["suspend-dirty-pages"] !== undefined) suspendDirtyPages = parseCount("--suspend-dirty-pages", values["suspend-dirty-pages"]);
       variants = values["what-if"] === undefined ? undefined : parseWhatIf(values["what-if"]);
       if (variants !== undefined && values.output !== undefined) throw new UsageError("--what-if writes a table, not a stream: drop --output");
+      if (values["migrate-trailer"] && values.output === undefined) throw new UsageError("--migrate-trailer goes after the stream: give --output");
       if (values.output === "-" && io.stdout === process.stdout && process.stdout.isTTY) {
         throw new UsageError("refusing to write a binary stream to a terminal: use -o FILE or a pipe");
       }
       dirty = parseDirty(values.dirty);
+      if (values.source !== undefined && (values["ballooned-pages"] !== undefined || values["deferred-page-tables"] !== undefined)) {
+        throw new UsageError("--ballooned-pages and --deferred-page-tables shape a synthetic guest: drop --source");
+      }
       if (values.source !== undefined) {
         guest = guestFromSaveFile(readStream(values.source));
         label = `source ${values.source}`;
       } else {
         const memoryMiB = values.memory === undefined ? 1024 : parseCount("--memory", values.memory);
-        guest = syntheticGuest({ memoryMiB, guest: guestType, vcpus: parseCount("--vcpus", values.vcpus), seed });
+        const pv: { balloonedPages?: number; deferredPageTables?: number } = {};
+        if (values["ballooned-pages"] !== undefined) pv.balloonedPages = parseCount("--ballooned-pages", values["ballooned-pages"]);
+        if (values["deferred-page-tables"] !== undefined) pv.deferredPageTables = parseCount("--deferred-page-tables", values["deferred-page-tables"]);
+        guest = syntheticGuest({ memoryMiB, guest: guestType, vcpus: parseCount("--vcpus", values.vcpus), seed, ...pv });
         label = `synthetic ${guestType} guest of ${memoryMiB} MiB`;
       }
     } catch (error) {
@@ -327,14 +357,14 @@ export const simulateCommand: CliCommand = {
       return fail(errorText(error));
     }
     const header = describeGuest(guest, label);
-    const base = { guest, dirty, policy, bandwidth, seed };
+    const base = { guest, dirty, policy, bandwidth, seed, ...(suspendDirtyPages === undefined ? {} : { suspendDirtyPages }) };
     try {
       if (variants !== undefined) {
         const rows = whatIf(base, variants);
         writeOut(io, values.json ? `${JSON.stringify({ guest: { domainType: guestDomainType(guest), p2mSize: guest.p2mSize, populatedPages: guest.populatedPages, pageSize: guest.pageSize }, rows }, null, 2)}\n` : whatIfText(rows, header));
         return EXIT_OK;
       }
-      const run = simulateMigration({ ...base, reusePageBuffers: true });
+      const run = simulateMigration({ ...base, reusePageBuffers: true, migrateTrailer: values["migrate-trailer"] });
       const text = values.json ? `${JSON.stringify(run.report, null, 2)}\n` : reportText(run.report, header);
       if (values.output === undefined) {
         writeOut(io, text);

@@ -4,7 +4,9 @@
  * send_memory_live(): xc_logdirty_control(XEN_DOMCTL_SHADOW_OP_CLEAN))
  * returns. Only pages with data can be dirtied: log-dirty tracks
  * populated frames, so the passes after the first carry no XTAB entries
- * (as in both real captures).
+ * (as in both real captures), except a PV guest's deferred page tables,
+ * which the saver writes as XTAB in every live pass (loop.ts); a
+ * ballooned pfn has no frame and is never dirtied.
  *
  * Every set is a deterministic function of (seed, interval index, seconds).
  *

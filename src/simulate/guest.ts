@@ -19,11 +19,12 @@ import { DomainType, MAX_BATCH_SIZE, PageType, XEN_CPUID_NO_SUBLEAF, pageTypeHas
 import type { DomainHeader, ImageHeader, LibxcRecord } from "../libxc/types.js";
 import { EmulatorId } from "../libxl/constants.js";
 import type { LibxlHeader, LibxlRecord } from "../libxl/types.js";
-import { SaveFileDecoder, type SaveFileEvent } from "../savefile.js";
+import { SaveFileDecoder, checkContainer, type SaveFileContainer, type SaveFileEvent } from "../savefile.js";
+import type { XenopsdChunk } from "../xenopsd/chunk.js";
 import { XlMandatoryFlag } from "../xl/constants.js";
 import type { XlHeader } from "../xl/header.js";
 import { Prng } from "./prng.js";
-import { pvGuestLayout, pvPageTypes, pvSpecialPage, pvStateRecords, type PvGuestLayout } from "./pv-guest.js";
+import { pvGuestLayout, pvMaxBallooned, pvPageTypes, pvSpecialPage, pvStateRecords, type PvGuestLayout } from "./pv-guest.js";
 
 /** The records of a stream other than its memory, in the order they are written. */
 export interface StreamTemplate {
@@ -31,6 +32,14 @@ export interface StreamTemplate {
   format: "libxl" | "libxc";
   /** The xl save-file header, when the stream has one. */
   xl?: XlHeader;
+  /**
+   * The container around the stream, when the source had one, as it was
+   * found: libvirt's header and domain XML, or xenopsd's chunks (the Xenops
+   * record, the stream chunk, the device-model and other blobs,
+   * End_of_image). The simulated stream is written inside it, in the
+   * stream chunk's place.
+   */
+  container?: SaveFileContainer;
   /** The libxl header (format `libxl`). */
   libxlHeader?: LibxlHeader;
   /** libxl records before LIBXC_CONTEXT (none in streams Xen writes). */
@@ -63,6 +72,19 @@ export interface GuestImage {
   /** The records around the memory. */
   template: StreamTemplate;
   /**
+   * pfns the saver defers in every live pass, ascending: write_batch()
+   * (xg_sr_save.c) marks them in `deferred_pages` and writes them as XTAB
+   * entries without data in each live pass they appear in, and
+   * suspend_and_send_dirty() ORs them into the final bitmap, so the
+   * stop-and-copy pass sends them again, with their type from `types`.
+   * Two kinds, PV guests only: a pfn whose p2m entry is INVALID_MFN (a
+   * ballooned pfn; its type is XTAB, so the final pass sends it as XTAB
+   * again) and a page table whose normalise_pagetable() fails with EAGAIN
+   * while the guest runs (its real L1TAB..L4TAB type and data go in the
+   * final pass). Absent: none. Do not modify.
+   */
+  deferredPfns?: Uint32Array;
+  /**
    * Copies the contents of page `pfn` (a pfn whose type carries data) to
    * `out` at `pos`.
    */
@@ -93,19 +115,27 @@ const DEFAULT_MAX_P2M_SIZE = 2 ** 29;
 const MAX_P2M_SIZE_LIMIT = 2 ** 32;
 
 /**
- * Indexes a save file (xl, libxl or libxc; one or more memory passes) as
- * the source of a simulated migration: for every pfn, the type and the
- * position of its last copy in `bytes` (last copy wins, as restore's
- * memory ends up), plus the records around the memory. The pages stay in
- * `bytes`, which must not change while the guest is used.
+ * Indexes a save file (xl, libxl or libxc, bare or in a libvirt or
+ * xenopsd container; one or more memory passes) as the source of a
+ * simulated migration: for every pfn, the type and the position of its
+ * last copy in `bytes` (last copy wins, as restore's memory ends up), plus
+ * the records around the memory and the container around the stream
+ * (libvirt's header and XML, xenopsd's Xenops record and blob chunks, kept
+ * as found: the simulated stream is written inside the same container).
+ * The pages, and the container's blobs, stay in `bytes`, which must not
+ * change while the guest is used.
  *
  * @param bytes - the whole save file
  * @param options - decoding options
  * @returns the guest image
  * @throws {@link XenStreamError} any decoder code for a malformed file;
  *   `UNSUPPORTED` for a checkpointed (Remus/COLO) or VERIFY stream, a
- *   legacy stream, a stream without memory, or a pfn at or above
- *   `maxP2mSize` (at its PAGE_DATA entry); `USAGE` for bad options
+ *   legacy stream (bare, or in a libvirt version 1 image or a xenopsd
+ *   Libxc_legacy chunk or legacy layout: a v2 stream cannot go back into
+ *   those), a container the encoder could not write back around a v2
+ *   stream (a libvirt header of version 1 before a v2 stream), a stream
+ *   without memory, or a pfn at or above `maxP2mSize` (at its PAGE_DATA
+ *   entry); `USAGE` for bad options
  */
 export function guestFromSaveFile(bytes: Uint8Array, options: SaveFileGuestOptions = {}): GuestImage {
   const chunkSize = options.chunkSize ?? 4 * 1024 * 1024;
@@ -131,6 +161,10 @@ class SaveFileIndexer {
   private libxlHeader: LibxlHeader | undefined = undefined;
   private imageHeader: ImageHeader | undefined = undefined;
   private domainHeader: DomainHeader | undefined = undefined;
+  private container: SaveFileContainer | undefined = undefined;
+  /** A structured xenopsd image's chunks, in file order, and the index of its stream chunk. */
+  private readonly chunks: XenopsdChunk[] = [];
+  private streamChunk = -1;
   private readonly libxlBefore: LibxlRecord[] = [];
   private readonly libxlAfter: LibxlRecord[] = [];
   private readonly head: LibxcRecord[] = [];
@@ -161,8 +195,10 @@ class SaveFileIndexer {
       (this.imageHeader === undefined ? this.libxlBefore : this.libxlAfter).push(record);
       return;
     }
-    // Container framing (libvirt, xenopsd) carries no guest state of its own.
-    if (event.layer !== "libxc") return;
+    if (event.layer !== "libxc") {
+      this.addContainer(event);
+      return;
+    }
     if (event.kind === "imageHeader") {
       this.imageHeader = event.header;
       return;
@@ -203,6 +239,43 @@ class SaveFileIndexer {
     }
   }
 
+  /**
+   * Keeps a container event: libvirt's header, xenopsd's signature and
+   * chunks. A legacy stream inside a container is refused: the simulated
+   * stream is v2, which a libvirt version 1 image, a Libxc_legacy chunk or
+   * xenopsd's legacy layout announce not to be.
+   */
+  private addContainer(event: Exclude<SaveFileEvent, { layer: "libxc" | "libxl" | "xl" }>): void {
+    if (event.layer === "legacy") {
+      const where = this.container?.kind === "libvirt" ? "a libvirt version 1 image" : this.container?.kind === "xenopsd" && this.container.layout === "legacy" ? "xenopsd's legacy layout" : "a xenopsd Libxc_legacy chunk";
+      throw new XenStreamError(
+        "UNSUPPORTED",
+        event.offset,
+        `a legacy (Xen <= 4.5) stream in ${where} cannot be the source of a simulated migration: the simulated stream is migration v2, which that container cannot hold; convert the file to v2 first (convertLegacy, xen-stream convert)`,
+      );
+    }
+    if (event.layer === "libvirt") {
+      this.container = { kind: "libvirt", header: event.header };
+      return;
+    }
+    if (event.kind === "signature") {
+      this.container = event.layout === "structured" ? { kind: "xenopsd", layout: "structured", chunks: this.chunks, streamChunk: -1 } : { kind: "xenopsd", layout: "legacy" };
+      return;
+    }
+    if (event.kind === "chunk") {
+      if (event.chunk.type === "Libxc" || event.chunk.type === "Libxl" || event.chunk.type === "Libxc_legacy") {
+        if (this.streamChunk >= 0) {
+          throw new XenStreamError("UNSUPPORTED", event.offset, `a xenopsd image with a second stream chunk (${event.chunk.type}, chunk ${event.index}) cannot be the source of a simulated migration`);
+        }
+        this.streamChunk = this.chunks.length;
+      }
+      this.chunks.push(event.chunk);
+      return;
+    }
+    // The legacy layout's QEMU record follows a legacy stream, refused above.
+    throw new XenStreamError("UNSUPPORTED", event.offset, "a xenopsd legacy-layout image cannot be the source of a simulated migration");
+  }
+
   private grow(size: number): void {
     if (size > this.p2mSize) this.p2mSize = size;
     if (size <= this.types.length) return;
@@ -222,13 +295,31 @@ class SaveFileIndexer {
       throw new XenStreamError("UNSUPPORTED", 0, "not a v2/v3 save file with a libxc stream (convert a legacy stream first)");
     }
     if (!this.seenMemory) throw new XenStreamError("UNSUPPORTED", 0, "the save file has no PAGE_DATA: there is no memory to migrate");
+    const format = this.libxlHeader === undefined ? "libxc" : "libxl";
+    const container = this.container;
+    if (container !== undefined) {
+      if (container.kind === "xenopsd" && container.layout === "structured") container.streamChunk = this.streamChunk;
+      // The encoder writes a container back only around a stream it announces (checkContainer,
+      // savefile.ts): refuse here, with its reason, what it would refuse later.
+      try {
+        checkContainer({ format, container });
+      } catch (error) {
+        if (!(error instanceof XenStreamError)) throw error;
+        throw new XenStreamError("UNSUPPORTED", 0, `the ${container.kind} container cannot be written back around the simulated stream: ${error.reason}`);
+      }
+    }
     const pageSize = 1 << domainHeader.pageShift;
     const types = this.types.subarray(0, this.p2mSize);
     const offsets = this.offsets.subarray(0, this.p2mSize);
     let populatedPages = 0;
     for (let pfn = 0; pfn < types.length; pfn++) if (pageTypeHasData(types[pfn] as number)) populatedPages++;
+    // A PV guest's XTAB pfn has no mfn (x86_pv_pfn_to_gfn() gives INVALID_MFN: ballooned out), which
+    // write_batch() defers to the final pass; an HVM guest's holes are never deferred (its pfn_to_gfn
+    // is the identity, xg_sr_save_x86_hvm.c).
+    const deferred: number[] = [];
+    if (domainHeader.type === DomainType.X86_PV) for (let pfn = 0; pfn < types.length; pfn++) if (types[pfn] === PageType.XTAB) deferred.push(pfn);
     const template: StreamTemplate = {
-      format: this.libxlHeader === undefined ? "libxc" : "libxl",
+      format,
       libxlBefore: this.libxlBefore,
       libxlAfter: this.libxlAfter,
       imageHeader,
@@ -237,6 +328,7 @@ class SaveFileIndexer {
       tail: this.tail,
     };
     if (this.xl !== undefined) template.xl = this.xl;
+    if (container !== undefined) template.container = container;
     if (this.libxlHeader !== undefined) template.libxlHeader = this.libxlHeader;
     return {
       kind: "save-file",
@@ -245,6 +337,7 @@ class SaveFileIndexer {
       types,
       populatedPages,
       template,
+      ...(deferred.length === 0 ? {} : { deferredPfns: Uint32Array.from(deferred) }),
       copyPage(pfn, out, pos) {
         const offset = offsets[pfn] ?? NO_PAGE;
         if (offset === NO_PAGE) throw new Error(`copyPage: pfn ${pfn} has no page data`);
@@ -280,6 +373,26 @@ export interface SyntheticGuestOptions {
    * @defaultValue 1
    */
   seed?: number;
+  /**
+   * PV only: ordinary pfns ballooned out (the top ones below the GDT
+   * frames). They have no page: p2m entry INVALID_MFN, type XTAB, not in
+   * the direct map; write_batch() (xg_sr_save.c) defers them, so they are
+   * XTAB entries of pass 0 and of the stop-and-copy pass. At most the
+   * guest's ordinary pages minus pfn 0 and the vCPUs' pages.
+   * @defaultValue 0
+   */
+  balloonedPages?: number;
+  /**
+   * PV only: page-table pages whose normalise_pagetable() fails with
+   * EAGAIN while the guest runs (xg_sr_save_x86_pv.c: a PTE the saver
+   * cannot translate mid-update), the top ones of the page-table area
+   * (L1s first). write_batch() writes them as XTAB entries without data in
+   * every live pass they appear in and defers them: the stop-and-copy pass
+   * sends their real L1TAB..L4TAB type and normalised contents. At most
+   * the guest's page-table pages.
+   * @defaultValue 0
+   */
+  deferredPageTables?: number;
 }
 
 /** 4 KiB pages: x86 (XC_PAGE_SHIFT). */
@@ -446,18 +559,35 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
   if (guest !== "hvm" && guest !== "pvh" && guest !== "pv") throw new XenStreamError("USAGE", 0, `guest must be "hvm", "pvh" or "pv", got ${String(guest)}`);
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 128) throw new XenStreamError("USAGE", 0, `vcpus must be 1..128, got ${String(vcpus)}`);
   if (!Number.isSafeInteger(seed)) throw new XenStreamError("USAGE", 0, `seed must be an integer, got ${String(seed)}`);
+  const ballooned = options.balloonedPages ?? 0;
+  const deferredTables = options.deferredPageTables ?? 0;
+  for (const [name, value] of [["balloonedPages", ballooned], ["deferredPageTables", deferredTables]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new XenStreamError("USAGE", 0, `${name} must be an integer >= 0, got ${String(value)}`);
+    // HVM and PVH: pfn_to_gfn is the identity and normalise_page a no-op (xg_sr_save_x86_hvm.c): nothing is deferred.
+    if (value > 0 && guest !== "pv") throw new XenStreamError("USAGE", 0, `${name} is for PV guests only (an ${guest} guest's saver defers no pages), got ${value}`);
+  }
   const ramPages = memoryMiB * (1024 * 1024 / PAGE_SIZE);
   let p2mSize: number;
   let types: Uint8Array;
   let populatedPages = 0;
   let pv: PvGuestLayout | undefined = undefined;
+  let deferredPfns: Uint32Array | undefined = undefined;
   let state: { head: LibxcRecord[]; tail: LibxcRecord[] };
   if (guest === "pv") {
     // A PV guest's p2m is dense: p2m_size = max_pfn + 1, every pfn backed (xg_sr_save_x86_pv.c map_p2m_leaves()).
     pv = pvGuestLayout(ramPages, vcpus);
+    const maxBallooned = pvMaxBallooned(pv);
+    if (ballooned > maxBallooned) throw new XenStreamError("USAGE", 0, `balloonedPages must be 0..${maxBallooned} for this guest, got ${ballooned}`);
+    const tables = pv.p2mBase - pv.kernelL4;
+    if (deferredTables > tables) throw new XenStreamError("USAGE", 0, `deferredPageTables must be 0..${tables} (the guest's page-table pages), got ${deferredTables}`);
+    pv = pvGuestLayout(ramPages, vcpus, ballooned);
     p2mSize = ramPages;
     types = pvPageTypes(pv);
-    populatedPages = ramPages;
+    populatedPages = ramPages - ballooned;
+    const deferred = new Uint32Array(ballooned + deferredTables);
+    for (let i = 0; i < ballooned; i++) deferred[i] = pv.gdtBase - ballooned + i;
+    for (let i = 0; i < deferredTables; i++) deferred[ballooned + i] = pv.p2mBase - deferredTables + i;
+    deferredPfns = deferred;
     state = pvStateRecords(pv, cpuPolicyRecords(vcpus));
   } else {
     const ranges = layout(guest, ramPages);
@@ -481,6 +611,7 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
     types,
     populatedPages,
     template: syntheticTemplate(guest, memoryMiB, vcpus, state),
+    ...(deferredPfns === undefined || deferredPfns.length === 0 ? {} : { deferredPfns }),
     copyPage(pfn, out, pos) {
       if (pv !== undefined && pvSpecialPage(pv, pfn, out, pos)) return;
       const from = (pfn % POOL_PAGES) * PAGE_SIZE;

@@ -20,11 +20,21 @@
  * set live before suspending. The time of a pass is its PAGE_DATA bytes
  * over the link bandwidth; the downtime is the stop-and-copy pass plus
  * the records after it (vCPU/HVM state, END, emulator state) over the
- * bandwidth.
+ * bandwidth. The final log-dirty set also holds the pages written while
+ * the guest suspends (`suspendDirtyPages`, default 485 from the two real
+ * captures' stop-and-copy passes; guides/live-loop.md), so an idle guest's
+ * downtime is not 0.
  *
- * Not modelled: deferred pages (pfns without an mfn or whose
- * normalise_page() says EAGAIN, which xg_sr_save.c marks XTAB and resends
- * in the final pass): guests the model knows have none.
+ * Deferred pages (the guest's `deferredPfns`, PV only): write_batch()
+ * (xg_sr_save.c) defers a pfn whose mfn is INVALID_MFN (ballooned out) and
+ * a page table whose normalise_page() fails with EAGAIN during a live
+ * pass, writing it as an XTAB entry without data; suspend_and_send_dirty()
+ * ORs `deferred_pages` into the final log-dirty bitmap. So in every live
+ * pass a deferred pfn is in (pass 0 always; a later one when the dirty
+ * model dirtied it) it is XTAB, and the stop-and-copy pass sends it with
+ * its real type: XTAB again for a ballooned pfn, its L1TAB..L4TAB type and
+ * data for a page table. The dirty counts the policy sees are log-dirty's
+ * and leave the deferred pages out, as Xen's do.
  *
  * @module
  */
@@ -33,8 +43,10 @@ import { LibxcEncoder } from "../libxc/stream.js";
 import { pageTypeHasData } from "../libxc/constants.js";
 import { isBigEndianLibxl } from "../libxl/header.js";
 import { encodeLibxlRecord } from "../libxl/stream.js";
+import { containerParts } from "../savefile.js";
 import { encodeXlHeader } from "../xl/header.js";
 import { dirtySampler, type DirtyModel } from "./dirty.js";
+import { Prng } from "./prng.js";
 import { BATCH_SIZE, guestDomainType, type GuestImage } from "./guest.js";
 import {
   MAX_SIMULATED_ITERATIONS,
@@ -73,7 +85,31 @@ export interface LoopOptions {
    * @defaultValue 1
    */
   seed?: number;
+  /**
+   * Pages the guest and its backends write while it suspends, after the
+   * last live pass and before the final log-dirty read
+   * (XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL in suspend_and_send_dirty(),
+   * xg_sr_save.c): the guest's own suspend path and the xenstore ring.
+   * Added to the final pass, so even an idle guest has a downtime. The
+   * pages: the xenstore ring (HVM_PARAM_STORE_PFN, when the guest's
+   * HVM_PARAMS name a populated one) and a seeded choice of other
+   * populated pages.
+   * @defaultValue 485 — taken from the two real 4.17 captures, whose
+   *   guests were idle when they suspended and whose stop-and-copy passes
+   *   hold 477 (HVM) and 493 (PVH) pages, the xenstore ring among them
+   *   (guides/live-loop.md); 0 for the `replay` dirty model, whose final
+   *   set is already the capture's last pass
+   */
+  suspendDirtyPages?: number;
 }
+
+/**
+ * Default of {@link LoopOptions.suspendDirtyPages}: the mean of the two
+ * captures' stop-and-copy passes, 477 (HVM) and 493 (PVH) pages.
+ */
+const DEFAULT_SUSPEND_DIRTY_PAGES = 485;
+/** HVM_PARAM_STORE_PFN (xen/include/public/hvm/params.h): the xenstore ring's pfn. */
+const HVM_PARAM_STORE_PFN = 1n;
 
 /** One memory pass of a simulated migration. */
 export interface PassReport {
@@ -81,9 +117,13 @@ export interface PassReport {
   index: number;
   /** `live` (guest running) or `stop-and-copy` (guest suspended). */
   phase: "live" | "stop-and-copy";
-  /** The dirty count the policy saw before the pass (the p2m size for pass 0). */
+  /**
+   * The dirty count the policy saw before the pass (the p2m size for pass
+   * 0; for the stop-and-copy pass, the final log-dirty count, deferred
+   * pfns not included).
+   */
   dirtyCount: number;
-  /** pfns in the pass's batches (XTAB holes included). */
+  /** pfns in the pass's batches (XTAB holes and deferred pfns included). */
   pfns: number;
   /** Pages with data. */
   pages: number;
@@ -111,6 +151,12 @@ export interface SimulationReport {
   p2mSize: number;
   /** Pages with data. */
   populatedPages: number;
+  /**
+   * pfns the saver defers in every live pass and sends in the
+   * stop-and-copy pass (the guest's `deferredPfns`: ballooned pfns, page
+   * tables that do not normalise while the guest runs).
+   */
+  deferredPages: number;
   /** The policy parameters (undefined values for a policy function). */
   parameters: Partial<ResolvedPolicyParameters>;
   /** Link bandwidth, bytes per second. */
@@ -127,9 +173,13 @@ export interface SimulationReport {
   aborted: boolean;
   /** Bytes of PAGE_DATA over all passes. */
   memoryBytes: number;
-  /** Bytes of the whole stream (xl header to the last END). */
+  /** Bytes of the whole stream (xl header or container, to the last END and the container's chunks after it). */
   streamBytes: number;
-  /** Bytes sent while the guest is suspended: the stop-and-copy pass and the records after it. */
+  /**
+   * Bytes sent while the guest is suspended: the stop-and-copy pass and
+   * the records after it (a xenopsd container's chunks after the stream,
+   * such as the device-model state, included).
+   */
   downtimeBytes: number;
   /** Predicted downtime in seconds: downtimeBytes / bandwidth. */
   downtimeSeconds: number;
@@ -137,10 +187,19 @@ export interface SimulationReport {
   totalSeconds: number;
 }
 
-/** The loop's result: the report and each pass's pfns (undefined: all pfns 0..p2mSize-1). */
+/**
+ * The loop's result: the report and each pass's pfns (undefined: all pfns
+ * 0..p2mSize-1); every pass but the last is live, and in a live pass a
+ * pfn of the guest's `deferredPfns` is an XTAB entry.
+ */
 export interface LoopPlan {
   report: SimulationReport;
   passPfns: Array<Uint32Array | undefined>;
+  /**
+   * One byte per pfn below p2mSize, 1 for a pfn sent as XTAB in a live
+   * pass (the guest's `deferredPfns`); undefined when there are none.
+   */
+  liveXtab: Uint8Array | undefined;
 }
 
 const DEFAULT_BANDWIDTH = 125_000_000;
@@ -151,26 +210,77 @@ function pageDataBytes(pfns: number, pages: number, pageSize: number): number {
   return 16 + 8 * pfns + pages * pageSize;
 }
 
-/** Batches, data pages and bytes of a pass over `pfns` (undefined: every pfn). */
-function measurePass(guest: GuestImage, pfns: Uint32Array | undefined): { pfns: number; pages: number; batches: number; bytes: number } {
-  const { types, pageSize } = guest;
-  if (pfns !== undefined) {
-    // Dirty passes hold populated pages only: every entry carries data.
+/**
+ * Whether the entry of `pfn` carries data in a pass: its type has data,
+ * and in a live pass it is not deferred (`liveXtab`).
+ */
+function sendsData(guest: GuestImage, pfn: number, liveXtab: Uint8Array | undefined): boolean {
+  return pageTypeHasData(guest.types[pfn] as number) && (liveXtab === undefined || liveXtab[pfn] !== 1);
+}
+
+/**
+ * Batches, data pages and bytes of a pass over `pfns` (undefined: every
+ * pfn); `liveXtab` for a live pass of a guest with deferred pfns.
+ */
+function measurePass(guest: GuestImage, pfns: Uint32Array | undefined, liveXtab: Uint8Array | undefined): { pfns: number; pages: number; batches: number; bytes: number } {
+  const { pageSize } = guest;
+  if (pfns !== undefined && liveXtab === undefined && guest.deferredPfns === undefined) {
+    // Dirty passes of a guest without deferred pfns hold populated pages only: every entry carries data.
     const batches = Math.ceil(pfns.length / BATCH_SIZE);
     return { pfns: pfns.length, pages: pfns.length, batches, bytes: 16 * batches + pfns.length * (8 + pageSize) };
   }
+  const count = pfns === undefined ? guest.p2mSize : pfns.length;
   let pages = 0;
   let bytes = 0;
   let batches = 0;
-  for (let start = 0; start < guest.p2mSize; start += BATCH_SIZE) {
-    const end = Math.min(guest.p2mSize, start + BATCH_SIZE);
+  for (let start = 0; start < count; start += BATCH_SIZE) {
+    const end = Math.min(count, start + BATCH_SIZE);
     let withData = 0;
-    for (let pfn = start; pfn < end; pfn++) if (pageTypeHasData(types[pfn] as number)) withData++;
+    for (let i = start; i < end; i++) if (sendsData(guest, pfns === undefined ? i : (pfns[i] as number), liveXtab)) withData++;
     pages += withData;
     bytes += pageDataBytes(end - start, withData, pageSize);
     batches++;
   }
-  return { pfns: guest.p2mSize, pages, batches, bytes };
+  return { pfns: count, pages, batches, bytes };
+}
+
+/** The guest's deferred pfns as one flag byte per pfn, or undefined when it has none. */
+function liveXtabOf(guest: GuestImage): Uint8Array | undefined {
+  const deferred = guest.deferredPfns;
+  if (deferred === undefined || deferred.length === 0) return undefined;
+  const flags = new Uint8Array(guest.p2mSize);
+  let previous = -1;
+  for (const pfn of deferred) {
+    if (pfn >= guest.p2mSize || pfn <= previous) {
+      throw new XenStreamError("USAGE", 0, `guest.deferredPfns must ascend strictly below p2mSize ${guest.p2mSize}, got pfn ${pfn} after ${previous}`);
+    }
+    flags[pfn] = 1;
+    previous = pfn;
+  }
+  return flags;
+}
+
+/** The union of two ascending pfn lists, ascending (bitmap_or of the final bitmap and deferred_pages). */
+function unionPfns(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? (a[i] as number) : Infinity;
+    const y = j < b.length ? (b[j] as number) : Infinity;
+    if (x <= y) {
+      out[n++] = x;
+      i++;
+      if (x === y) j++;
+    } else {
+      out[n++] = y;
+      j++;
+    }
+  }
+  return out.subarray(0, n);
 }
 
 /** Bytes before the first PAGE_DATA and after the last one. */
@@ -188,7 +298,10 @@ function stateBytes(guest: GuestImage): { head: number; tail: number } {
     for (const record of t.libxlAfter) tail += encodeLibxlRecord(record, littleEndian).length;
   }
   if (t.xl !== undefined) head += encodeXlHeader(t.xl).length;
-  return { head, tail };
+  // A container's part after the stream (xenopsd's device-model and other blobs, End_of_image) is
+  // written after the libxc END, while the guest is suspended: part of the downtime.
+  const container = containerParts(t.container);
+  return { head: head + container.before, tail: tail + container.after };
 }
 
 /** The pfns with data, ascending. */
@@ -196,6 +309,45 @@ export function populatedPfns(guest: GuestImage): Uint32Array {
   const out = new Uint32Array(guest.populatedPages);
   let n = 0;
   for (let pfn = 0; pfn < guest.p2mSize; pfn++) if (pageTypeHasData(guest.types[pfn] as number)) out[n++] = pfn;
+  return out;
+}
+
+/**
+ * The pages written while the guest suspends: the xenstore ring when the
+ * guest's HVM_PARAMS name a populated one, then `count - 1` (or `count`)
+ * other populated pages chosen by seed; ascending.
+ */
+function suspendDirtySet(guest: GuestImage, populated: Uint32Array, count: number, seed: number): Uint32Array {
+  const k = Math.min(count, populated.length);
+  if (k === 0) return new Uint32Array(0);
+  const chosen = new Set<number>();
+  for (const record of guest.template.tail) {
+    if (record.type !== "HVM_PARAMS") continue;
+    for (const param of record.params) {
+      const pfn = Number(param.value);
+      if (param.index === HVM_PARAM_STORE_PFN && pfn < guest.p2mSize && pageTypeHasData(guest.types[pfn] as number)) chosen.add(pfn);
+    }
+  }
+  const prng = Prng.derive(seed, 0x7375_7370); // "susp"
+  const n = populated.length;
+  if (2 * k > n) {
+    // Selection sampling: each page with the probability of the picks still needed.
+    let need = k - chosen.size;
+    let left = n - chosen.size; // candidates not seen yet (the ring, already chosen, is none)
+    for (let i = 0; i < n && need > 0; i++) {
+      const pfn = populated[i] as number;
+      if (chosen.has(pfn)) continue;
+      if (prng.nextFloat() * left < need) {
+        chosen.add(pfn);
+        need--;
+      }
+      left--;
+    }
+  } else {
+    while (chosen.size < k) chosen.add(populated[Math.floor(prng.nextFloat() * n)] as number);
+  }
+  const out = Uint32Array.from(chosen);
+  out.sort();
   return out;
 }
 
@@ -223,12 +375,18 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   const custom = typeof options.policy === "function" ? options.policy : undefined;
   const parameters = custom === undefined ? resolvePolicyParameters(options.policy as PolicyParameters | undefined) : undefined;
   const policy = custom ?? simplePrecopyPolicy(options.policy as PolicyParameters | undefined, guest.p2mSize);
-  const sampler = dirtySampler(options.dirty ?? { kind: "idle" }, populated, seed);
+  const dirtyModel = options.dirty ?? { kind: "idle" };
+  const sampler = dirtySampler(dirtyModel, populated, seed);
+  const suspendDirtyPages = options.suspendDirtyPages ?? (dirtyModel.kind === "replay" ? 0 : DEFAULT_SUSPEND_DIRTY_PAGES);
+  if (!Number.isSafeInteger(suspendDirtyPages) || suspendDirtyPages < 0) {
+    throw new XenStreamError("USAGE", 0, `suspendDirtyPages must be an integer >= 0, got ${describeValue(options.suspendDirtyPages)}`);
+  }
 
+  const liveXtab = liveXtabOf(guest);
   const passes: PassReport[] = [];
   const passPfns: Array<Uint32Array | undefined> = [];
   const addPass = (phase: PassReport["phase"], pfns: Uint32Array | undefined, dirtyCount: number): number => {
-    const measured = measurePass(guest, pfns);
+    const measured = measurePass(guest, pfns, phase === "live" ? liveXtab : undefined);
     const seconds = measured.bytes / bandwidth;
     passes.push({ index: passes.length, phase, dirtyCount, ...measured, seconds });
     passPfns.push(pfns);
@@ -281,8 +439,10 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
   const state = stateBytes(guest);
   if (!aborted) {
     interval++;
-    const finalPfns = sampler.final(interval, lastSeconds);
-    addPass("stop-and-copy", finalPfns, finalPfns.length);
+    // suspend_and_send_dirty(): the final log-dirty bitmap ORed with deferred_pages.
+    const finalDirty = unionPfns(sampler.final(interval, lastSeconds), suspendDirtySet(guest, populated, suspendDirtyPages, seed));
+    const finalPfns = liveXtab === undefined ? finalDirty : unionPfns(finalDirty, guest.deferredPfns as Uint32Array);
+    addPass("stop-and-copy", finalPfns, finalDirty.length);
   }
   const memoryBytes = passes.reduce((sum, pass) => sum + pass.bytes, 0);
   const finalBytes = aborted ? 0 : (passes[passes.length - 1] as PassReport).bytes;
@@ -294,6 +454,7 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
     pageSize: guest.pageSize,
     p2mSize: guest.p2mSize,
     populatedPages: guest.populatedPages,
+    deferredPages: guest.deferredPfns?.length ?? 0,
     parameters: parameters ?? {},
     bandwidth,
     passes,
@@ -307,5 +468,5 @@ export function runLiveLoop(options: LoopOptions, populated: Uint32Array = popul
     downtimeSeconds,
     totalSeconds: streamBytes / bandwidth,
   };
-  return { report, passPfns };
+  return { report, passPfns, liveXtab };
 }

@@ -22,12 +22,16 @@ export const SPP_MAX_ITERATIONS = 5;
 export const SPP_TARGET_DIRTY_COUNT = 50;
 /**
  * DEF_MAX_ITERS of the pre-4.6 saver (Xen 4.5 tools/libxc/xc_domain_save.c):
- * "limit us to 30 times round loop". Not used by 4.17; for what-if tables.
+ * "limit us to 30 times round loop". Not used by 4.17; a value for
+ * `maxIterations` in what-if tables, which then run 4.17's loop with it
+ * (not 4.5's loop, whose stop rule differed; guides/live-loop.md).
  */
 export const LEGACY_DEF_MAX_ITERS = 29;
 /**
  * DEF_MAX_FACTOR of the pre-4.6 saver (Xen 4.5 xc_domain_save.c): "never
- * send more than 3x p2m_size". Not used by 4.17; for what-if tables.
+ * send more than 3x p2m_size". Not used by 4.17 (nor by 4.6-4.9, which
+ * took and ignored it; removed in 4.10 by commit f99b7b0637); a value for
+ * `maxFactor` in what-if tables, which then run 4.17's loop with it.
  */
 export const LEGACY_DEF_MAX_FACTOR = 3;
 /** Upper bound on simulated loop iterations, whatever the policy says. */
@@ -63,7 +67,9 @@ export interface PolicyParameters {
   targetDirtyCount?: number;
   /**
    * Also stop once more than `maxFactor` x p2m_size pages were sent: the
-   * pre-4.6 saver's rule (DEF_MAX_FACTOR 3), absent from 4.17. Off unless set.
+   * volume rule of Xen 4.5's saver (DEF_MAX_FACTOR 3), added to 4.17's
+   * policy and loop (4.17 has no such rule; this is not 4.5's loop). Off
+   * unless set.
    */
   maxFactor?: number;
 }

@@ -12,6 +12,7 @@
  * p2m frames     F = max_pfn / 512 + 1 pages, ascending, the guest's p2m list (mfns, ~0 past max_pfn)
  * page tables    kernel L4 (pinned), user L4 (pinned), L3s, L2s, L1s of a direct map of all N pfns
  * start_info, xenstore ring, console ring, one GDT frame per vCPU
+ * ballooned pfns (optional): B pfns without a page, p2m entry INVALID_MFN
  * ordinary pages below, seeded patterns stamped with their pfn
  * ```
  *
@@ -104,17 +105,24 @@ export interface PvGuestLayout {
   console: number;
   /** GDT frame of vCPU v: gdtBase + v. */
   gdtBase: number;
+  /**
+   * Ballooned-out pfns: gdtBase - ballooned .. gdtBase - 1, without a
+   * page (p2m entry INVALID_MFN, not mapped by the direct map).
+   */
+  ballooned: number;
 }
 
 /**
  * The layout of a synthetic PV guest of `pages` pfns (at least 256) and
- * `vcpus` vCPUs (at most 128).
+ * `vcpus` vCPUs (at most 128), `ballooned` of its ordinary pfns ballooned
+ * out (the caller keeps it at most {@link pvMaxBallooned}).
  *
  * @param pages - p2m size
  * @param vcpus - vCPU count
+ * @param ballooned - ballooned-out pfns
  * @returns the layout
  */
-export function pvGuestLayout(pages: number, vcpus: number): PvGuestLayout {
+export function pvGuestLayout(pages: number, vcpus: number, ballooned = 0): PvGuestLayout {
   const p2mFrames = p2mFrameCountFor(pages - 1, PV64_GUEST_WIDTH, PAGE_SIZE);
   const l1Count = Math.ceil(pages / ENTRIES);
   const l2Count = Math.ceil(l1Count / ENTRIES);
@@ -142,7 +150,25 @@ export function pvGuestLayout(pages: number, vcpus: number): PvGuestLayout {
     xenstore: startInfo - 1,
     console: startInfo - 2,
     gdtBase: startInfo - 2 - vcpus,
+    ballooned,
   };
+}
+
+/**
+ * Most pfns a guest of this layout can have ballooned out: the ordinary
+ * pages below the GDT frames except pfn 0 and the vCPUs' per-CPU and
+ * stack pages (pfns 1 .. vcpus + 1).
+ *
+ * @param layout - the layout (its `ballooned` not used)
+ * @returns the limit (0 or more)
+ */
+export function pvMaxBallooned(layout: PvGuestLayout): number {
+  return Math.max(0, layout.gdtBase - (layout.vcpus + 2));
+}
+
+/** Whether `pfn` is ballooned out. */
+function isBallooned(layout: PvGuestLayout, pfn: number): boolean {
+  return pfn < layout.gdtBase && pfn >= layout.gdtBase - layout.ballooned;
 }
 
 /**
@@ -160,6 +186,9 @@ export function pvPageTypes(layout: PvGuestLayout): Uint8Array {
   types.fill(PageType.L3TAB, layout.l3Base, layout.l3Base + layout.l3Count);
   types.fill(PageType.L2TAB, layout.l2Base, layout.l2Base + layout.l2Count);
   types.fill(PageType.L1TAB, layout.l1Base, layout.l1Base + layout.l1Count);
+  // A ballooned pfn has no mfn: XEN_DOMCTL_getpageframeinfo3 finds no page for it and says XTAB
+  // (xen/arch/x86/domctl.c:277-285).
+  types.fill(PageType.XTAB, layout.gdtBase - layout.ballooned, layout.gdtBase);
   return types;
 }
 
@@ -202,7 +231,8 @@ export function pvSpecialPage(layout: PvGuestLayout, pfn: number, out: Uint8Arra
     const first = (pfn - layout.p2mBase) * p2mEntriesPerFrame(PV64_GUEST_WIDTH, PAGE_SIZE);
     for (let i = 0; i < ENTRIES; i++) {
       const target = first + i;
-      if (target < layout.pages) setEntry(view, pos, i, MFN_BASE + target, 0);
+      // Past max_pfn and for a ballooned pfn (the balloon driver gave its frame back): INVALID_MFN.
+      if (target < layout.pages && !isBallooned(layout, target)) setEntry(view, pos, i, MFN_BASE + target, 0);
       else setEntry(view, pos, i, INVALID_MFN_WORD, INVALID_MFN_WORD);
     }
   } else if (pfn === layout.kernelL4) {
@@ -221,6 +251,9 @@ export function pvSpecialPage(layout: PvGuestLayout, pfn: number, out: Uint8Arra
     const first = (pfn - layout.l1Base) * ENTRIES;
     for (let i = 0; i < Math.min(ENTRIES, layout.pages - first); i++) {
       const target = first + i;
+      // A ballooned pfn is not mapped (the balloon driver clears its direct-map PTE before it
+      // gives the frame back): a present PTE of a frame the guest does not own would not normalise.
+      if (isBallooned(layout, target)) continue;
       // Page tables and GDT frames are mapped read-only: Xen refuses writable mappings of them.
       const readOnly = target >= layout.gdtBase && target < layout.p2mBase && (target < layout.console || target >= layout.kernelL4);
       const [low, high] = pteWords(target, readOnly ? LEAF_FLAGS_RO : LEAF_FLAGS);

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { MAX_BATCH_SIZE } from "../../src/constants.js";
 import { verifyStream } from "../../src/verify/index.js";
-import { SPP_MAX_ITERATIONS, guestFromSaveFile, simulateMigration, syntheticGuest, type CaptureProfile } from "../../src/simulate/index.js";
+import { SPP_MAX_ITERATIONS, guestFromSaveFile, runLiveLoop, simulateMigration, syntheticGuest, type CaptureProfile } from "../../src/simulate/index.js";
 import { collect, profileOf } from "./helpers.js";
 
 const LIVE = process.env.XEN_LIVE_CAPTURES ?? "/work/shared/real-xen/live";
@@ -73,9 +73,23 @@ function shape(profile: CaptureProfile) {
 }
 
 const CASES = [
-  { name: "xen-4.17-pvh-migrate.zeroed.capture", guest: "pvh" as const, passes: 6, stop: "max-iterations" },
-  { name: "xen-4.17-hvm-migrate.zeroed.capture", guest: "hvm" as const, passes: 5, stop: "target-dirty-count" },
+  { name: "xen-4.17-pvh-migrate.zeroed.capture", guest: "pvh" as const, passes: 6, stop: "max-iterations", finalPages: 493 },
+  { name: "xen-4.17-hvm-migrate.zeroed.capture", guest: "hvm" as const, passes: 5, stop: "target-dirty-count", finalPages: 477 },
 ];
+
+describe.runIf(available)("the default suspendDirtyPages comes from the captures", () => {
+  test("485 = the mean of their stop-and-copy passes (493 PVH, 477 HVM), which hold the xenstore ring", () => {
+    const finals = CASES.map((c) => {
+      const passes = profileOf(capture(c.name)).passes;
+      const last = passes[passes.length - 1];
+      expect(last?.dataPages).toBe(c.finalPages);
+      expect(last?.dirtyPfns?.includes(0xf_effc)).toBe(true); // HVM_PARAM_STORE_PFN
+      return c.finalPages;
+    });
+    const idle = runLiveLoop({ guest: syntheticGuest({ memoryMiB: 8, guest: "pvh" }) }).report;
+    expect(idle.passes[idle.passes.length - 1]?.pages).toBe((finals[0] as number + (finals[1] as number)) / 2);
+  }, 60_000);
+});
 
 describe.runIf(available)("real live migrations", () => {
   for (const c of CASES) {

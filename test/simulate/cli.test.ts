@@ -12,6 +12,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import type { CliIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { parseRate } from "../../src/cli/simulate.js";
+import { decodeSaveFile } from "../../src/index.js";
 import { verifyStream } from "../../src/verify/index.js";
 import { guestFromSaveFile, runLiveLoop, simulateMigration, syntheticGuest, whatIf, whatIfGrid } from "../../src/simulate/index.js";
 import { collect, sameBytes } from "./helpers.js";
@@ -114,6 +115,21 @@ describe("xen-stream simulate", () => {
     expect((JSON.parse(text(table.stdout)) as { guest: unknown }).guest).toEqual({ domainType: "X86_PV", p2mSize: 512, populatedPages: 512, pageSize: 4096 });
   });
 
+  test("--ballooned-pages / --deferred-page-tables: the PV guest of the API; usage errors otherwise", async () => {
+    const args = ["--memory", "2", "--guest", "pv", "--ballooned-pages", "10", "--deferred-page-tables", "2", "--dirty", "uniform:1e4"];
+    const guest = syntheticGuest({ memoryMiB: 2, guest: "pv", balloonedPages: 10, deferredPageTables: 2, seed: 1 });
+    const expected = runLiveLoop({ guest, dirty: { kind: "uniform", pagesPerSecond: 1e4 }, bandwidth: 125e6, policy: {}, seed: 1 }).report;
+    expect(expected.deferredPages).toBe(12);
+    const json = await run([...args, "--json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(text(json.stdout))).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect(text((await run(args)).stdout)).toContain("p2m 512 pfns, 502 pages with data, page size 4096, 12 pfns deferred to the stop-and-copy pass");
+    const hvm = await run(["--memory", "2", "--ballooned-pages", "1"]);
+    expect([hvm.code, hvm.stderr.includes("balloonedPages is for PV guests only")]).toEqual([2, true]);
+    const source = await run(["--source", SKELETON, "--deferred-page-tables", "1"]);
+    expect([source.code, source.stderr.includes("shape a synthetic guest: drop --source")]).toEqual([2, true]);
+  });
+
   test("--what-if: the table, and --json rows equal to whatIf()'s", async () => {
     const args = ["--memory", "4", "--dirty", "hot:200:1e6:50", "-w", "max-iterations=1,3,8", "-w", "bandwidth=1Gbit,10Gbit"];
     const guest = syntheticGuest({ memoryMiB: 4, guest: "hvm", seed: 1 });
@@ -145,6 +161,22 @@ describe("xen-stream simulate", () => {
     expect(piped.code).toBe(0);
     expect(sameBytes(piped.stdout, expected)).toBe(true);
     expect(piped.stderr).toContain("live phase ended");
+  });
+
+  test("a source in a xenopsd container: -o writes the API's stream in the same container; a legacy one exits 1", async () => {
+    const source = join(ROOT, "spec-vectors/xenopsd/valid/uefi-vtpm.bin");
+    const out = join(dir, "xenopsd.img");
+    const args = ["--source", source, "--dirty", "hot:1:1e9", "--target-dirty-count", "0", "-o", out];
+    expect((await run(args)).code).toBe(0);
+    const written = new Uint8Array(readFileSync(out));
+    const bytes = new Uint8Array(readFileSync(source));
+    const expected = await collect(simulateMigration({ guest: guestFromSaveFile(bytes), dirty: { kind: "hot", hotPages: 1, hotPagesPerSecond: 1e9 }, policy: { targetDirtyCount: 0 } }).chunks());
+    expect(sameBytes(written, expected)).toBe(true);
+    expect(decodeSaveFile(written).container).toEqual(decodeSaveFile(bytes).container);
+    const legacy = await run(["--source", join(ROOT, "spec-vectors/xenopsd/valid/libxc-legacy-pv.bin")]);
+    expect(legacy.code).toBe(1);
+    expect(legacy.stderr).toContain("invalid source: UNSUPPORTED");
+    expect(legacy.stderr).toContain("a xenopsd Libxc_legacy chunk");
   });
 
   test("a real process whose reader closes the pipe stops quietly", () => {

@@ -36,6 +36,8 @@ const CASES: Array<[string, () => SimulationOptions]> = [
   ["synthetic hvm, idle, maxIterations 0", () => ({ guest: syntheticGuest({ memoryMiB: 2, guest: "hvm" }), policy: { maxIterations: 0 } })],
   ["synthetic pv, uniform", () => ({ guest: syntheticGuest({ memoryMiB: 8, guest: "pv" }), dirty: { kind: "uniform", pagesPerSecond: 5e4 } })],
   ["synthetic pv, 5 vCPUs, hot set", () => ({ guest: syntheticGuest({ memoryMiB: 3, guest: "pv", vcpus: 5, seed: 2 }), dirty: { kind: "hot", hotPages: 200, hotPagesPerSecond: 1e6, coldPagesPerSecond: 500 } })],
+  ["synthetic pv, ballooned and deferred page tables, uniform", () => ({ guest: syntheticGuest({ memoryMiB: 4, guest: "pv", balloonedPages: 100, deferredPageTables: 3 }), dirty: { kind: "uniform", pagesPerSecond: 5e4 } })],
+  ["synthetic pv, deferred page tables, idle", () => ({ guest: syntheticGuest({ memoryMiB: 2, guest: "pv", deferredPageTables: 2 }) })],
   ["generated pv stream", () => ({ guest: guestFromSaveFile(cat(...generatePvStream({ size: 2 << 20, format: "xl" }))), dirty: { kind: "uniform", pagesPerSecond: 1e6 } })],
   ["pv save file", () => ({ guest: skeleton("xen-4.17-pv-save.skel.xl"), dirty: { kind: "hot", hotPages: 2, hotPagesPerSecond: 1e9 } })],
   ["hvm save file", () => ({ guest: skeleton("xen-4.17-hvm-save.skel.xl"), dirty: { kind: "uniform", pagesPerSecond: 1e9 } })],
