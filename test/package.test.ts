@@ -1,6 +1,7 @@
 // The built package, imported by its public name the way users meet it:
 // ESM import and CommonJS require through the exports map, each subpath.
-// Needs `npm run build` first (CI builds before testing).
+// Needs the build: `npm test` makes it first when dist/ is missing (pretest),
+// CI builds before testing; `npx vitest run` alone does not.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import { describe, expect, test } from "vitest";
 const root = new URL("..", import.meta.url).pathname;
 const built = existsSync(`${root}dist/index.js`) && existsSync(`${root}dist/cjs/index.cjs`);
 if (!built && process.env.CI === "true") throw new Error("dist/ missing: CI must run `npm run build` before the tests");
-if (!built) console.log("package.test.ts skipped: run `npm run build` first to test the built package");
+if (!built) console.warn("package.test.ts SKIPPED: dist/ is missing: `npm test` builds it first, or run `npm run build`");
 
 function node(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8" });
