@@ -136,16 +136,7 @@ export { MIGRATE_PERMISSION_TO_GO } from "./xl/migration.js";
 export { CONTAINER_TARGETS } from "./savefile-convert.js";
 
 // Xen 4.17's live-loop policy (tools/libs/guest/xg_sr_save.c, xenguest.h) and Xen <= 4.5's.
-export {
-  XGS_POLICY_ABORT,
-  XGS_POLICY_CONTINUE_PRECOPY,
-  XGS_POLICY_STOP_AND_COPY,
-  SPP_MAX_ITERATIONS,
-  SPP_TARGET_DIRTY_COUNT,
-  LEGACY_DEF_MAX_ITERS,
-  LEGACY_DEF_MAX_FACTOR,
-  MAX_SIMULATED_ITERATIONS,
-} from "./simulate/index.js";
+export * from "./simulate/constants.js";
 
 // The JSON document's kind and version (schema/stream-document.schema.json).
 export { STREAM_DOCUMENT_KIND, STREAM_DOCUMENT_VERSION } from "./inspect/document.js";

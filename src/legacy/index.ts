@@ -9,19 +9,7 @@ export { LegacyConverter, convertLegacy, convertLegacyStream } from "./convert.j
 export type { LegacyStreamOptions } from "./convert.js";
 export { detectLegacyLayout, LEGACY_DETECT_WINDOW } from "./detect.js";
 export type { DetectLegacyOptions } from "./detect.js";
-export {
-  LegacyChunkId,
-  legacyChunkName,
-  LEGACY_HVM_PARAM_CHUNKS,
-  LEGACY_MAX_BATCH,
-  LEGACY_MAX_VCPU_ID,
-  LEGACY_P2M_SIZE_MAX,
-  LEGACY_XTAB_ENTRY,
-  ExtendedInfoBlock,
-  QemuSignature,
-  VCPU_CONTEXT_SIZE_32,
-  VCPU_CONTEXT_SIZE_64,
-} from "./constants.js";
+// The public constants of legacy/constants.ts are listed once, in src/constants.ts.
 export type { LegacyChunkName } from "./constants.js";
 export type {
   LegacyWidth,

@@ -14,7 +14,7 @@
  */
 import { describeValue, XenStreamError } from "../errors.js";
 import type { CaptureProfile } from "./capture.js";
-import { SPP_MAX_ITERATIONS } from "./policy.js";
+import { SPP_MAX_ITERATIONS } from "./constants.js";
 import { Prng } from "./prng.js";
 
 /** Pages written at random, each write to a uniformly chosen page. */

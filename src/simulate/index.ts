@@ -4,18 +4,8 @@
  *
  * @module
  */
-export {
-  XGS_POLICY_ABORT,
-  XGS_POLICY_CONTINUE_PRECOPY,
-  XGS_POLICY_STOP_AND_COPY,
-  SPP_MAX_ITERATIONS,
-  SPP_TARGET_DIRTY_COUNT,
-  LEGACY_DEF_MAX_ITERS,
-  LEGACY_DEF_MAX_FACTOR,
-  MAX_SIMULATED_ITERATIONS,
-  simplePrecopyPolicy,
-  resolvePolicyParameters,
-} from "./policy.js";
+export * from "./constants.js";
+export { simplePrecopyPolicy, resolvePolicyParameters } from "./policy.js";
 export type { PolicyDecision, PrecopyStats, PrecopyPolicy, PolicyParameters, ResolvedPolicyParameters } from "./policy.js";
 export { guestFromSaveFile, syntheticGuest } from "./guest.js";
 export type { GuestImage, StreamTemplate, SaveFileGuestOptions, SyntheticGuestOptions, SyntheticGuestType } from "./guest.js";

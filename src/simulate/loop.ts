@@ -48,10 +48,8 @@ import { encodeXlHeader } from "../xl/header.js";
 import { dirtySampler, type DirtyModel } from "./dirty.js";
 import { Prng } from "./prng.js";
 import { BATCH_SIZE, guestDomainType, type GuestImage } from "./guest.js";
+import { MAX_SIMULATED_ITERATIONS, XGS_POLICY_ABORT, XGS_POLICY_CONTINUE_PRECOPY } from "./constants.js";
 import {
-  MAX_SIMULATED_ITERATIONS,
-  XGS_POLICY_ABORT,
-  XGS_POLICY_CONTINUE_PRECOPY,
   resolvePolicyParameters,
   simplePrecopyPolicy,
   type PolicyParameters,

@@ -681,15 +681,9 @@ export interface FeatureWordJson {
 }
 
 /** A CPUID leaf in JSON. */
-export interface CpuidLeafJson {
+export interface CpuidLeafJson extends CpuidLeaf {
   entry: number;
   pos: number;
-  leaf: number;
-  subleaf: number;
-  a: number;
-  b: number;
-  c: number;
-  d: number;
   group: CpuidLeafGroup;
   member?: string;
   title?: string;
@@ -712,20 +706,11 @@ export interface MsrJson {
   featureWords: FeatureWordJson[];
 }
 
-/** {@link CpuPolicy} as plain JSON data. */
-export interface CpuPolicyJson {
-  vendor: CpuVendor;
-  rawFms: number;
-  family: number;
-  model: number;
-  stepping: number;
-  maxLeaf: number;
-  extdMaxLeaf: number;
-  brand: string;
-  featureset: number[];
-  features: string[];
-  unknownFeatureBits: number[];
+/** {@link CpuPolicy} as plain JSON data: the same fields, with the leaves and MSRs in their JSON forms. */
+export interface CpuPolicyJson extends Omit<CpuPolicy, "leaves" | "msrs"> {
+  /** Every CPUID entry, in record order. */
   leaves: CpuidLeafJson[];
+  /** Every MSR entry, in record order (empty when no MSR policy was given). */
   msrs: MsrJson[];
 }
 

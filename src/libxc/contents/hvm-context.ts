@@ -16,37 +16,5 @@ export type { HvmContextCheckOptions, HvmContextFinding, HvmContextFindingCode }
 export { HVM_SAVE_TYPES, HVM_SAVE_CODE, HVM_SAVE_CODE_MAX, hvmSaveType } from "./hvm/table.js";
 export type { DecodedBody, HvmSaveType, HvmSaveSize, XenRelease } from "./hvm/table.js";
 
-export type {
-  HvmContext,
-  HvmSaveEntry,
-  HvmSaveEntryOf,
-  HvmUnknownEntry,
-  HvmSaveFields,
-  HvmSaveTypeName,
-  HvmSaveHeader,
-  HvmHwCpu,
-  HvmHwVpic,
-  HvmHwVioapic,
-  VioapicRedirEntry,
-  VioapicRedirEntryFields,
-  HvmHwLapic,
-  HvmHwLapicRegs,
-  HvmHwPciIrqs,
-  HvmHwIsaIrqs,
-  HvmHwPciLink,
-  HvmHwPit,
-  HvmHwPitChannel,
-  HvmHwRtc,
-  HvmHwHpet,
-  HvmHwHpetTimer,
-  HvmHwPmtimer,
-  HvmHwMtrr,
-  HvmViridianDomainContext,
-  HvmHwCpuXsave,
-  HvmHwCpuXsaveHdr,
-  HvmViridianVcpuContext,
-  HvmVmceVcpu,
-  HvmTscAdjust,
-  HvmMsr,
-  HvmOneMsr,
-} from "./hvm/types.js";
+// Every structure type of save.h, as hvm/types.ts declares them.
+export type * from "./hvm/types.js";
