@@ -57,9 +57,33 @@ export function openRegularInput(file: string | undefined, io: CliIO | undefined
   }
 }
 
-/** Writes all of `bytes` at `position` (null: the file's current position) with blocking writes. */
+/**
+ * The most bytes one write(2) takes. The kernel sizes the page-cache folios
+ * a buffered write allocates by the length of the write: one 4 MiB write
+ * asks for 2 MiB folios, which come from the free blocks that the balloon
+ * driver of a virtual machine reports to its host as free (Linux
+ * mm/page_reporting.c reports blocks of pageblock order and up), so that
+ * every page of them faults in the host when it is first written. Measured
+ * on a 2-core Firecracker guest: the same 1 GiB written in 4 MiB writes took
+ * 0.4 to 2.9 s of CPU from one run to the next, in 64 KiB writes 0.44 to
+ * 0.5 s. 64 KiB is what `cp` writes too (copy_file_range moves a pipe's 16
+ * pages at a time), and costs 16 syscalls per 1 MiB: noise beside the copy.
+ */
+const WRITE_PIECE = 64 * 1024;
+
+/**
+ * Writes all of `bytes` at `position` (null: the file's current position)
+ * with blocking writes of at most {@link WRITE_PIECE} bytes, each ending on
+ * a multiple of it in the file when the position is known (so that the
+ * folios line up with the file's own 64 KiB boundaries).
+ */
 export function writeFully(fd: number, bytes: Uint8Array, position: number | null): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
+  let done = 0;
+  while (done < bytes.length) {
+    const at = position === null ? null : position + done;
+    const limit = at === null ? WRITE_PIECE : WRITE_PIECE - (at % WRITE_PIECE);
+    done += writeSync(fd, bytes, done, Math.min(limit, bytes.length - done), at);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { PageWriter, pipelineFile } from "../../src/cli/pipeline.js";
+import { PageWriter, pipelineFile, writeFully } from "../../src/cli/pipeline.js";
 import { copyEventBytes } from "../../src/io/copy.js";
 import { MemoryImageBuilder } from "../../src/memory/image.js";
 import { SaveFileDecoder, decodeSaveFile, encodeSaveFile, type SaveFile, type SaveFileEvent } from "../../src/savefile.js";
@@ -220,5 +220,29 @@ describe("PageWriter", () => {
     expect(writer.pending).toBe(false);
     closeSync(fd);
     expect([...readFileSync(path)]).toEqual([1, 3, 4, 0, 0, 9, 7]);
+  });
+});
+
+describe("writeFully", () => {
+  test("writes in pieces that end on 64 KiB boundaries, byte-identical, at a position and appended", () => {
+    const dir = mkdtempSync(join(tmpdir(), "xen-write-fully-"));
+    try {
+      const path = join(dir, "out");
+      const bytes = new Uint8Array(200_000).map((_, i) => (i * 7 + 3) & 0xff);
+      const fd = openSync(path, "w");
+      writeFully(fd, bytes, 1000); // crosses 64 KiB boundaries from an unaligned start
+      closeSync(fd);
+      const written = new Uint8Array(readFileSync(path));
+      expect(written.length).toBe(1000 + bytes.length);
+      expect(written.subarray(0, 1000)).toEqual(new Uint8Array(1000));
+      expect(written.subarray(1000)).toEqual(bytes);
+      const appended = openSync(path, "a");
+      writeFully(appended, bytes.subarray(0, 70_000), null);
+      closeSync(appended);
+      const after = new Uint8Array(readFileSync(path));
+      expect(after.subarray(1000 + bytes.length)).toEqual(bytes.subarray(0, 70_000));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
