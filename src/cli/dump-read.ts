@@ -78,11 +78,17 @@ export class DumpFileReader {
   /**
    * The next unit of `wanted` bytes (fewer at the end of the file, none
    * after it). `inLibxc`: the decoder's next record header is a libxc one.
+   * `held`: bytes of earlier units the decoder still holds (its
+   * `bytesHeld`, e.g. while it tells a legacy layout from the first bytes):
+   * those stay as they were, as the units are views of buffers this reader
+   * would otherwise reuse.
    */
-  next(wanted: number, inLibxc: boolean): Uint8Array {
+  next(wanted: number, inLibxc: boolean, held = 0): Uint8Array {
     const header = this.lastHeader;
     this.lastHeader = undefined;
+    if (held > 0) this.keepHandedOut();
     if (
+      held === 0 &&
       this.skipPages &&
       header !== undefined &&
       header.type === PAGE_DATA &&
@@ -98,6 +104,21 @@ export class DumpFileReader {
     }
     this.offset += unit.length;
     return unit;
+  }
+
+  /**
+   * Leaves the buffers of the units handed out so far to their holder:
+   * the window's unread bytes move to a fresh window, and the next skipped
+   * PAGE_DATA body gets a fresh buffer.
+   */
+  private keepHandedOut(): void {
+    const fresh = Buffer.allocUnsafe(Math.max(WINDOW, this.end - this.start));
+    this.window.copy(fresh, 0, this.start, this.end);
+    this.window = fresh;
+    this.end -= this.start;
+    this.start = 0;
+    this.body = Buffer.alloc(0);
+    this.dirty = 0;
   }
 
   /** `wanted` bytes through the read-ahead window. */

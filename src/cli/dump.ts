@@ -201,7 +201,7 @@ async function dumpInput(
     // A regular file: positioned reads, page contents skipped unless shown.
     const reader = new DumpFileReader(source, !pages);
     for (;;) {
-      const chunk = reader.next(consumer.bytesWanted, inLibxc);
+      const chunk = reader.next(consumer.bytesWanted, inLibxc, consumer.bytesHeld);
       if (chunk.length === 0) break;
       if (!(await step(chunk))) return { bytes, trailer: undefined };
     }
