@@ -109,23 +109,32 @@ function sorted(values: number[]): Uint32Array {
   return out;
 }
 
-function union(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out: number[] = [];
+/**
+ * The union of two ascending pfn lists, ascending (bitmap_or of two dirty
+ * bitmaps, e.g. the final one and deferred_pages); one of them itself when
+ * the other is empty.
+ * @internal
+ */
+export function unionPfns(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Uint32Array(a.length + b.length);
   let i = 0;
   let j = 0;
+  let n = 0;
   while (i < a.length || j < b.length) {
     const x = i < a.length ? (a[i] as number) : Infinity;
     const y = j < b.length ? (b[j] as number) : Infinity;
     if (x <= y) {
-      out.push(x);
+      out[n++] = x;
       i++;
       if (x === y) j++;
     } else {
-      out.push(y);
+      out[n++] = y;
       j++;
     }
   }
-  return Uint32Array.from(out);
+  return out.subarray(0, n);
 }
 
 /**
@@ -199,7 +208,7 @@ export function dirtySampler(model: DirtyModel, populated: Uint32Array, seed: nu
       };
       return {
         dirty,
-        final: (interval) => (interval <= m ? union(dirty(interval), last) : last),
+        final: (interval) => (interval <= m ? unionPfns(dirty(interval), last) : last),
       };
     }
     default: {

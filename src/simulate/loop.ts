@@ -45,7 +45,7 @@ import { isBigEndianLibxl } from "../libxl/header.js";
 import { encodeLibxlRecord } from "../libxl/stream.js";
 import { containerParts } from "../savefile.js";
 import { encodeXlHeader } from "../xl/header.js";
-import { dirtySampler, type DirtyModel } from "./dirty.js";
+import { dirtySampler, unionPfns, type DirtyModel } from "./dirty.js";
 import { Prng } from "./prng.js";
 import { BATCH_SIZE, guestDomainType, type GuestImage } from "./guest.js";
 import { MAX_SIMULATED_ITERATIONS, XGS_POLICY_ABORT, XGS_POLICY_CONTINUE_PRECOPY } from "./constants.js";
@@ -256,29 +256,6 @@ function liveXtabOf(guest: GuestImage): Uint8Array | undefined {
     previous = pfn;
   }
   return flags;
-}
-
-/** The union of two ascending pfn lists, ascending (bitmap_or of the final bitmap and deferred_pages). */
-function unionPfns(a: Uint32Array, b: Uint32Array): Uint32Array {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out = new Uint32Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let n = 0;
-  while (i < a.length || j < b.length) {
-    const x = i < a.length ? (a[i] as number) : Infinity;
-    const y = j < b.length ? (b[j] as number) : Infinity;
-    if (x <= y) {
-      out[n++] = x;
-      i++;
-      if (x === y) j++;
-    } else {
-      out[n++] = y;
-      j++;
-    }
-  }
-  return out.subarray(0, n);
 }
 
 /** Bytes before the first PAGE_DATA and after the last one. */
