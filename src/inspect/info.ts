@@ -16,6 +16,7 @@ import type { XenopsdChunkEvent, XlHeaderEvent } from "../savefile.js";
 import { textOf } from "../savefile-config.js";
 import { parseSexp, type Sexp } from "../sexp.js";
 import type { XenopsRecord } from "../xenopsd/record.js";
+import { pfnEntries } from "../verify/entries.js";
 
 /** The config items `info` shows, when the config has them. */
 export interface DomainConfigItems {
@@ -181,10 +182,11 @@ export class InfoCollector {
     if (event.layer !== "libxc" || event.kind !== "record") return;
     const { record } = event as LibxcRecordEvent;
     if (record.type === "PAGE_DATA") {
-      const { entries } = record;
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i] as { pfn: number; type: number };
-        if (pageTypeHasData(entry.type)) this.pages.set(entry.pfn, 0);
+      // Read in place: the verifier's records are shallow, and their
+      // `entries` would build an object per pfn.
+      const entries = pfnEntries(record);
+      for (let i = 0; i < entries.count; i++) {
+        if (pageTypeHasData(entries.type(i))) this.pages.set(entries.pfn(i), 0);
       }
     } else if (record.type === "X86_CPUID_POLICY") this.cpuid = record.entries.map((leaf) => ({ ...leaf }));
     else if (record.type === "X86_MSR_POLICY") this.msrs = record.entries.map((entry) => ({ ...entry }));
