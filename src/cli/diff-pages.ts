@@ -104,7 +104,7 @@ export function digestPositions(fd: number, progress?: Progress): PositionedDige
   const reader = new DumpFileReader(fd, true);
   try {
     while (decoder.bytesWanted > 0) {
-      const chunk = reader.next(decoder.bytesWanted, inLibxc);
+      const chunk = reader.next(decoder.bytesWanted, inLibxc, decoder.bytesHeld);
       if (chunk.length === 0) break;
       decoder.pushEach(chunk, visit);
       progress?.update(reader.offset);
