@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { browserPageScript, runBrowserPage } from "./browser-page.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({ options: { runtimes: { type: "string", default: "node18,node20,node22,node,deno,bun" } } });
@@ -227,41 +228,16 @@ export { decodeSaveFile, verifyStream, IHDR_SIZE, decodeSaveFileAsync, toReadabl
   else {
     writeFileSync(
       join(app, "page.mjs"),
-      `import { decodeSaveFile, encodeSaveFile, verifyStream } from "xen-migration-stream";
-import { IHDR_SIZE } from "xen-migration-stream/constants";
-import { decodeSaveFileAsync, toReadableStream } from "xen-migration-stream/io";
-
-const text = atob(document.getElementById("vector").textContent.trim());
-const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
-const file = decodeSaveFile(bytes);
-const again = encodeSaveFile(file);
-const result = {
-  format: file.format,
-  same: again.length === bytes.length && again.every((b, i) => b === bytes[i]),
-  ok: verifyStream(bytes).ok,
-  ihdr: IHDR_SIZE,
-  hasProcess: typeof process !== "undefined",
-};
-(async () => {
-  let records = 0;
-  for await (const event of decodeSaveFileAsync(toReadableStream([bytes.subarray(0, 5000), bytes.subarray(5000)]))) if (event.kind === "record") records++;
-  result.streamed = records;
-})()
-  .catch((error) => { result.error = String(error); })
-  .finally(() => { document.getElementById("result").textContent = JSON.stringify(result); });
-`,
+      browserPageScript({ core: "xen-migration-stream", constants: "xen-migration-stream/constants", io: "xen-migration-stream/io" }),
     );
     const bundled = run(esbuild, ["page.mjs", "--bundle", "--platform=browser", "--format=iife", "--outfile=page.bundle.js", "--log-level=error"], { cwd: app });
     if (bundled.status !== 0) fail("headless chromium page: bundle", bundled.stdout + bundled.stderr);
     else {
-      const script = readFileSync(join(app, "page.bundle.js"), "utf8").replaceAll("</script", "<\\/script");
-      const vector = readFileSync(sample).toString("base64");
-      writeFileSync(join(app, "page.html"), `<!doctype html><html><body><pre id="vector">${vector}</pre><pre id="result">pending</pre><script>${script}</script></body></html>`);
-      const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", `--user-data-dir=${join(work, "chromium-profile")}`, "--virtual-time-budget=10000", "--dump-dom"];
-      const page = run(chromium, [...flags, `file://${join(app, "page.html")}`], { timeout: 100_000 });
-      const found = /<pre id="result">([^<]*)<\/pre>/.exec(page.stdout)?.[1];
+      const pageDir = join(work, "chromium-page");
+      mkdirSync(pageDir, { recursive: true });
+      const page = runBrowserPage(chromium, pageDir, readFileSync(sample), readFileSync(join(app, "page.bundle.js"), "utf8"));
       const expected = JSON.stringify({ format: "libxl", same: true, ok: true, ihdr: 24, hasProcess: false, streamed: 11 });
-      if (found !== expected) fail(`headless ${chromium}: the installed package in a page`, `expected: ${expected}\nactual:   ${found}\n(exit ${page.status}) ${page.stderr.slice(-2000)}`);
+      if (page.result !== expected) fail(`headless ${chromium}: the installed package in a page`, `expected: ${expected}\nactual:   ${page.result}\n(exit ${page.status}) ${page.stderr.slice(-2000)}`);
       else ok(`headless ${chromium}: the installed package decodes, re-encodes, verifies and stream-decodes a save file in a page`);
     }
   }

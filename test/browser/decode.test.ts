@@ -9,11 +9,12 @@
 // Needs chromium (`apt-get install chromium`; .ci/run installs it); without
 // it the test is skipped, loudly.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { describe, expect, test } from "vitest";
+import { browserPageScript, runBrowserPage } from "../../scripts/browser-page.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
 const candidates = ["chromium", "chromium-browser", "google-chrome"];
@@ -31,29 +32,7 @@ if (browser === undefined) {
   );
 }
 
-const pageScript = `
-import { decodeSaveFile, encodeSaveFile, verifyStream } from "${root}src/index.ts";
-import { decodeSaveFileAsync, toReadableStream } from "${root}src/io/index.ts";
-
-const text = atob(document.getElementById("vector").textContent.trim());
-const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
-const file = decodeSaveFile(bytes);
-const again = encodeSaveFile(file);
-const result = {
-  format: file.format,
-  same: again.length === bytes.length && again.every((b, i) => b === bytes[i]),
-  ok: verifyStream(bytes).ok,
-  hasProcess: typeof process !== "undefined",
-};
-(async () => {
-  let records = 0;
-  const stream = toReadableStream([bytes.subarray(0, 5000), bytes.subarray(5000)]);
-  for await (const event of decodeSaveFileAsync(stream)) if (event.kind === "record") records++;
-  result.streamed = records;
-})()
-  .catch((error) => { result.error = String(error); })
-  .finally(() => { document.getElementById("result").textContent = JSON.stringify(result); });
-`;
+const pageScript = browserPageScript({ core: `${root}src/index.ts`, io: `${root}src/io/index.ts` });
 
 describe.skipIf(browser === undefined)("in a browser page", () => {
   test("decodes, re-encodes, verifies and stream-decodes a captured save file", { timeout: 120_000 }, async () => {
@@ -67,18 +46,10 @@ describe.skipIf(browser === undefined)("in a browser page", () => {
         write: false,
         logLevel: "silent",
       });
-      const vector = readFileSync(join(root, "spec-vectors/captured/xen-4.17-hvm-save.skel.xl")).toString("base64");
-      const script = bundle.outputFiles[0]?.text ?? "";
-      const page = `<!doctype html><html><body><pre id="vector">${vector}</pre><pre id="result">pending</pre><script>${script.replaceAll("</script", "<\\/script")}</script></body></html>`;
-      writeFileSync(join(dir, "page.html"), page);
-      const run = spawnSync(
-        browser as string,
-        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", `--user-data-dir=${join(dir, "profile")}`, "--virtual-time-budget=10000", "--dump-dom", `file://${join(dir, "page.html")}`],
-        { encoding: "utf8", timeout: 100_000 },
-      );
-      const match = /<pre id="result">([^<]*)<\/pre>/.exec(run.stdout ?? "");
-      expect(match, `chromium printed no result (status ${run.status}): ${run.stderr}`).not.toBeNull();
-      expect(JSON.parse((match as RegExpExecArray)[1] as string)).toEqual({ format: "libxl", same: true, ok: true, hasProcess: false, streamed: 11 });
+      const vector = readFileSync(join(root, "spec-vectors/captured/xen-4.17-hvm-save.skel.xl"));
+      const page = runBrowserPage(browser as string, dir, vector, bundle.outputFiles[0]?.text ?? "");
+      expect(page.result, `chromium printed no result (status ${page.status}): ${page.stderr}`).not.toBeUndefined();
+      expect(JSON.parse(page.result as string)).toEqual({ format: "libxl", same: true, ok: true, hasProcess: false, streamed: 11 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
