@@ -575,12 +575,11 @@ export function syntheticGuest(options: SyntheticGuestOptions): GuestImage {
   let state: { head: LibxcRecord[]; tail: LibxcRecord[] };
   if (guest === "pv") {
     // A PV guest's p2m is dense: p2m_size = max_pfn + 1, every pfn backed (xg_sr_save_x86_pv.c map_p2m_leaves()).
-    pv = pvGuestLayout(ramPages, vcpus);
+    pv = pvGuestLayout(ramPages, vcpus, ballooned);
     const maxBallooned = pvMaxBallooned(pv);
     if (ballooned > maxBallooned) throw new XenStreamError("USAGE", 0, `balloonedPages must be 0..${maxBallooned} for this guest, got ${ballooned}`);
     const tables = pv.p2mBase - pv.kernelL4;
     if (deferredTables > tables) throw new XenStreamError("USAGE", 0, `deferredPageTables must be 0..${tables} (the guest's page-table pages), got ${deferredTables}`);
-    pv = pvGuestLayout(ramPages, vcpus, ballooned);
     p2mSize = ramPages;
     types = pvPageTypes(pv);
     populatedPages = ramPages - ballooned;

@@ -40,7 +40,7 @@
  */
 import { describeValue, XenStreamError } from "../errors.js";
 import { LibxcEncoder } from "../libxc/stream.js";
-import { pageTypeHasData } from "../libxc/constants.js";
+import { PageType, pageTypeHasData } from "../libxc/constants.js";
 import { isBigEndianLibxl } from "../libxl/header.js";
 import { encodeLibxlRecord } from "../libxl/stream.js";
 import { containerParts } from "../savefile.js";
@@ -209,11 +209,12 @@ function pageDataBytes(pfns: number, pages: number, pageSize: number): number {
 }
 
 /**
- * Whether the entry of `pfn` carries data in a pass: its type has data,
- * and in a live pass it is not deferred (`liveXtab`).
+ * The type of `pfn`'s entry in a pass: its own, or XTAB in a live pass
+ * that defers it (`liveXtab`, as write_batch() writes a deferred pfn).
+ * @internal
  */
-function sendsData(guest: GuestImage, pfn: number, liveXtab: Uint8Array | undefined): boolean {
-  return pageTypeHasData(guest.types[pfn] as number) && (liveXtab === undefined || liveXtab[pfn] !== 1);
+export function passEntryType(guest: GuestImage, pfn: number, liveXtab: Uint8Array | undefined): number {
+  return liveXtab !== undefined && liveXtab[pfn] === 1 ? PageType.XTAB : (guest.types[pfn] as number);
 }
 
 /**
@@ -234,7 +235,7 @@ function measurePass(guest: GuestImage, pfns: Uint32Array | undefined, liveXtab:
   for (let start = 0; start < count; start += BATCH_SIZE) {
     const end = Math.min(count, start + BATCH_SIZE);
     let withData = 0;
-    for (let i = start; i < end; i++) if (sendsData(guest, pfns === undefined ? i : (pfns[i] as number), liveXtab)) withData++;
+    for (let i = start; i < end; i++) if (pageTypeHasData(passEntryType(guest, pfns === undefined ? i : (pfns[i] as number), liveXtab))) withData++;
     pages += withData;
     bytes += pageDataBytes(end - start, withData, pageSize);
     batches++;

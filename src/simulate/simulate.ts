@@ -22,13 +22,13 @@
  * @module
  */
 import { XenStreamError } from "../errors.js";
-import { PageType, pageTypeHasData } from "../libxc/constants.js";
+import { pageTypeHasData } from "../libxc/constants.js";
 import type { LibxcRecord, PageDataRecord, PfnEntry } from "../libxc/types.js";
 import type { StreamingLibxlItem, StreamingSaveFile } from "../io/encode.js";
 import { encodeSaveFileChunks } from "../io/encode.js";
 import { MIGRATE_PERMISSION_TO_GO } from "../xl/migration.js";
 import { BATCH_SIZE, type GuestImage } from "./guest.js";
-import { populatedPfns, runLiveLoop, type LoopOptions, type SimulationReport } from "./loop.js";
+import { passEntryType, populatedPfns, runLiveLoop, type LoopOptions, type SimulationReport } from "./loop.js";
 
 /** Options of {@link simulateMigration}. */
 export interface SimulationOptions extends LoopOptions {
@@ -110,15 +110,14 @@ function* passRecords(
   reuse: boolean,
   scratch: { pages: Uint8Array | undefined; entries: PfnEntry[] | undefined },
 ): Generator<PageDataRecord, void, undefined> {
-  const { pageSize, types } = guest;
-  const typeOf = (pfn: number): number => (liveXtab !== undefined && liveXtab[pfn] === 1 ? PageType.XTAB : (types[pfn] as number));
+  const { pageSize } = guest;
   const count = pfns === undefined ? guest.p2mSize : pfns.length;
   for (let start = 0; start < count; start += BATCH_SIZE) {
     const n = Math.min(BATCH_SIZE, count - start);
     let withData = 0;
     for (let i = 0; i < n; i++) {
       const pfn = pfns === undefined ? start + i : (pfns[start + i] as number);
-      if (pageTypeHasData(typeOf(pfn))) withData++;
+      if (pageTypeHasData(passEntryType(guest, pfn, liveXtab))) withData++;
     }
     let pages: Uint8Array;
     let entries: PfnEntry[];
@@ -135,7 +134,7 @@ function* passRecords(
     let pos = 0;
     for (let i = 0; i < n; i++) {
       const pfn = pfns === undefined ? start + i : (pfns[start + i] as number);
-      const type = typeOf(pfn);
+      const type = passEntryType(guest, pfn, liveXtab);
       if (reuse) {
         const entry = entries[i];
         if (entry === undefined) entries[i] = { pfn, type };
