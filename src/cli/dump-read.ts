@@ -86,7 +86,6 @@ export class DumpFileReader {
   next(wanted: number, inLibxc: boolean, held = 0): Uint8Array {
     const header = this.lastHeader;
     this.lastHeader = undefined;
-    if (held > 0) this.keepHandedOut();
     if (
       held === 0 &&
       this.skipPages &&
@@ -98,7 +97,7 @@ export class DumpFileReader {
     ) {
       return this.pageData(header.length, wanted);
     }
-    const unit = this.take(wanted);
+    const unit = this.take(wanted, held > 0);
     if (inLibxc && unit.length === HEADER && wanted === HEADER) {
       this.lastHeader = { type: unit.readUInt32LE(0), length: unit.readUInt32LE(4) };
     }
@@ -107,26 +106,14 @@ export class DumpFileReader {
   }
 
   /**
-   * Leaves the buffers of the units handed out so far to their holder:
-   * the window's unread bytes move to a fresh window, and the next skipped
-   * PAGE_DATA body gets a fresh buffer.
+   * `wanted` bytes through the read-ahead window; `keep`: the window's
+   * earlier bytes are held, so a refill goes to a fresh window.
    */
-  private keepHandedOut(): void {
-    const fresh = Buffer.allocUnsafe(Math.max(WINDOW, this.end - this.start));
-    this.window.copy(fresh, 0, this.start, this.end);
-    this.window = fresh;
-    this.end -= this.start;
-    this.start = 0;
-    this.body = Buffer.alloc(0);
-    this.dirty = 0;
-  }
-
-  /** `wanted` bytes through the read-ahead window. */
-  private take(wanted: number): Buffer {
+  private take(wanted: number, keep: boolean): Buffer {
     let available = this.end - this.start;
     if (available < wanted) {
       const capacity = Math.max(wanted, WINDOW);
-      if (this.window.length < capacity) {
+      if (keep || this.window.length < capacity) {
         const grown = Buffer.allocUnsafe(capacity);
         this.window.copy(grown, 0, this.start, this.end);
         this.window = grown;
